@@ -1,0 +1,148 @@
+/**
+ * The processes of a benchmark run: servers in child processes pinned to one core, the load
+ * generator pinned to another, and the resident memory of a server read from /proc.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+/** The core servers run on; the load generator takes the other one. */
+const serverCore = 0
+const generatorCore = 1
+
+/** A child announces it is listening by printing this marker, then its details as JSON, on one line. */
+const readyMarker = 'BENCH_READY '
+
+export function announceReady(details: object): void {
+  process.stdout.write(`${readyMarker}${JSON.stringify(details)}\n`)
+}
+
+/** Pins every thread of this process (V8's workers, tsx's loader) to the generator's core. */
+export function pinSelf(): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(generatorCore), String(process.pid)], { stdio: 'ignore' })
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface ServerProcess<T> {
+  /** The node process itself: taskset execs node, so it keeps taskset's pid. */
+  pid: number
+  ready: T
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  stop(graceMs?: number): Promise<void>
+}
+
+/**
+ * Starts `script` (a .ts file in bench/) under tsx, pinned to the server core, and waits for its
+ * ready line. Anything else it prints is kept (the last lines) only to explain a failure.
+ */
+export async function startServer<T>(script: string, env: Record<string, string>, nodeArgs: string[] = [], timeoutMs = 90_000): Promise<ServerProcess<T>> {
+  const path = fileURLToPath(new URL(script, import.meta.url))
+  const child: ChildProcess = spawn('taskset', ['-c', String(serverCore), process.execPath, ...nodeArgs, '--import', 'tsx', path], {
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const tail: string[] = []
+  const keep = (line: string) => {
+    tail.push(line)
+    if (tail.length > 20) tail.shift()
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const ready = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${tail.join('\n')}`)), timeoutMs)
+    let buffered = ''
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk
+      let newline = buffered.indexOf('\n')
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        if (line.startsWith(readyMarker)) {
+          clearTimeout(timer)
+          resolve(JSON.parse(line.slice(readyMarker.length)) as T)
+        } else keep(line)
+        newline = buffered.indexOf('\n')
+      }
+    })
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').forEach(keep))
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`${script} exited (${code ?? signal}) before it was ready:\n${tail.join('\n')}`))
+    })
+  })
+  const pid = child.pid as number
+  return {
+    pid,
+    ready,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      await exited
+      clearTimeout(killer)
+    },
+  }
+}
+
+const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+
+/**
+ * CPU time (user + system, every thread) a process has used, in seconds. On a shared machine a
+ * server gets whatever share of its core the scheduler leaves it, so work per CPU-second is the
+ * steadier measure of its cost; NaN once the process is gone.
+ */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** CPU time this process (the load generator) has used, in seconds. */
+export function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1e6
+}
+
+/** Resident set size of a process in bytes (VmRSS), or NaN once it is gone. */
+export function rssOf(pid: number): number {
+  try {
+    const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kib === undefined ? Number.NaN : Number(kib) * 1024
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; `stop` returns the highest seen. */
+export function watchRss(pid: number, everyMs = 200): { stop(): number } {
+  let peak = Number.NaN
+  const sample = () => {
+    const now = rssOf(pid)
+    // A NaN reading (the process gone) is skipped; the first real one starts the peak.
+    if (!Number.isNaN(now) && !(now <= peak)) peak = now
+  }
+  sample()
+  const timer = setInterval(sample, everyMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      sample()
+      return peak
+    },
+  }
+}

@@ -1,0 +1,36 @@
+/** What a benchmark server tells the load generator once it listens, and what the generator then knows. */
+
+export interface ClientCredentials {
+  client_id: string
+  client_secret: string
+}
+
+export interface ServerReady {
+  issuer: string
+  clients: {
+    /** Its token responses carry an RS256 JWT access token and an RS256 ID token. */
+    jwt: ClientCredentials
+    /** Its access tokens are accepted by the userinfo endpoint. */
+    userinfo: ClientCredentials
+  }
+  /** Extra authorization request parameters this server needs for a password sign-in to qualify. */
+  authorizeParams: Record<string, string>
+  /** The argon2id parameters of the person's stored password hash (`m=…,t=…,p=…`). */
+  argon2: string
+}
+
+export interface Endpoints {
+  discovery: string
+  jwks: string
+  authorization: string
+  token: string
+  userinfo: string
+}
+
+export interface Target extends ServerReady {
+  pid: number
+  origin: string
+  endpoints: Endpoints
+  redirectUri: string
+  user: { username: string; password: string }
+}

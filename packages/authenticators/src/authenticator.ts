@@ -1,0 +1,82 @@
+/**
+ * The authenticator port. Each way of proving who a worker is (password, TOTP app, and later
+ * smartcard, FIDO2, Windows Hello, passkey, iPad app) is a small state machine behind this one
+ * interface; the sign-in journey in the OpenID provider drives it without knowing which it is.
+ *
+ * A step either needs more input (`continue`, with the page to show), failed in an expected way
+ * (`failure`: wrong password, locked, used code; with the page to show again), or proved a person
+ * (`success`). Expected failures are data, never exceptions.
+ */
+import type { Json, Store } from '@careid/store'
+
+export type Aal = 1 | 2 | 3
+
+/** What an authenticator proves, in CIS2's vocabulary (cis2.md section 3.6). */
+export interface AuthenticationMethod {
+  /** Stable id, used in URLs: `password`, `totp`, `smartcard`, ... */
+  id: string
+  /** The `amr` value it produces, e.g. `TOTP`. */
+  amr: string
+  /** The authenticator assurance level it reaches. */
+  aal: Aal
+  /** The method-specific ACR it satisfies, e.g. `AAL2_TOTP`. */
+  acr: string
+  /** Shown on the choice page. */
+  label: string
+  description: string
+}
+
+/** Error keys the UI has words for. */
+export type AuthenticationError =
+  | 'invalid_credentials'
+  | 'invalid_code'
+  | 'code_already_used'
+  | 'locked'
+  | 'missing_input'
+  | 'not_enrolled'
+
+/** What the page for the current step shows. `page` names a UI template. */
+export interface StepView {
+  page: string
+  /** Values to put back into the form (never a secret). */
+  values?: Record<string, string> | undefined
+  error?: AuthenticationError | undefined
+  /** Extra template data (e.g. seconds until a lock ends). */
+  data?: Record<string, Json> | undefined
+}
+
+export type StepResult =
+  | { type: 'continue'; state: Json; view: StepView }
+  | { type: 'failure'; state: Json; view: StepView; reason: AuthenticationError }
+  | {
+      type: 'success'
+      uid: string
+      /** amr values, e.g. ['TOTP']. */
+      amr: string[]
+      /** A binding the session hangs on (e.g. a card session); sessions are listed by it. */
+      binding?: string | undefined
+      /** A role already chosen during authentication (e.g. at card insertion). */
+      selected_roleid?: string | undefined
+    }
+
+/** Seals secrets at rest (AES-256-GCM under the key-encryption key). */
+export interface SecretBox {
+  seal(plaintext: string): string
+  open(sealed: string): string
+}
+
+export interface AuthenticatorContext {
+  store: Store
+  secrets: SecretBox
+  now: number
+  /** The login_hint of the request, if any: a username to prefill. */
+  loginHint?: string | undefined
+}
+
+export interface Authenticator {
+  readonly method: AuthenticationMethod
+  /** The first step of a new attempt. */
+  start(ctx: AuthenticatorContext): Promise<{ state: Json; view: StepView }>
+  /** Takes the form the person submitted for the current step. */
+  submit(ctx: AuthenticatorContext, state: Json, input: Record<string, string>): Promise<StepResult>
+}

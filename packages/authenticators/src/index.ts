@@ -1,0 +1,26 @@
+/**
+ * Authenticators: the port every way of signing in implements, and the password and TOTP
+ * authenticators with their enrolment and hashing helpers.
+ */
+import type { Authenticator } from './authenticator.ts'
+import { passwordAuthenticator } from './password/authenticator.ts'
+import { totpAuthenticator } from './totp/authenticator.ts'
+
+export type * from './authenticator.ts'
+export type { LockoutPolicy } from './lockout.ts'
+export { DEFAULT_LOCKOUT } from './lockout.ts'
+export type { PasswordAuthenticatorOptions } from './password/authenticator.ts'
+export { passwordAuthenticator } from './password/authenticator.ts'
+export { PASSWORD_KIND } from './password/form.ts'
+export { enrolPassword } from './password/enrol.ts'
+export { ARGON2ID_PARAMETERS, hashPassword, verifyPassword } from './password/hash.ts'
+export type { TotpAuthenticatorOptions } from './totp/authenticator.ts'
+export { TOTP_KIND, totpAuthenticator } from './totp/authenticator.ts'
+export { currentTotpCode } from './totp/code.ts'
+export type { TotpEnrolment } from './totp/enrol.ts'
+export { enrolTotp } from './totp/enrol.ts'
+
+/** The authenticators Careid offers out of the box, with default options: password and TOTP. */
+export function defaultAuthenticators(): Authenticator[] {
+  return [passwordAuthenticator(), totpAuthenticator()]
+}

@@ -1,0 +1,104 @@
+/** `careid clients add|list|show|remove`: the registered relying parties. */
+import { readFileSync } from 'node:fs'
+import { InvalidClientMetadata, registerClient } from '@careid/oidc'
+import type { ClientRecord } from '@careid/store'
+import { announce, type CareidContext } from '../context.ts'
+import { UsageError } from './usage_error.ts'
+
+export interface AddClientFlags {
+  name: string
+  redirectUri: string[]
+  postLogoutRedirectUri?: string[]
+  backchannelLogoutUri?: string
+  authMethod: string
+  jwksUri?: string
+  jwks?: string
+  signingAlg?: string
+  refreshTokens?: boolean
+  clientId?: string
+  json?: boolean
+}
+
+/** --jwks takes a file path or the JSON itself. */
+function readJwks(value: string): unknown {
+  let text = value
+  if (!value.trim().startsWith('{')) {
+    // A mistyped path is a usage mistake: say so (exit 2), not a stack trace.
+    try {
+      text = readFileSync(value, 'utf8')
+    } catch {
+      throw new UsageError(`--jwks: cannot read the file ${value}; give a JWKS as JSON, or the path of a file holding one`)
+    }
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new UsageError('--jwks must be a JWKS as JSON, or the path of a file holding one')
+  }
+}
+
+export async function addClient(ctx: CareidContext, flags: AddClientFlags, out: (s: string) => void): Promise<void> {
+  if (flags.clientId !== undefined && (await ctx.store.clients.get(flags.clientId)) !== undefined) {
+    throw new UsageError(`a client ${flags.clientId} is already registered`)
+  }
+  let registered
+  try {
+    registered = registerClient(
+      {
+        client_id: flags.clientId,
+        client_name: flags.name,
+        redirect_uris: flags.redirectUri,
+        post_logout_redirect_uris: flags.postLogoutRedirectUri,
+        backchannel_logout_uri: flags.backchannelLogoutUri,
+        token_endpoint_auth_method: flags.authMethod,
+        jwks_uri: flags.jwksUri,
+        jwks: flags.jwks === undefined ? undefined : readJwks(flags.jwks),
+        token_endpoint_auth_signing_alg: flags.signingAlg,
+        refresh_tokens: flags.refreshTokens ?? false,
+      },
+      Date.now(),
+    )
+  } catch (error) {
+    if (error instanceof InvalidClientMetadata) throw new UsageError(error.message)
+    throw error
+  }
+  await ctx.store.clients.put(registered.client)
+  await ctx.store.audit.append({ at: Date.now(), type: 'client.added', client_id: registered.client.client_id })
+  // Nodes may have cached this id as unknown.
+  await announce(ctx, { type: 'client.changed', client_id: registered.client.client_id })
+  if (flags.json === true) {
+    out(JSON.stringify({ ...describe(registered.client), client_secret: registered.client_secret }, null, 2))
+    return
+  }
+  out(`Registered ${registered.client.client_name}.`)
+  out(`  client_id:     ${registered.client.client_id}`)
+  if (registered.client_secret !== undefined) {
+    out(`  client_secret: ${registered.client_secret}`)
+    out('  Keep the secret now: Careid stores only a hash of it and cannot show it again.')
+  }
+  out(`  issuer:        ${ctx.settings.issuer}`)
+}
+
+function describe(c: ClientRecord): Record<string, unknown> {
+  const { client_secret_hash: _hidden, ...rest } = c
+  return { ...rest, created_at: new Date(c.created_at).toISOString() }
+}
+
+export async function listClients(ctx: CareidContext, out: (s: string) => void): Promise<void> {
+  const clients = await ctx.store.clients.list()
+  if (clients.length === 0) return out('No clients are registered.')
+  for (const c of clients) out(`${c.client_id}  ${c.token_endpoint_auth_method.padEnd(19)} ${c.client_name}`)
+}
+
+export async function showClient(ctx: CareidContext, clientId: string, out: (s: string) => void): Promise<void> {
+  const client = await ctx.store.clients.get(clientId)
+  if (client === undefined) throw new UsageError(`no client ${clientId} is registered`)
+  out(JSON.stringify(describe(client), null, 2))
+}
+
+export async function removeClient(ctx: CareidContext, clientId: string, out: (s: string) => void): Promise<void> {
+  if (!(await ctx.store.clients.remove(clientId))) throw new UsageError(`no client ${clientId} is registered`)
+  await ctx.store.audit.append({ at: Date.now(), type: 'client.removed', client_id: clientId })
+  await announce(ctx, { type: 'client.changed', client_id: clientId })
+  out(`Removed ${clientId}.`)
+}

@@ -1,0 +1,46 @@
+/** `careid start`: runs Careid and prints how to use it. */
+import { demoCredentials, demoWorkforce } from '@careid/domain'
+import { resolveSettings, type SettingsInput } from '../settings.ts'
+import { startCareid } from '../start.ts'
+
+export async function startCommand(flags: SettingsInput): Promise<void> {
+  const settings = resolveSettings(flags)
+  const running = await startCareid(settings)
+  const issuer = settings.issuer
+  const rows = demoWorkforce.map((p) => `  ${p.username.padEnd(22)} ${(demoCredentials[p.uid]?.password ?? '').padEnd(20)} ${String(p.positions.length).padStart(2)} role(s)  ${p.display_name}`)
+  // Where the data is, without the URLs themselves: they may hold passwords.
+  const where =
+    settings.databaseUrl === undefined
+      ? `data in ${settings.dataDir}`
+      : `data in PostgreSQL${settings.databaseSchema === undefined ? '' : ` schema ${settings.databaseSchema}`}${settings.redisUrl === undefined ? '' : ', short-lived data in Redis'}`
+  const demo = settings.demo
+    ? [
+        'Demo people (username, password, roles):',
+        ...rows,
+        '',
+        'Sign in with a password (AAL1_USERPASS) or add the authenticator app step (AAL2_TOTP):',
+        '  npx careid people show <username>   prints the TOTP secret and the current 6-digit code.',
+      ]
+    : []
+  process.stdout.write(
+    [
+      '',
+      `Careid is running (${where}).`,
+      '',
+      ...(settings.demo ? [`  Try it:      ${settings.baseUrl}/demo/   (the demo clinical app)`] : []),
+      `  Issuer:      ${issuer}`,
+      `  Discovery:   ${issuer}/.well-known/openid-configuration`,
+      `  Health:      ${settings.baseUrl}/health   Metrics: ${settings.baseUrl}/metrics`,
+      '',
+      ...demo,
+      'Register your own application: npx careid clients add --help',
+      '',
+    ].join('\n'),
+  )
+  const shutdown = async () => {
+    await running.stop()
+    process.exit(0)
+  }
+  process.once('SIGTERM', shutdown)
+  process.once('SIGINT', shutdown)
+}

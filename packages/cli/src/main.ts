@@ -1,0 +1,96 @@
+/** The `careid` command line. */
+import { Command, Option } from 'commander'
+import { openContext, StartupError } from './context.ts'
+import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
+import { listKeys, rotateKeys } from './commands/keys.ts'
+import { migrate } from './commands/migrate.ts'
+import { listPeople, showPerson } from './commands/people.ts'
+import { UsageError } from './commands/usage_error.ts'
+import { resolveSettings, SettingsError, type SettingsInput } from './settings.ts'
+
+const out = (s: string) => process.stdout.write(`${s}\n`)
+const collect = (value: string, previous: string[] = []) => [...previous, value]
+
+const program = new Command('careid').description('Careid: an open implementation of NHS CIS2 authentication').showHelpAfterError()
+
+function withData(command: Command): Command {
+  return command
+    .option('--data-dir <dir>', 'where Careid keeps its data (env CAREID_DATA_DIR)', undefined)
+    .option('--issuer <url>', 'the issuer identifier, used verbatim (env CAREID_ISSUER)')
+    .option('--port <port>', 'port the server listens on (env CAREID_PORT)')
+    .option('--host <host>', 'host name to listen on (env CAREID_HOST)')
+    .option('--database-url <url>', 'PostgreSQL shared by every node, instead of the embedded store (env DATABASE_URL)')
+    .option('--database-schema <name>', 'the PostgreSQL schema of Careid\'s tables; also names its Redis keys (env CAREID_DATABASE_SCHEMA)')
+    .option('--redis-url <url>', 'Redis for the short-lived data; needs --database-url (env REDIS_URL)')
+    .option('--db-pool-size <n>', 'PostgreSQL connections per node, default 10 (env CAREID_DB_POOL_SIZE)')
+}
+
+/** Runs an admin action against the data directory, then closes it. */
+function admin<A extends unknown[]>(action: (ctx: Awaited<ReturnType<typeof openContext>>, ...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    const command = args[args.length - 1] as Command
+    const ctx = await openContext(resolveSettings(command.optsWithGlobals() as SettingsInput))
+    try {
+      await action(ctx, ...args)
+    } finally {
+      await ctx.close()
+    }
+  }
+}
+
+withData(program.command('start').description('run Careid (on the embedded store unless --database-url)'))
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env CAREID_LOG_LEVEL)')
+  // Declaring --demo too leaves the value unset unless a flag is given, so CAREID_DEMO can decide.
+  .addOption(new Option('--demo').hideHelp())
+  .option('--no-demo', 'start without the demo workforce and demo application, as in production (env CAREID_DEMO=false)')
+  // Loaded on demand: the admin commands need none of the server stack.
+  .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))
+
+program
+  .command('migrate')
+  .description('bring the PostgreSQL schema to the latest version (the embedded store migrates itself)')
+  .option('--database-url <url>', 'the PostgreSQL database (env DATABASE_URL)')
+  .option('--database-schema <name>', 'the PostgreSQL schema of Careid\'s tables (env CAREID_DATABASE_SCHEMA)')
+  .action((flags: SettingsInput) => migrate(resolveSettings(flags), out))
+
+const clients = withData(program.command('clients').description('manage registered relying parties'))
+clients
+  .command('add')
+  .description('register a relying party')
+  .requiredOption('--name <name>', 'name shown to people signing in')
+  .requiredOption('--redirect-uri <uri>', 'a redirect URI (repeat for more)', collect)
+  .option('--post-logout-redirect-uri <uri>', 'a post-logout redirect URI (repeat for more)', collect)
+  .option('--backchannel-logout-uri <uri>', 'where to send back-channel logout tokens')
+  .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_post', 'client_secret_basic', 'private_key_jwt', 'none']).default('client_secret_post'))
+  .option('--jwks-uri <uri>', 'private_key_jwt: where the client publishes its keys')
+  .option('--jwks <file-or-json>', 'private_key_jwt: the client\'s public keys inline')
+  .addOption(new Option('--signing-alg <alg>', 'private_key_jwt: the assertion signing algorithm').choices(['RS256', 'RS512', 'PS256', 'ES256']))
+  .option('--refresh-tokens', 'issue rotating refresh tokens to this client', false)
+  .option('--client-id <id>', 'a client id of the form 123456789012.apps.national (generated if absent)')
+  .option('--json', 'print the result as JSON', false)
+  .action(admin((ctx, flags: AddClientFlags) => addClient(ctx, flags, out)))
+clients.command('list').description('list relying parties').action(admin((ctx) => listClients(ctx, out)))
+clients.command('show <client-id>').description('show a relying party').action(admin((ctx, id: string) => showClient(ctx, id, out)))
+clients.command('remove <client-id>').description('remove a relying party').action(admin((ctx, id: string) => removeClient(ctx, id, out)))
+
+const keys = withData(program.command('keys').description('manage signing keys'))
+keys.command('list').description('list signing keys and their states').action(admin((ctx) => listKeys(ctx, out)))
+keys.command('rotate').description('publish a new signing key; it signs after the publication lead time').action(admin((ctx) => rotateKeys(ctx, out)))
+
+const people = withData(program.command('people').description('look at the workforce'))
+people.command('list').description('list people').action(admin((ctx) => listPeople(ctx, out)))
+people.command('show <uid-or-username>').description('show a person, their roles and authenticator-app code').action(admin((ctx, who: string) => showPerson(ctx, who, out)))
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof UsageError || error instanceof SettingsError) {
+    process.stderr.write(`careid: ${error.message}\n`)
+    process.exit(2)
+  }
+  if (error instanceof StartupError) {
+    process.stderr.write(`careid: ${error.message}\n`)
+    process.exit(1)
+  }
+  throw error
+}

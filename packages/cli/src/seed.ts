@@ -1,0 +1,60 @@
+/**
+ * The demo data a fresh Careid starts with: the demo workforce with their passwords and
+ * authenticator-app (TOTP) secrets, and the demo relying party. Run at every start; it only adds
+ * what is missing, and keeps the demo client's URIs pointing at where this server now listens.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { enrolPassword, enrolTotp } from '@careid/authenticators'
+import { demoCredentials, demoWorkforce } from '@careid/domain'
+import { registerClient } from '@careid/oidc'
+import type { Json } from '@careid/store'
+import type { CareidContext } from './context.ts'
+
+export interface DemoClient {
+  client_id: string
+  client_secret: string
+}
+
+export const demoClientId = '100000000001.apps.national'
+
+export async function seedDemoWorkforce(ctx: CareidContext): Promise<number> {
+  let added = 0
+  const now = Date.now()
+  for (const person of demoWorkforce) {
+    if ((await ctx.store.people.get(person.uid)) !== undefined) continue
+    await ctx.store.people.put(person.uid, person.username, person as unknown as Json)
+    const credentials = demoCredentials[person.uid]
+    if (credentials !== undefined) await enrolPassword(ctx.store, person.uid, credentials.password, now)
+    await enrolTotp(ctx.store, ctx.secrets, person.uid, now, person.username)
+    added++
+  }
+  return added
+}
+
+/** Registers (or re-points) the demo relying party served at `${baseUrl}/demo`. */
+export async function seedDemoClient(ctx: CareidContext): Promise<DemoClient> {
+  const file = join(ctx.settings.dataDir, 'demo-client.json')
+  const base = `${ctx.settings.baseUrl}/demo`
+  const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoClient) : undefined
+  const stored = await ctx.store.clients.get(demoClientId)
+  const metadata = {
+    client_id: demoClientId,
+    client_name: 'Demo clinical app',
+    redirect_uris: [`${base}/callback`],
+    post_logout_redirect_uris: [`${base}/`],
+    backchannel_logout_uri: `${base}/backchannel-logout`,
+    token_endpoint_auth_method: 'client_secret_post',
+    refresh_tokens: true,
+  }
+  const { client, client_secret } = registerClient(metadata, stored?.created_at ?? Date.now())
+  if (existing !== undefined && stored?.client_secret_hash !== undefined) {
+    // Keep the secret the demo relying party already has; only the URIs follow the server.
+    await ctx.store.clients.put({ ...client, client_secret_hash: stored.client_secret_hash })
+    return existing
+  }
+  await ctx.store.clients.put(client)
+  const demo = { client_id: demoClientId, client_secret: client_secret as string }
+  writeFileSync(file, JSON.stringify(demo), { mode: 0o600 })
+  return demo
+}

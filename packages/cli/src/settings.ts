@@ -1,0 +1,166 @@
+/**
+ * Settings for `careid start` and the admin commands: from flags, else environment variables,
+ * else defaults; validated once with messages a person can act on.
+ */
+import { resolve } from 'node:path'
+import { z } from 'zod'
+
+export const cis2RealmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
+
+export interface Settings {
+  port: number
+  host: string
+  dataDir: string
+  issuer: string
+  /** The base URL the server itself is reached at (for the demo relying party). */
+  baseUrl: string
+  logLevel: string | false
+  keyEncryptionKey?: string | undefined
+  /**
+   * A `postgres://` URL: the shared store of a scaled-out deployment. Absent: the embedded SQLite
+   * store in the data directory. It may hold a password, so it is never printed.
+   */
+  databaseUrl?: string | undefined
+  /** The PostgreSQL schema holding Careid's tables; it also names this deployment's Redis keys and event channel. */
+  databaseSchema?: string | undefined
+  /** A `redis://` URL for the short-lived data (needs `databaseUrl`). Never printed. */
+  redisUrl?: string | undefined
+  /** PostgreSQL connections per node. */
+  dbPoolSize: number
+  /** Seed the demo workforce and serve the demo relying party (off in production). */
+  demo: boolean
+}
+
+export interface SettingsInput {
+  port?: string | undefined
+  host?: string | undefined
+  dataDir?: string | undefined
+  issuer?: string | undefined
+  logLevel?: string | undefined
+  databaseUrl?: string | undefined
+  databaseSchema?: string | undefined
+  redisUrl?: string | undefined
+  dbPoolSize?: string | undefined
+  /** false from --no-demo; the environment gives a string. */
+  demo?: boolean | string | undefined
+}
+
+const schema = z.object({
+  port: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 65535')
+    .max(65535, 'must be between 1 and 65535'),
+  host: z.string().min(1, 'must not be empty'),
+  dataDir: z.string().min(1, 'must not be empty'),
+  issuer: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || isIssuer(v), 'must be an absolute http(s) URL without query, fragment or trailing slash'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  // The messages never quote a URL: it may carry a password.
+  databaseUrl: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || hasProtocol(v, ['postgres:', 'postgresql:']), 'must be a postgres:// or postgresql:// URL'),
+  databaseSchema: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier: a letter or underscore, then letters, digits or underscores (at most 63)')
+    .optional(),
+  redisUrl: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || hasProtocol(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL'),
+  dbPoolSize: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 1000')
+    .max(1000, 'must be between 1 and 1000'),
+  demo: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' })),
+})
+
+const envNames: Record<keyof SettingsInput, string> = {
+  port: 'CAREID_PORT',
+  host: 'CAREID_HOST',
+  dataDir: 'CAREID_DATA_DIR',
+  issuer: 'CAREID_ISSUER',
+  logLevel: 'CAREID_LOG_LEVEL',
+  databaseSchema: 'CAREID_DATABASE_SCHEMA',
+  dbPoolSize: 'CAREID_DB_POOL_SIZE',
+  demo: 'CAREID_DEMO',
+  // The names hosting platforms and tools already use for these.
+  databaseUrl: 'DATABASE_URL',
+  redisUrl: 'REDIS_URL',
+}
+
+/** The flag as typed, where it is not the key in kebab case. */
+const flagNames: Partial<Record<keyof SettingsInput, string>> = { demo: '--no-demo' }
+
+function hasProtocol(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol)
+  } catch {
+    return false
+  }
+}
+
+function isIssuer(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.hash === '' && !value.endsWith('/')
+  } catch {
+    return false
+  }
+}
+
+export class SettingsError extends Error {
+  override name = 'SettingsError'
+}
+
+export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = process.env): Settings {
+  const pick = (key: keyof SettingsInput) => flags[key] ?? env[envNames[key]]
+  const parsed = schema.safeParse({
+    port: pick('port') ?? env.PORT ?? '8080',
+    host: pick('host') ?? 'localhost',
+    dataDir: pick('dataDir') ?? '.careid',
+    issuer: pick('issuer'),
+    logLevel: pick('logLevel') ?? 'info',
+    databaseUrl: pick('databaseUrl'),
+    databaseSchema: pick('databaseSchema'),
+    redisUrl: pick('redisUrl'),
+    dbPoolSize: pick('dbPoolSize') ?? '10',
+    demo: pick('demo') ?? true,
+  })
+  const flag = (key: keyof SettingsInput) => flagNames[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0]) as keyof SettingsInput
+        return `  ${flag(key)} (${envNames[key]}): ${issue.message}`
+      })
+  // Redis holds only the short-lived half of the data; the durable half needs PostgreSQL.
+  if (pick('redisUrl') !== undefined && pick('databaseUrl') === undefined) {
+    problems.push(`  ${flag('redisUrl')} (${envNames.redisUrl}): needs ${flag('databaseUrl')} (${envNames.databaseUrl}) as well`)
+  }
+  if (pick('databaseSchema') !== undefined && pick('databaseUrl') === undefined) {
+    problems.push(`  ${flag('databaseSchema')} (${envNames.databaseSchema}): needs ${flag('databaseUrl')} (${envNames.databaseUrl}) as well`)
+  }
+  if (!parsed.success || problems.length > 0) throw new SettingsError(`Invalid settings:\n${problems.join('\n')}`)
+  const s = parsed.data
+  const baseUrl = `http://${s.host}:${s.port}`
+  return {
+    port: s.port,
+    host: s.host,
+    dataDir: resolve(s.dataDir),
+    // Verbatim: CIS2 issuers carry an explicit :443 that must survive (cis2.md 1.1).
+    issuer: s.issuer ?? `${baseUrl}${cis2RealmPath}`,
+    baseUrl,
+    logLevel: s.logLevel === 'silent' ? false : s.logLevel,
+    keyEncryptionKey: env.CAREID_KEY_ENCRYPTION_KEY,
+    databaseUrl: s.databaseUrl,
+    databaseSchema: s.databaseSchema,
+    redisUrl: s.redisUrl,
+    dbPoolSize: s.dbPoolSize,
+    demo: s.demo,
+  }
+}

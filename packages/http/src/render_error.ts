@@ -1,0 +1,77 @@
+/**
+ * The one place protocol errors become HTTP responses:
+ * - JSON `{ error, error_description }` for the back-channel endpoints (RFC 6749 5.2), with
+ *   `Cache-Control: no-store`;
+ * - `WWW-Authenticate` challenges: Basic when the client tried Basic (RFC 6749 5.2 "MUST"), Bearer
+ *   at userinfo (RFC 6750 3; no error code when no token was sent);
+ * - an HTML page for errors that must not be redirected.
+ * Unknown errors become `server_error` with a fixed text; the detail goes to the log only. A store
+ * that did not answer becomes `temporarily_unavailable`: 503 with `Retry-After`, so clients and
+ * load balancers retry (RFC 9110 15.6.4) instead of treating the node as broken.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { asOAuthError, InvalidClient, MissingBearer, OAuthError } from '@careid/oidc'
+import type { ErrorPage } from '@careid/ui'
+import type { PageRenderer } from './pages.ts'
+
+export function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error
+  const e = error as { statusCode?: number; code?: string }
+  // Fastify's own 4xx (bad content type, body too large, malformed body): the client's fault.
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const text =
+      e.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'request body is too large'
+        : e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'unsupported content type'
+          : 'malformed request'
+    return new OAuthError('invalid_request', text, e.statusCode === 413 ? 413 : 400)
+  }
+  return asOAuthError(error)
+}
+
+/** Seconds a client should wait before retrying a 503: short, as a node serves again as soon as its store answers. */
+const retryAfterSeconds = '1'
+
+function quoted(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')
+}
+
+export function sendJsonError(request: FastifyRequest, reply: FastifyReply, error: OAuthError, bearerRealm?: string): FastifyReply {
+  if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
+  else if (error.detail !== undefined) request.log.info({ error: error.error, err_detail: error.detail }, 'request refused')
+  reply.code(error.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
+  if (error.status === 503) reply.header('retry-after', retryAfterSeconds)
+  if (bearerRealm !== undefined) {
+    const challenge =
+      error instanceof MissingBearer
+        ? `Bearer realm="${quoted(bearerRealm)}"`
+        : `Bearer realm="${quoted(bearerRealm)}", error="${error.error}", error_description="${quoted(error.error_description)}"`
+    reply.header('www-authenticate', challenge)
+    if (error instanceof MissingBearer) return reply.send()
+  } else if (error instanceof InvalidClient && /^basic /i.test(request.headers.authorization ?? '')) {
+    reply.header('www-authenticate', 'Basic realm="careid"')
+  }
+  return reply.type('application/json').send(JSON.stringify({ error: error.error, error_description: error.error_description }))
+}
+
+const titles: Record<string, string> = {
+  invalid_client: 'The application you came from is not registered with Careid',
+  invalid_request: 'There is a problem with the sign-in request',
+  server_error: 'Sorry, there is a problem with the service',
+  temporarily_unavailable: 'Sorry, the service is unavailable',
+}
+
+export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, render: PageRenderer, error: OAuthError): FastifyReply {
+  if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
+  const description = error.error_description.charAt(0).toUpperCase() + error.error_description.slice(1)
+  const page: Omit<ErrorPage, 'common'> = {
+    page: 'error',
+    status: error.status,
+    title: titles[error.error] ?? 'There is a problem with the sign-in request',
+    description: /[.!?]$/.test(description) ? description : `${description}.`,
+    error_code: error.error,
+  }
+  if (error.status === 503) reply.header('retry-after', retryAfterSeconds)
+  return render(reply.code(error.status), page)
+}

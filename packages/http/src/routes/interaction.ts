@@ -1,0 +1,93 @@
+/** The sign-in journey's pages: maps the journey's views onto page models and its outcomes onto HTTP. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { JourneyOutcome, JourneyView, Provider } from '@careid/oidc'
+import { browserCookie, readCookie, sessionCookie, setSessionCookie, type CookiePolicy } from '../cookies.ts'
+import type { PageModel, PageRenderer } from '../pages.ts'
+import { sendErrorPage } from '../render_error.ts'
+
+export interface InteractionRouteOptions {
+  provider: Provider
+  base: string
+  cookies: CookiePolicy
+  render: PageRenderer
+}
+
+type Form = Record<string, string>
+
+/** Form fields as single strings: a repeated field is dropped rather than guessed at. */
+function fields(raw: unknown): Form {
+  const out: Form = {}
+  if (raw === null || typeof raw !== 'object') return out
+  for (const [key, value] of Object.entries(raw)) if (typeof value === 'string') out[key] = value
+  return out
+}
+
+function pageOf(view: JourneyView, action: string): PageModel {
+  switch (view.kind) {
+    case 'choose':
+      return {
+        page: 'choose_authenticator',
+        form: { action: `${action}/method`, csrf: view.csrf },
+        client_name: view.client_name,
+        options: view.options.map((m) => ({ id: m.id, label: m.label, description: m.description })),
+        unavailable: view.unavailable.map((m) => ({ id: m.id, label: m.label, reason: 'This application needs a stronger way to sign in.' })),
+      }
+    case 'step': {
+      const common = {
+        form: { action: `${action}/authenticate`, csrf: view.csrf },
+        client_name: view.client_name,
+        back: view.canGoBack ? `${action}/back` : undefined,
+      }
+      const locked = view.view.data?.locked_minutes
+      const lockedMinutes = typeof locked === 'number' ? locked : undefined
+      if (view.view.page === 'totp') {
+        return { page: 'totp', ...common, error: view.view.error as never, locked_minutes: lockedMinutes }
+      }
+      return { page: 'password', ...common, method_label: view.method.label, username: view.view.values?.username, error: view.view.error as never, locked_minutes: lockedMinutes }
+    }
+    case 'select_role':
+      return {
+        page: 'select_role',
+        form: { action: `${action}/role`, csrf: view.csrf },
+        client_name: view.client_name,
+        person_name: view.person_name,
+        roles: view.roles,
+        searchable: view.total > 5,
+        query: view.query,
+        total: view.total,
+        error: view.missing === true ? 'missing_input' : undefined,
+      }
+  }
+}
+
+export async function interactionRoutes(app: FastifyInstance, options: InteractionRouteOptions): Promise<void> {
+  const { provider, base, cookies, render } = options
+  const journey = provider.journey
+
+  function reply(request: FastifyRequest, res: FastifyReply, id: string, outcome: JourneyOutcome) {
+    res.header('cache-control', 'no-store')
+    if (outcome.type === 'error_page') return sendErrorPage(request, res, render, outcome.error)
+    if (outcome.session !== undefined) setSessionCookie(res, cookies, outcome.session.secret, outcome.session.maxAgeMs)
+    if (outcome.type === 'redirect') return res.redirect(outcome.location, request.method === 'POST' ? 303 : 302)
+    return render(res.code(outcome.status), pageOf(outcome.view, `${base}/interaction/${id}`), { formTargets: outcome.formTargets })
+  }
+
+  function input(request: FastifyRequest<{ Params: { id: string } }>, form: Form) {
+    return {
+      interactionId: request.params.id,
+      browserSecret: readCookie(request, browserCookie),
+      sessionSecret: readCookie(request, sessionCookie),
+      form,
+    }
+  }
+
+  const html = { config: { errorFormat: 'html' as const } }
+  type WithId = FastifyRequest<{ Params: { id: string } }>
+  app.get(`${base}/interaction/:id`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.show(input(request, fields(request.query)))))
+  // The role search is a GET form on the role page's own action.
+  app.get(`${base}/interaction/:id/role`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.show(input(request, fields(request.query)))))
+  app.get(`${base}/interaction/:id/back`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.back(input(request, {}))))
+  app.post(`${base}/interaction/:id/method`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.choose(input(request, fields(request.body)))))
+  app.post(`${base}/interaction/:id/authenticate`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.submit(input(request, fields(request.body)))))
+  app.post(`${base}/interaction/:id/role`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.selectRole(input(request, fields(request.body)))))
+}

@@ -1,0 +1,112 @@
+/**
+ * The HTTP server: Fastify with the protocol endpoints, the sign-in pages, static assets and the
+ * operations endpoints. Errors are rendered in one place, per route as JSON, a Bearer challenge or
+ * a page; nothing internal ever reaches a response. Logs carry the route, never query strings,
+ * cookies or Authorization headers (codes, tokens and personal data travel in those).
+ */
+import { createServer } from 'node:http'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import fastifyStatic from '@fastify/static'
+import type { Provider } from '@careid/oidc'
+import { assetsDirectories } from '@careid/ui'
+import type { CookiePolicy } from './cookies.ts'
+import { registerHttpMetrics, type Metrics } from './metrics.ts'
+import { createPageRenderer } from './pages.ts'
+import { sendErrorPage, sendJsonError, toOAuthError } from './render_error.ts'
+import { interactionRoutes } from './routes/interaction.ts'
+import { operationsRoutes } from './routes/operations.ts'
+import { protocolRoutes } from './routes/protocol.ts'
+import { registerSecurityHeaders } from './security_headers.ts'
+import { staticDocumentHandler } from './static_documents.ts'
+
+export interface ServerOptions {
+  provider: Provider
+  metrics: Metrics
+  /** Store reachable and migrated. */
+  ready: () => Promise<boolean>
+  /** Log level (pino), or false for no logs. */
+  logLevel?: string | false
+  /** Honour X-Forwarded-* from a proxy in front. */
+  trustProxy?: boolean
+  /** Largest request body accepted (bytes). */
+  bodyLimit?: number
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const issuer = new URL(options.provider.config.issuer)
+  const base = issuer.pathname.replace(/\/$/, '')
+  const https = issuer.protocol === 'https:'
+  const cookies: CookiePolicy = { secure: https, path: base === '' ? '/' : base }
+
+  // Discovery and the JWKS skip the router (static_documents.ts); everything else goes to Fastify.
+  const documents = [
+    { path: `${base}/.well-known/openid-configuration`, contentType: 'application/json; charset=utf-8', body: options.provider.discoveryJson },
+    { path: `${base}/connect/jwk_uri`, contentType: 'application/jwk-set+json; charset=utf-8', body: options.provider.jwksJson },
+  ]
+  const app = Fastify({
+    serverFactory: (handler) => createServer(staticDocumentHandler(documents, { https, registry: options.metrics.registry }, handler)),
+    logger: options.logLevel === undefined || options.logLevel === false ? false : loggerOptions(options.logLevel),
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // On close, idle keep-alive connections are closed at once (busy ones: see the hooks below).
+    forceCloseConnections: 'idle',
+  })
+
+  // Draining (app.close): Fastify stops accepting and answers requests arriving on open connections
+  // with 503; a request already in flight finishes, and its response says `Connection: close` so its
+  // keep-alive connection ends with it rather than holding the node open until the idle timeout.
+  // The static documents bypass Fastify and its hooks, so until the server has closed, connections
+  // they leave idle are also closed as they go idle.
+  let draining = false
+  let sweep: NodeJS.Timeout | undefined
+  app.addHook('preClose', async () => {
+    draining = true
+    sweep = setInterval(() => app.server.closeIdleConnections(), 250).unref()
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('onClose', async () => {
+    clearInterval(sweep)
+  })
+
+  const assets = '/assets'
+  const render = createPageRenderer(assets)
+
+  app.setErrorHandler((error, request, reply) => {
+    const oauth = toOAuthError(error)
+    const format = request.routeOptions.config.errorFormat ?? 'json'
+    if (format === 'html') return sendErrorPage(request, reply, render, oauth)
+    return sendJsonError(request, reply, oauth, format === 'bearer' ? options.provider.config.issuer : undefined)
+  })
+  app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/json').send('{"error":"not_found","error_description":"no such endpoint"}'))
+
+  await app.register(cookie)
+  await app.register(formbody, { bodyLimit: options.bodyLimit ?? 64 * 1024 })
+  registerSecurityHeaders(app, { https })
+  registerHttpMetrics(app, options.metrics)
+  // The directories' prefixes are already the full URL paths the pages link to (/assets/...);
+  // prefixing them again served the stylesheet and icons at /assets/assets/ and every page unstyled.
+  for (const [i, dir] of assetsDirectories().entries()) {
+    await app.register(fastifyStatic, { root: dir.root, prefix: dir.prefix, decorateReply: i === 0, index: false, maxAge: '1h' })
+  }
+  await app.register(protocolRoutes, { provider: options.provider, base, cookies, render })
+  await app.register(interactionRoutes, { provider: options.provider, base, cookies, render })
+  await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics })
+  return app
+}
+
+/** Requests are logged by method and path only: queries carry codes, states and hints. */
+function loggerOptions(level: string) {
+  return {
+    level,
+    serializers: {
+      req: (req: FastifyRequest) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  }
+}

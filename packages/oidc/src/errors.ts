@@ -1,0 +1,77 @@
+/**
+ * Protocol errors, one class per wire `error` code (RFC 6749 5.2 and 4.1.2.1, RFC 6750 3.1,
+ * OpenID Connect Core 3.1.2.6, RFC 7009 2.2.1). The wire body is produced in exactly one place,
+ * the HTTP layer's error renderer, from `error`, `error_description` and `status`; `detail` is for
+ * logs only and is never sent.
+ */
+export class OAuthError extends Error {
+  /** The wire `error` code. */
+  readonly error: string
+  /** Safe, fixed text for `error_description`: never contains a token, secret or personal data. */
+  readonly error_description: string
+  readonly status: number
+  /**
+   * Whether the error may be sent to the client's redirect_uri. False when the redirect URI itself
+   * cannot be trusted (RFC 6749 4.1.2.1: the server "MUST NOT automatically redirect the user-agent
+   * to the invalid redirection URI").
+   */
+  readonly allowRedirect: boolean
+  /** Internal detail for logs; never rendered. */
+  readonly detail: string | undefined
+
+  constructor(error: string, description: string, status = 400, options: { allowRedirect?: boolean; detail?: string } = {}) {
+    super(description)
+    this.name = 'OAuthError'
+    this.error = error
+    this.error_description = description
+    this.status = status
+    this.allowRedirect = options.allowRedirect ?? true
+    this.detail = options.detail
+  }
+}
+
+type Options = { detail?: string }
+
+function wire(code: string, status: number, allowRedirect = true) {
+  return class extends OAuthError {
+    constructor(description: string, options: Options = {}) {
+      super(code, description, status, { ...options, allowRedirect })
+    }
+  }
+}
+
+export const InvalidRequest = wire('invalid_request', 400)
+/** RFC 6749 5.2: 401 when the client tried to authenticate. */
+export const InvalidClient = wire('invalid_client', 401)
+export const InvalidGrant = wire('invalid_grant', 400)
+export const UnauthorizedClient = wire('unauthorized_client', 400)
+export const UnsupportedGrantType = wire('unsupported_grant_type', 400)
+export const UnsupportedResponseType = wire('unsupported_response_type', 400)
+export const InvalidScope = wire('invalid_scope', 400)
+export const AccessDenied = wire('access_denied', 400)
+export const LoginRequired = wire('login_required', 400)
+export const InteractionRequired = wire('interaction_required', 400)
+export const RequestNotSupported = wire('request_not_supported', 400)
+export const RequestUriNotSupported = wire('request_uri_not_supported', 400)
+export const RegistrationNotSupported = wire('registration_not_supported', 400)
+/** RFC 6750 3.1. */
+export const InvalidToken = wire('invalid_token', 401)
+export const InsufficientScope = wire('insufficient_scope', 403)
+export const UnsupportedTokenType = wire('unsupported_token_type', 400)
+export const TemporarilyUnavailable = wire('temporarily_unavailable', 503)
+/** A request whose client or redirect URI can't be trusted: shown as a page, never redirected. */
+export const InvalidRedirectUri = wire('invalid_request', 400, false)
+/** Authorization request with a missing or repeated client_id: shown as a page, never redirected. */
+export const InvalidClientId = wire('invalid_request', 400, false)
+/** Authorization request with an unknown client: shown as a page, never redirected. */
+export const UnknownClient = wire('invalid_client', 400, false)
+
+/** Anything unexpected: the description is fixed so nothing internal leaks. */
+export class ServerError extends OAuthError {
+  constructor(detail?: string) {
+    super('server_error', 'The server encountered an unexpected condition.', 500, {
+      allowRedirect: false,
+      ...(detail === undefined ? {} : { detail }),
+    })
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * The sign-in journey between /authorize and the redirect back: choose an authenticator that
+ * meets acr_values, go through its steps, choose a role when asked, return. It is bound to the
+ * browser that started it (a cookie whose hash the interaction keeps) and every form post carries
+ * the interaction's anti-forgery token, so a journey can be neither hijacked nor forced on
+ * someone else (login CSRF).
+ */
+import type { Authenticator, AuthenticationMethod, SecretBox, StepView } from '@careid/authenticators'
+import { roleOptions, type Directory, type Person } from '@careid/domain'
+import type { Json, InteractionRecord, SessionRecord } from '@careid/store'
+import { meets, type Acr } from './acr.ts'
+import { asOAuthError, loadPerson, type AuthorizeDeps } from './authorize.ts'
+import { errorRedirect, type AuthorizationRequest, type Prompt } from './authorization_request.ts'
+import { decideRole, issueCode } from './authorization_response.ts'
+import { safeEqual, sha256 } from './crypto.ts'
+import { LoginRequired, OAuthError } from './errors.ts'
+
+export interface JourneyDeps extends AuthorizeDeps {
+  authenticators: readonly Authenticator[]
+  secrets: SecretBox
+  directory: Directory
+}
+
+export type JourneyView =
+  | {
+      kind: 'choose'
+      client_name: string
+      csrf: string
+      options: AuthenticationMethod[]
+      unavailable: AuthenticationMethod[]
+    }
+  | { kind: 'step'; client_name: string; csrf: string; method: AuthenticationMethod; view: StepView; canGoBack: boolean }
+  | {
+      kind: 'select_role'
+      client_name: string
+      csrf: string
+      person_name: string
+      roles: ReturnType<typeof roleOptions>
+      total: number
+      query?: string | undefined
+      missing?: boolean
+    }
+
+export type JourneyOutcome =
+  | {
+      type: 'show'
+      view: JourneyView
+      status: number
+      session?: NewSession | undefined
+      /** Origins the page's forms may lead to (the client's redirect URI), for CSP form-action. */
+      formTargets?: string[] | undefined
+    }
+  | { type: 'redirect'; location: string; session?: NewSession | undefined }
+  | { type: 'error_page'; error: OAuthError }
+
+/** A session cookie to set: the journey signed the person in. */
+export interface NewSession {
+  secret: string
+  maxAgeMs: number
+}
+
+export interface JourneyInput {
+  interactionId: string
+  browserSecret: string | undefined
+  sessionSecret?: string | undefined
+  /** The posted form (POST) or query (GET). */
+  form: Record<string, string>
+}
+
+/** A journey that can't go on: expired, unknown, or from another browser. */
+export class JourneyExpired extends OAuthError {
+  constructor() {
+    super('invalid_request', 'This sign-in has expired or is not valid. Go back to the application and start again.', 400, { allowRedirect: false })
+  }
+}
+
+interface Loaded {
+  record: InteractionRecord
+  payload: { [key: string]: Json }
+  request: AuthorizationRequest
+}
+
+export function createJourney(deps: JourneyDeps) {
+  async function load(input: JourneyInput, post: boolean): Promise<Loaded> {
+    const record = await deps.store.interactions.get(input.interactionId, deps.now())
+    if (record === undefined || input.browserSecret === undefined) throw new JourneyExpired()
+    const payload = record.payload
+    if (!safeEqual(sha256(input.browserSecret), String(payload.browser))) throw new JourneyExpired()
+    if (post && !safeEqual(input.form.csrf ?? '', String(payload.csrf))) throw new JourneyExpired()
+    const r = payload.request as { [key: string]: Json }
+    const client = await deps.clients.get(String(r.client_id))
+    if (client === undefined) throw new JourneyExpired()
+    const opt = (v: Json | undefined) => (v === null || v === undefined ? undefined : (v as string))
+    const request: AuthorizationRequest = {
+      client,
+      redirect_uri: String(r.redirect_uri),
+      redirect_uri_given: r.redirect_uri_given === true,
+      state: opt(r.state),
+      scopes: r.scopes as string[],
+      nonce: opt(r.nonce),
+      code_challenge: opt(r.code_challenge),
+      prompt: new Set(r.prompt as Prompt[]),
+      max_age: r.max_age === null ? undefined : (r.max_age as number),
+      acr_values: r.acr_values as Acr[],
+      login_hint: opt(r.login_hint),
+      id_token_hint_sub: opt(r.id_token_hint_sub),
+      ui_locales: r.ui_locales as string[],
+    }
+    return { record, payload, request }
+  }
+
+  function methods(request: AuthorizationRequest) {
+    const meetsRequest = (m: AuthenticationMethod) => request.acr_values.some((acr) => meets(acr, [m.amr], m.aal))
+    const options = deps.authenticators.filter((a) => meetsRequest(a.method))
+    const unavailable = deps.authenticators.filter((a) => !meetsRequest(a.method))
+    return { options, unavailable }
+  }
+
+  async function save(loaded: Loaded, changes: { [key: string]: Json }) {
+    Object.assign(loaded.payload, changes)
+    await deps.store.interactions.put({ ...loaded.record, payload: loaded.payload })
+  }
+
+  function ctx(loaded: Loaded) {
+    return { store: deps.store, secrets: deps.secrets, now: deps.now(), loginHint: loaded.request.login_hint }
+  }
+
+  function show(view: JourneyView, status = 200): JourneyOutcome {
+    return { type: 'show', view, status }
+  }
+
+  async function loginView(loaded: Loaded): Promise<JourneyOutcome> {
+    const { options, unavailable } = methods(loaded.request)
+    const chosen = options.find((a) => a.method.id === loaded.payload.method)
+    const base = { client_name: loaded.request.client.client_name, csrf: String(loaded.payload.csrf) }
+    if (chosen === undefined && options.length === 1) return begin(loaded, options[0] as Authenticator)
+    if (chosen === undefined) {
+      return show({ kind: 'choose', ...base, options: options.map((a) => a.method), unavailable: unavailable.map((a) => a.method) }, options.length === 0 ? 403 : 200)
+    }
+    return show({ kind: 'step', ...base, method: chosen.method, view: loaded.payload.view as unknown as StepView, canGoBack: options.length > 1 })
+  }
+
+  async function begin(loaded: Loaded, authenticator: Authenticator): Promise<JourneyOutcome> {
+    const { state, view } = await authenticator.start(ctx(loaded))
+    await save(loaded, { method: authenticator.method.id, auth_state: state, view: view as unknown as Json })
+    return loginView(loaded)
+  }
+
+  async function roleView(loaded: Loaded, person: Person, query?: string, missing = false): Promise<JourneyOutcome> {
+    const all = roleOptions(person, deps.directory)
+    const q = query?.trim().toLowerCase()
+    const roles = q === undefined || q === '' ? all : all.filter((r) => [r.job_role, r.role_name, r.org_name, r.org_code].some((v) => v.toLowerCase().includes(q)))
+    return show(
+      {
+        kind: 'select_role',
+        client_name: loaded.request.client.client_name,
+        csrf: String(loaded.payload.csrf),
+        person_name: person.display_name,
+        roles,
+        total: all.length,
+        query,
+        missing,
+      },
+      missing ? 400 : 200,
+    )
+  }
+
+  /** Issues the code and ends the journey. */
+  async function finish(loaded: Loaded, session: SessionRecord, person: Person, newSecret?: string): Promise<JourneyOutcome> {
+    const location = await issueCode({ store: deps.store, config: deps.config, now: deps.now, request: loaded.request, session, person })
+    await deps.store.interactions.remove(loaded.record.id)
+    const maxAgeMs = session.expires_at - deps.now()
+    return { type: 'redirect', location, session: newSecret === undefined ? undefined : { secret: newSecret, maxAgeMs } }
+  }
+
+  async function afterSignIn(loaded: Loaded, session: SessionRecord, secret: string | undefined): Promise<JourneyOutcome> {
+    const person = await loadPerson(deps.store, session.sub)
+    if (person === undefined) throw new LoginRequired('the End-User must sign in')
+    const role = decideRole(loaded.request, session, person)
+    if (role.kind === 'ask') {
+      await save(loaded, { stage: 'select_role', session: session.session_hash })
+      const outcome = await roleView(loaded, person)
+      // The cookie is set now, so the session secret never waits in the interaction record.
+      return secret === undefined || outcome.type !== 'show' ? outcome : { ...outcome, session: { secret, maxAgeMs: session.expires_at - deps.now() } }
+    }
+    if (role.kind === 'auto') {
+      await deps.store.sessions.setSelectedRole(session.session_hash, role.roleId)
+      session.selected_roleid = role.roleId
+    }
+    return finish(loaded, session, person, secret)
+  }
+
+  /** Runs a step, turning protocol errors into a redirect when the redirect URI is trusted. */
+  async function guarded(input: JourneyInput, post: boolean, step: (loaded: Loaded) => Promise<JourneyOutcome>): Promise<JourneyOutcome> {
+    let loaded: Loaded
+    try {
+      loaded = await load(input, post)
+    } catch (error) {
+      return { type: 'error_page', error: asOAuthError(error) }
+    }
+    try {
+      const outcome = await step(loaded)
+      // A form post ends in a redirect to the client; CSP form-action must allow that hop.
+      return outcome.type === 'show' ? { ...outcome, formTargets: [new URL(loaded.request.redirect_uri).origin] } : outcome
+    } catch (error) {
+      const oauth = asOAuthError(error)
+      if (!oauth.allowRedirect) return { type: 'error_page', error: oauth }
+      await deps.store.interactions.remove(loaded.record.id)
+      return { type: 'redirect', location: errorRedirect(loaded.request, oauth, deps.config.issuer) }
+    }
+  }
+
+  async function existingSession(loaded: Loaded): Promise<SessionRecord> {
+    const hash = loaded.payload.session
+    const session = typeof hash === 'string' ? await deps.store.sessions.get(hash) : undefined
+    if (session === undefined || session.expires_at <= deps.now() || session.idle_expires_at <= deps.now()) {
+      throw new LoginRequired('the session ended during role selection')
+    }
+    return session
+  }
+
+  return {
+    /** GET: the page for the journey's current stage (`query` filters the role list). */
+    show(input: JourneyInput) {
+      return guarded(input, false, async (loaded) => {
+        if (loaded.payload.stage === 'select_role') {
+          const session = await existingSession(loaded)
+          const person = await loadPerson(deps.store, session.sub)
+          if (person === undefined) throw new LoginRequired('the End-User must sign in')
+          return roleView(loaded, person, input.form.query)
+        }
+        return loginView(loaded)
+      })
+    },
+
+    /** POST method=<id>: start the chosen authenticator. */
+    choose(input: JourneyInput) {
+      return guarded(input, true, async (loaded) => {
+        const chosen = methods(loaded.request).options.find((a) => a.method.id === input.form.method)
+        if (chosen === undefined || loaded.payload.stage !== 'login') {
+          await save(loaded, { method: null })
+          return loginView(loaded)
+        }
+        return begin(loaded, chosen)
+      })
+    },
+
+    /** GET back: return to the choice of authenticator. */
+    back(input: JourneyInput) {
+      return guarded(input, false, async (loaded) => {
+        if (loaded.payload.stage === 'login') await save(loaded, { method: null, auth_state: null, view: null })
+        return loginView(loaded)
+      })
+    },
+
+    /** POST: the current authenticator step's form. */
+    submit(input: JourneyInput) {
+      return guarded(input, true, async (loaded) => {
+        const chosen = methods(loaded.request).options.find((a) => a.method.id === loaded.payload.method)
+        if (chosen === undefined || loaded.payload.stage !== 'login') return loginView(loaded)
+        const result = await chosen.submit(ctx(loaded), loaded.payload.auth_state ?? null, input.form)
+        if (result.type !== 'success') {
+          await save(loaded, { auth_state: result.state, view: result.view as unknown as Json })
+          const outcome = await loginView(loaded)
+          return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400 } : outcome
+        }
+        const hinted = loaded.request.id_token_hint_sub
+        // OIDC Core 3.1.2.1 id_token_hint: a different End-User "SHOULD return an error, such as login_required".
+        if (hinted !== undefined && hinted !== result.uid) throw new LoginRequired('signed in as a different End-User than id_token_hint')
+        const signIn = {
+          sub: result.uid,
+          amr: result.amr,
+          aal: chosen.method.aal,
+          auth_time: deps.now(),
+          selected_roleid: result.selected_roleid,
+          binding: result.binding,
+        }
+        const current = await deps.sessions.resolve(input.sessionSecret)
+        const { session, secret } =
+          current !== undefined && input.sessionSecret !== undefined
+            ? await deps.sessions.signInAgain(current, input.sessionSecret, signIn)
+            : await deps.sessions.start(signIn)
+        await deps.store.audit.append({ at: deps.now(), type: 'sign_in', subject: result.uid, client_id: loaded.request.client.client_id, detail: { amr: result.amr } })
+        return afterSignIn(loaded, session, secret)
+      })
+    },
+
+    /** POST role=<person_roleid>. */
+    selectRole(input: JourneyInput) {
+      return guarded(input, true, async (loaded) => {
+        if (loaded.payload.stage !== 'select_role') return loginView(loaded)
+        const session = await existingSession(loaded)
+        const person = await loadPerson(deps.store, session.sub)
+        if (person === undefined) throw new LoginRequired('the End-User must sign in')
+        const roleId = input.form.role
+        if (roleId === undefined || !person.positions.some((p) => p.person_roleid === roleId)) return roleView(loaded, person, undefined, true)
+        await deps.store.sessions.setSelectedRole(session.session_hash, roleId)
+        session.selected_roleid = roleId
+        return finish(loaded, session, person)
+      })
+    },
+  }
+}
+
+export type Journey = ReturnType<typeof createJourney>

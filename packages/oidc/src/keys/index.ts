@@ -1,0 +1,13 @@
+/** Signing keys, JWT signing and verification, and encryption of secrets at rest. */
+export { createSecretBox, keyEncryptionKeyFile, loadKeyEncryptionKey, type AeadSecretBox } from './secret_box.ts'
+export {
+  assertKeyFitsAlg,
+  createJwtSigner,
+  hashClaim,
+  isSigningAlg,
+  verifyJwsSignature,
+  type JwsHeader,
+  type JwtSigner,
+  type SigningAlg,
+} from './jwt_signer.ts'
+export { createKeyService, type KeyListing, type KeyService, type KeyServiceOptions, type TickResult, type VerifiedJwt } from './key_service.ts'

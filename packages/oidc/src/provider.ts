@@ -1,0 +1,155 @@
+/**
+ * The OpenID provider for one issuer: the endpoints as typed functions (no HTTP here), wired to a
+ * store, signing keys, the domain directory and the authenticators. The HTTP layer maps requests
+ * onto these; the CLI composes this with concrete adapters.
+ */
+import type { Authenticator, SecretBox } from '@careid/authenticators'
+import type { Directory } from '@careid/domain'
+import type { EventBus, Store } from '@careid/store'
+import { authorize, type AuthorizeInput } from './authorize.ts'
+import { createLogoutDispatcher, type LogoutMetrics } from './backchannel_logout.ts'
+import { createClientAuthenticator } from './client_auth.ts'
+import { createClientRegistry } from './clients.ts'
+import { realmOf, type ProviderConfig } from './config.ts'
+import { discoveryDocument, endpointsOf } from './discovery.ts'
+import { endSession } from './end_session.ts'
+import { createJourney } from './interaction.ts'
+import { introspect } from './introspection.ts'
+import type { KeyService } from './keys/index.ts'
+import { hashClaim } from './keys/index.ts'
+import type { RawParams } from './params.ts'
+import { revoke } from './revocation.ts'
+import { createSessionService } from './sessions.ts'
+import { token } from './token.ts'
+import type { TokenSigner } from './tokens.ts'
+import { userinfo } from './userinfo.ts'
+
+export interface ProviderDeps {
+  store: Store
+  keys: KeyService
+  secrets: SecretBox
+  directory: Directory
+  authenticators: readonly Authenticator[]
+  config: ProviderConfig
+  /** This node's name (outbox claims). */
+  node: string
+  now?: () => number
+  fetch?: typeof fetch
+  metrics?: LogoutMetrics
+  /**
+   * Changes made by other nodes and admin commands (client registrations, key rotations), heard
+   * while the background work runs; this node's ended sessions are announced on it.
+   */
+  events?: EventBus | undefined
+}
+
+export function createProvider(deps: ProviderDeps) {
+  const { store, keys, config } = deps
+  const now = deps.now ?? Date.now
+  const issuer = config.issuer
+  const endpoints = endpointsOf(issuer)
+  const realm = realmOf(issuer)
+  const clients = createClientRegistry(store.clients, now)
+  const sessions = createSessionService({
+    store,
+    clients,
+    config,
+    now,
+    // Best effort: the session has ended whether or not every listener heard of it.
+    onEnded: (session) => void deps.events?.publish({ type: 'session.ended', sid: session.sid }).catch(() => undefined),
+  })
+  const signer: TokenSigner = {
+    sign: (payload, typ) => keys.sign(payload, typ),
+    halfHash: (value) => hashClaim(value, keys.activeAlg()),
+  }
+  const verifier = { verify: (jwt: string) => keys.verify(jwt) }
+  const authenticateClient = createClientAuthenticator({
+    clients,
+    replay: store.replay,
+    issuer,
+    audiences: [endpoints.token, endpoints.introspection, endpoints.revocation],
+    maxAssertionTtlMs: config.clientAssertionMaxTtlMs,
+    now,
+  })
+
+  /** `sub` of an ID token we issued to someone (id_token_hint): signature checked, expiry not. */
+  function hintSubject(idTokenHint: string): string | undefined {
+    const c = keys.verify(idTokenHint)?.payload
+    if (c === undefined || c.iss !== issuer || c.tokenName !== 'id_token' || typeof c.sub !== 'string') return undefined
+    return c.sub
+  }
+
+  const authorizeDeps = { store, clients, sessions, config, now, hintSubject }
+  const journey = createJourney({ ...authorizeDeps, authenticators: deps.authenticators, secrets: deps.secrets, directory: deps.directory })
+  const dispatcher = createLogoutDispatcher({ outbox: store.outbox, signer, config, node: deps.node, now, fetch: deps.fetch, metrics: deps.metrics })
+  const discoveryJson = JSON.stringify(discoveryDocument(issuer, 'RS256'))
+  const grantDeps = { store, config, signer, realm, now, authenticateClient }
+  const tokenDeps = { store, verifier, issuer, now, authenticateClient }
+
+  let maintenance: NodeJS.Timeout | undefined
+  let maintaining: Promise<void> | undefined
+  let unsubscribe: (() => void) | undefined
+  let lastCleanup = 0
+  async function maintain(): Promise<void> {
+    await sessions.sweep()
+    await keys.tick()
+    const t = now()
+    if (t - lastCleanup >= 60_000) {
+      lastCleanup = t
+      await store.codes.removeExpired(t, config.codeRetainMs)
+      await store.interactions.removeExpired(t)
+      await store.replay.removeExpired(t)
+      await store.grants.removeExpired(t)
+    }
+  }
+
+  return {
+    config,
+    endpoints,
+    clients,
+    sessions,
+    journey,
+    dispatcher,
+    discoveryJson: () => discoveryJson,
+    jwksJson: () => keys.jwksJson(),
+    authorize: (input: AuthorizeInput) => authorize(authorizeDeps, input),
+    token: (input: { params: RawParams; authorization?: string | undefined }) => token(grantDeps, input),
+    userinfo: (input: { authorization?: string | undefined; bodyToken?: string | string[] | undefined }) =>
+      userinfo({ store, verifier, directory: deps.directory, issuer, now }, input),
+    introspect: (input: { params: RawParams; authorization?: string | undefined }) => introspect(tokenDeps, input),
+    revoke: (input: { params: RawParams; authorization?: string | undefined }) => revoke(tokenDeps, input),
+    endSession: (input: { params: RawParams; sessionSecret?: string | undefined }) => endSession({ clients, sessions, verifier, issuer }, input),
+    /** Session sweeps, key activation, expiry clean-up, back-channel logout delivery, and other nodes' events. */
+    startBackground(intervalMs = 1_000): void {
+      // Another node's change reaches this one within a second; the client cache's TTL and the
+      // periodic key reload below remain the backstop for events lost in an outage.
+      unsubscribe ??= deps.events?.subscribe(async (event) => {
+        if (event.type === 'client.changed') clients.invalidate(event.client_id)
+        else if (event.type === 'keys.rotated') await keys.reload()
+      })
+      dispatcher.start(intervalMs)
+      const loop = () => {
+        maintenance = setTimeout(() => {
+          maintaining = maintain().catch(() => undefined)
+          void maintaining.finally(() => {
+            maintaining = undefined
+            if (maintenance !== undefined) loop()
+          })
+        }, intervalMs * 5)
+      }
+      loop()
+    },
+    /** Stops listening and the loops, waits for a round in progress, and releases this node's outbox claims. */
+    async stopBackground(): Promise<void> {
+      unsubscribe?.()
+      unsubscribe = undefined
+      clearTimeout(maintenance)
+      maintenance = undefined
+      await maintaining
+      await dispatcher.stop()
+    },
+    maintain,
+  }
+}
+
+export type Provider = ReturnType<typeof createProvider>

@@ -1,0 +1,183 @@
+/**
+ * SSO sessions. The cookie holds a random secret; the store keys the session by its SHA-256, so a
+ * read of the store does not yield usable cookies. `sid` is a separate public id (ID token `sid`,
+ * back-channel logout). Limits follow the assurance level reached (NIST SP 800-63B): a session
+ * ends at its absolute limit, or earlier after its idle limit without use. Whenever a session
+ * ends, every relying party that took part in it is owed a back-channel logout.
+ */
+import type { LogoutNotification, SessionRecord, Store } from '@careid/store'
+import type { ClientRegistry } from './clients.ts'
+import type { ProviderConfig } from './config.ts'
+import { randomToken, sha256 } from './crypto.ts'
+
+export type Aal = 1 | 2 | 3
+
+export interface SignIn {
+  sub: string
+  amr: string[]
+  aal: Aal
+  auth_time: number
+  selected_roleid?: string | undefined
+  binding?: string | undefined
+}
+
+export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed' | 'admin'
+
+export interface SessionService {
+  /** The live session a cookie secret points at; an expired one is ended on the way. */
+  resolve(secret: string | undefined): Promise<SessionRecord | undefined>
+  /** A new session; returns the cookie secret. */
+  start(signIn: SignIn): Promise<{ session: SessionRecord; secret: string }>
+  /**
+   * A fresh sign-in while `current` is live: the same person keeps the session (and sid) with new
+   * authentication facts; a different person ends it and starts another.
+   */
+  signInAgain(current: SessionRecord, secret: string, signIn: SignIn): Promise<{ session: SessionRecord; secret: string }>
+  end(session: SessionRecord, reason: SessionEndReason): Promise<void>
+  /** Ends the session a `sid` names (RP-initiated logout without the cookie). */
+  endBySid(sid: string, reason: SessionEndReason): Promise<SessionRecord | undefined>
+  /** Ends every session bound to an authenticator binding (e.g. a card session). */
+  endByBinding(binding: string, reason: SessionEndReason): Promise<number>
+  /** Ends sessions past their limits. */
+  sweep(): Promise<number>
+}
+
+/** Minimum gap between two idle-timer refreshes of one session: spares a write per request. */
+const touchEveryMs = 5_000
+const sweepBatch = 100
+
+export function createSessionService(deps: {
+  store: Store
+  clients: ClientRegistry
+  config: ProviderConfig
+  now: () => number
+  /**
+   * Called once for every session this service ended (not when another caller ended it first),
+   * after its logout notifications were queued: e.g. to tell other nodes and the Identity Agent.
+   */
+  onEnded?: ((session: SessionRecord, reason: SessionEndReason) => void) | undefined
+}): SessionService {
+  const { store, config, now } = deps
+
+  function limits(aal: Aal, authTime: number, t: number) {
+    const { idleMs, absoluteMs } = config.sessionLimits[aal]
+    const expires_at = authTime + absoluteMs
+    return { expires_at, idle_expires_at: Math.min(t + idleMs, expires_at) }
+  }
+
+  async function notifyRelyingParties(session: SessionRecord, clientIds: readonly string[]): Promise<void> {
+    const t = now()
+    const notifications: LogoutNotification[] = []
+    for (const clientId of clientIds) {
+      const client = await deps.clients.get(clientId)
+      if (client?.backchannel_logout_uri === undefined) continue
+      notifications.push({
+        id: randomToken(16),
+        client_id: clientId,
+        backchannel_logout_uri: client.backchannel_logout_uri,
+        sub: session.sub,
+        sid: session.sid,
+        created_at: t,
+        attempts: 0,
+        next_attempt_at: t,
+      })
+    }
+    if (notifications.length > 0) await store.outbox.enqueue(notifications)
+  }
+
+  async function end(session: SessionRecord, reason: SessionEndReason): Promise<void> {
+    // Notifications are queued before the session is deleted, so a crash in between loses none
+    // (the outbox keeps one per relying party and session, so queueing twice is harmless).
+    await notifyRelyingParties(session, session.clients)
+    // remove() is atomic: of two concurrent enders only one gets the record back.
+    const removed = await store.sessions.remove(session.session_hash)
+    if (removed === undefined) return
+    // A relying party may have joined after our copy of the record was read.
+    const late = removed.clients.filter((c) => !session.clients.includes(c))
+    if (late.length > 0) await notifyRelyingParties(removed, late)
+    await store.audit.append({ at: now(), type: 'session.ended', subject: removed.sub, detail: { reason, sid: removed.sid } })
+    deps.onEnded?.(removed, reason)
+  }
+
+  async function start(signIn: SignIn) {
+    const t = now()
+    const secret = randomToken(32)
+    const session: SessionRecord = {
+      session_hash: sha256(secret),
+      sid: randomToken(16),
+      sub: signIn.sub,
+      amr: signIn.amr,
+      aal: signIn.aal,
+      auth_time: signIn.auth_time,
+      created_at: t,
+      last_seen_at: t,
+      ...limits(signIn.aal, signIn.auth_time, t),
+      selected_roleid: signIn.selected_roleid,
+      clients: [],
+      binding: signIn.binding,
+    }
+    await store.sessions.create(session)
+    await store.audit.append({ at: t, type: 'session.started', subject: signIn.sub, detail: { amr: signIn.amr, sid: session.sid } })
+    return { session, secret }
+  }
+
+  return {
+    async resolve(secret) {
+      if (secret === undefined || secret.length === 0 || secret.length > 128) return undefined
+      const hash = sha256(secret)
+      const session = await store.sessions.get(hash)
+      if (session === undefined) return undefined
+      const t = now()
+      if (session.expires_at <= t || session.idle_expires_at <= t) {
+        await end(session, 'timeout')
+        return undefined
+      }
+      if (t - session.last_seen_at >= touchEveryMs) {
+        const { idle_expires_at } = limits(session.aal, session.auth_time, t)
+        await store.sessions.touch(hash, t, idle_expires_at)
+        session.last_seen_at = t
+        session.idle_expires_at = idle_expires_at
+      }
+      return session
+    },
+
+    start,
+
+    async signInAgain(current, secret, signIn) {
+      if (current.sub !== signIn.sub) {
+        await end(current, 'replaced')
+        return start(signIn)
+      }
+      const t = now()
+      const changes = { amr: signIn.amr, aal: signIn.aal, auth_time: signIn.auth_time, last_seen_at: t, ...limits(signIn.aal, signIn.auth_time, t), binding: signIn.binding }
+      if (!(await store.sessions.reauthenticate(current.session_hash, changes))) return start(signIn)
+      if (signIn.selected_roleid !== undefined) await store.sessions.setSelectedRole(current.session_hash, signIn.selected_roleid)
+      await store.audit.append({ at: t, type: 'session.reauthenticated', subject: signIn.sub, detail: { amr: signIn.amr, sid: current.sid } })
+      return { session: { ...current, ...changes, selected_roleid: signIn.selected_roleid ?? current.selected_roleid }, secret }
+    },
+
+    end,
+
+    async endBySid(sid, reason) {
+      const session = await store.sessions.getBySid(sid)
+      if (session !== undefined) await end(session, reason)
+      return session
+    },
+
+    async endByBinding(binding, reason) {
+      const sessions = await store.sessions.listByBinding(binding)
+      for (const session of sessions) await end(session, reason)
+      return sessions.length
+    },
+
+    async sweep() {
+      let ended = 0
+      for (;;) {
+        const expired = await store.sessions.listExpired(now(), sweepBatch)
+        for (const session of expired) await end(session, 'timeout')
+        ended += expired.length
+        if (expired.length < sweepBatch) return ended
+      }
+    },
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * One `Store` from two backends: the durable records from the SQL store, the short-lived ones
+ * (codes, sessions, sign-in journeys, single-use markers) from Redis.
+ */
+import type { Store } from './contract.ts'
+import type { RedisShortLivedStore } from './redis/redis_store.ts'
+
+/**
+ * Serves codes, sessions, interactions and the replay cache from `shortLived` and everything else
+ * from `durable` (whose own short-lived tables then stay unused). Ready only when both are; closing
+ * closes both.
+ */
+export function combineStores(durable: Store, shortLived: RedisShortLivedStore): Store {
+  return {
+    clients: durable.clients,
+    keys: durable.keys,
+    people: durable.people,
+    credentials: durable.credentials,
+    grants: durable.grants,
+    refreshTokens: durable.refreshTokens,
+    outbox: durable.outbox,
+    audit: durable.audit,
+    codes: shortLived.codes,
+    sessions: shortLived.sessions,
+    interactions: shortLived.interactions,
+    replay: shortLived.replay,
+    async ping() {
+      const [durableUp, shortLivedUp] = await Promise.all([durable.ping(), shortLived.ping()])
+      return durableUp && shortLivedUp
+    },
+    async close() {
+      // Both are closed even if one fails, so neither is left holding connections.
+      const results = await Promise.allSettled([durable.close(), shortLived.close()])
+      for (const result of results) if (result.status === 'rejected') throw result.reason
+    },
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * The storage contract: every adapter (embedded SQLite now, PostgreSQL and Redis when scaled out)
+ * implements exactly these interfaces and passes the one conformance suite in `conformance.ts`.
+ *
+ * Rules every adapter keeps:
+ * - Keys derived from bearer secrets (codes, refresh tokens, session cookies) are hashes
+ *   (`sha256` base64url, computed by the caller); the secret itself is never stored.
+ * - Single use is atomic: of any number of concurrent `redeem`/`rotate`/`markUsed` calls on the same
+ *   key, exactly one wins.
+ * - Times are milliseconds since the epoch, passed in by the caller (the store never reads a clock
+ *   for decisions, so tests control time).
+ * - Records are returned as fresh objects; mutating them changes nothing stored. An optional field
+ *   that is not set is absent from a returned record (never `null`, never a key holding `undefined`).
+ * - A failed call changes nothing (each call is one transaction).
+ */
+
+/** JSON values the store keeps opaque. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+// ---------------------------------------------------------------------------------------------
+// Durable data
+// ---------------------------------------------------------------------------------------------
+
+export type TokenEndpointAuthMethod =
+  | 'client_secret_post'
+  | 'client_secret_basic'
+  | 'private_key_jwt'
+  | 'none'
+
+export type ClientAssertionAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256'
+
+/** A registered relying party. Field names follow OpenID Connect Dynamic Client Registration. */
+export interface ClientRecord {
+  client_id: string
+  client_name: string
+  redirect_uris: string[]
+  post_logout_redirect_uris: string[]
+  backchannel_logout_uri?: string | undefined
+  token_endpoint_auth_method: TokenEndpointAuthMethod
+  /** sha256 (base64url) of the client secret, for the client_secret_* methods. */
+  client_secret_hash?: string | undefined
+  /** For private_key_jwt: where the client's public keys are, or the keys themselves. */
+  jwks_uri?: string | undefined
+  jwks?: { keys: Json[] } | undefined
+  /** The algorithm the client signs its assertions with (CIS2's `jwks_uri_signing_algorithm`). */
+  token_endpoint_auth_signing_alg?: ClientAssertionAlg | undefined
+  /** Whether the authorization_code grant also issues a rotating refresh token. */
+  refresh_tokens: boolean
+  created_at: number
+}
+
+export interface ClientStore {
+  get(clientId: string): Promise<ClientRecord | undefined>
+  list(): Promise<ClientRecord[]>
+  /** Inserts or replaces by client_id. */
+  put(client: ClientRecord): Promise<void>
+  /** True when a client was removed. */
+  remove(clientId: string): Promise<boolean>
+}
+
+/**
+ * A signing key. `state` moves only forward: next (published, not signing) -> active (signing)
+ * -> retired (published, no longer signing) -> removed (deleted). There is at most one active key.
+ */
+export interface SigningKeyRecord {
+  kid: string
+  alg: 'RS256' | 'PS256' | 'ES256'
+  /** Public JWK including kid, alg and use. */
+  public_jwk: { [key: string]: Json }
+  /** The private JWK, encrypted (AES-256-GCM envelope produced by the key service). */
+  private_jwk_encrypted: string
+  state: 'next' | 'active' | 'retired'
+  created_at: number
+  /** When a `next` key starts signing. */
+  activate_at: number
+  /** When a `retired` key stops being published (everything it signed has expired by then). */
+  remove_at?: number | undefined
+}
+
+export interface KeyStore {
+  list(): Promise<SigningKeyRecord[]>
+  /** Inserts or replaces by kid; rejects a second active key. */
+  put(key: SigningKeyRecord): Promise<void>
+  /**
+   * Atomically makes `kid` the only active key: the previous active key becomes retired with
+   * `remove_at = retireRemoveAt`. Returns false (and changes nothing) if `kid` is not `next`.
+   */
+  activate(kid: string, retireRemoveAt: number): Promise<boolean>
+  /** Deletes retired keys whose remove_at <= now; returns their kids. */
+  removeExpired(now: number): Promise<string[]>
+}
+
+/** A person, their organisations and national RBAC positions, as the domain package shapes them. */
+export interface PersonStore {
+  get(uid: string): Promise<Json | undefined>
+  getByUsername(username: string): Promise<Json | undefined>
+  list(): Promise<Json[]>
+  /** Inserts or replaces by uid; `username` must be unique across people. */
+  put(uid: string, username: string, person: Json): Promise<void>
+}
+
+/**
+ * One credential of one person for one authenticator kind (a password hash, a TOTP secret, later a
+ * card certificate or WebAuthn credential). `state` carries the authenticator's own counters
+ * (failures, lock, last used time step) and is updated with compare-and-set on `version`.
+ */
+export interface CredentialRecord {
+  id: string
+  uid: string
+  kind: string
+  /** Kind-specific secret material: a password hash, an encrypted TOTP secret, a public key. */
+  secret: string
+  state: { [key: string]: Json }
+  version: number
+  created_at: number
+}
+
+export interface CredentialStore {
+  listByPerson(uid: string): Promise<CredentialRecord[]>
+  get(id: string): Promise<CredentialRecord | undefined>
+  put(credential: CredentialRecord): Promise<void>
+  /**
+   * Replaces `state` only if the stored version still equals `expectedVersion`, bumping it by one.
+   * Returns false when another writer got there first (the caller re-reads and retries).
+   */
+  updateState(id: string, expectedVersion: number, state: { [key: string]: Json }): Promise<boolean>
+  remove(id: string): Promise<boolean>
+}
+
+/** What one authorization (one code redemption) granted; tokens issued from it refer to it. */
+export interface GrantRecord {
+  grant_id: string
+  client_id: string
+  sub: string
+  /** The SSO session (its public `sid`) the grant was made in. */
+  sid: string
+  scope: string
+  created_at: number
+  expires_at: number
+  revoked_at?: number | undefined
+}
+
+export interface GrantStore {
+  /** Inserts or replaces by grant_id; a revoked grant stays revoked (with its first revoked_at). */
+  put(grant: GrantRecord): Promise<void>
+  get(grantId: string): Promise<GrantRecord | undefined>
+  /**
+   * Marks the grant revoked (idempotent: the first revocation time stays) and deletes its refresh
+   * tokens, so `refreshTokens.get` finds none and `rotate` on any of them is `absent`.
+   */
+  revoke(grantId: string, now: number): Promise<void>
+  /** Deletes grants with expires_at <= now, and their refresh tokens; returns how many grants. */
+  removeExpired(now: number): Promise<number>
+}
+
+export interface RefreshTokenRecord {
+  /** sha256 of the token. */
+  token_hash: string
+  grant_id: string
+  client_id: string
+  created_at: number
+  expires_at: number
+  /** Set when the token was exchanged for a new one (rotation). */
+  rotated_at?: number | undefined
+}
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; token: RefreshTokenRecord }
+  /** The token was already rotated: a replay. The caller revokes the whole family (grant). */
+  | { kind: 'reused'; token: RefreshTokenRecord }
+  | { kind: 'absent' }
+
+export interface RefreshTokenStore {
+  /**
+   * Stores a new token of a stored grant. Rejects a token_hash already stored, so a rotated token can
+   * never be reset to usable.
+   */
+  put(token: RefreshTokenRecord): Promise<void>
+  get(tokenHash: string): Promise<RefreshTokenRecord | undefined>
+  /**
+   * Atomically marks an unexpired token rotated and stores its successor. Exactly one of any
+   * concurrent callers gets `rotated`; the others get `reused` (and their successors are not stored).
+   * Both return the presented token as stored, with its `rotated_at`. A token is `absent` when
+   * unknown, expired (expires_at <= now), or when its grant is revoked or expired; if the successor
+   * cannot be stored the call fails and the token stays unrotated.
+   */
+  rotate(tokenHash: string, successor: RefreshTokenRecord, now: number): Promise<RefreshOutcome>
+}
+
+/** A back-channel logout notification owed to one relying party for one ended session. */
+export interface LogoutNotification {
+  id: string
+  client_id: string
+  backchannel_logout_uri: string
+  sub: string
+  sid: string
+  created_at: number
+  attempts: number
+  next_attempt_at: number
+  /** Which node holds the claim, until when. */
+  claimed_by?: string | undefined
+  claim_expires_at?: number | undefined
+  delivered_at?: number | undefined
+  gave_up_at?: number | undefined
+  /** The HTTP status or network error class of the last failed attempt (never a body). */
+  last_error?: string | undefined
+}
+
+export interface LogoutOutbox {
+  /**
+   * Adds notifications; one per (client_id, sid): a second enqueue for the same pair is ignored,
+   * so a relying party hears of a session's end once.
+   */
+  enqueue(notifications: LogoutNotification[]): Promise<void>
+  /**
+   * Claims up to `limit` due notifications (not delivered, not given up, next_attempt_at <= now,
+   * unclaimed or claim_expires_at <= now), earliest next_attempt_at first, for `node` until
+   * now + leaseMs. Concurrent claimers never get the same notification.
+   *
+   * Each `mark*` below counts one attempt (attempts + 1) and releases the claim, and does nothing
+   * unless `node` holds the claim (a node whose lease was taken over cannot overwrite the new holder).
+   */
+  claimDue(node: string, now: number, leaseMs: number, limit: number): Promise<LogoutNotification[]>
+  markDelivered(id: string, node: string, now: number): Promise<void>
+  /** Records a failed attempt and releases the claim; the notification is due again at nextAttemptAt. */
+  markFailed(id: string, node: string, error: string, nextAttemptAt: number): Promise<void>
+  markGaveUp(id: string, node: string, error: string, now: number): Promise<void>
+  /** Releases every claim `node` holds (graceful shutdown). */
+  releaseClaims(node: string): Promise<void>
+  get(id: string): Promise<LogoutNotification | undefined>
+  /** Counts by status, for metrics. */
+  counts(): Promise<{ pending: number; delivered: number; gave_up: number }>
+}
+
+export interface AuditEvent {
+  at: number
+  /** e.g. `session.started`, `token.issued`, `code.reused`, `client.added`. */
+  type: string
+  /** Who or what the event is about: a uid, a client_id; never a token or secret. */
+  subject?: string | undefined
+  client_id?: string | undefined
+  detail?: { [key: string]: Json } | undefined
+}
+
+export interface AuditLog {
+  append(event: AuditEvent): Promise<void>
+  /** Newest first. */
+  recent(limit: number): Promise<AuditEvent[]>
+}
+
+// ---------------------------------------------------------------------------------------------
+// Short-lived data (the same SQL store by default; Redis when configured)
+// ---------------------------------------------------------------------------------------------
+
+/** An issued authorization code, keyed by the code's hash. */
+export interface AuthorizationCodeRecord {
+  code_hash: string
+  client_id: string
+  redirect_uri: string
+  /** The grant this code creates when redeemed; tokens issued from it are revoked if it is reused. */
+  grant_id: string
+  expires_at: number
+  /** Everything else the token endpoint needs (claims, PKCE challenge, nonce, session...). */
+  payload: { [key: string]: Json }
+}
+
+export type CodeRedemption =
+  | { kind: 'first'; code: AuthorizationCodeRecord }
+  /** Already redeemed once: the caller revokes `code.grant_id`. */
+  | { kind: 'reused'; code: AuthorizationCodeRecord }
+  | { kind: 'absent' }
+
+export interface CodeStore {
+  /** Rejects a code_hash already stored, so a redeemed code can never be reset. */
+  save(code: AuthorizationCodeRecord): Promise<void>
+  /**
+   * Atomically marks the code redeemed. The first caller for an unexpired code gets `first`; every
+   * later caller gets `reused` for as long as the store keeps the record (at least `retainMs` past
+   * expiry, so reuse is detected and the grant revoked); an expired or unknown code is `absent`.
+   */
+  redeem(codeHash: string, now: number): Promise<CodeRedemption>
+  /** Deletes codes past expires_at + retainMs. */
+  removeExpired(now: number, retainMs: number): Promise<number>
+}
+
+/** An SSO session, keyed by the hash of the cookie secret; `sid` is its public id. */
+export interface SessionRecord {
+  session_hash: string
+  sid: string
+  sub: string
+  /** Methods used, e.g. ["TOTP"]; and the assurance level they reached. */
+  amr: string[]
+  aal: 1 | 2 | 3
+  auth_time: number
+  created_at: number
+  last_seen_at: number
+  /** Ends here whatever the activity (absolute limit). */
+  expires_at: number
+  /** Ends here unless touched again (idle limit). */
+  idle_expires_at: number
+  /** The role chosen in this session, if any. */
+  selected_roleid?: string | undefined
+  /** Relying parties that received tokens in this session. */
+  clients: string[]
+  /** Authenticator-specific binding, e.g. the card session a smartcard sign-in hangs on. */
+  binding?: string | undefined
+}
+
+export interface SessionStore {
+  create(session: SessionRecord): Promise<void>
+  get(sessionHash: string): Promise<SessionRecord | undefined>
+  getBySid(sid: string): Promise<SessionRecord | undefined>
+  /** Moves last_seen_at and idle_expires_at forward (never back); false if the session is gone. */
+  touch(sessionHash: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>
+  /** Appends a client to `clients` unless already there; false if the session is gone. */
+  addClient(sessionHash: string, clientId: string): Promise<boolean>
+  setSelectedRole(sessionHash: string, roleId: string): Promise<boolean>
+  /**
+   * A fresh sign-in by the same person in the same session (prompt=login, max_age, step-up):
+   * replaces the authentication facts and limits (an absent `binding` clears it), keeping sid,
+   * clients and selected_roleid. False if gone.
+   */
+  reauthenticate(
+    sessionHash: string,
+    changes: Pick<SessionRecord, 'amr' | 'aal' | 'auth_time' | 'last_seen_at' | 'expires_at' | 'idle_expires_at' | 'binding'>,
+  ): Promise<boolean>
+  /** Deletes and returns the session (atomically: only one caller gets it back). */
+  remove(sessionHash: string): Promise<SessionRecord | undefined>
+  /** Sessions bound to an authenticator binding (e.g. every session of one card session). */
+  listByBinding(binding: string): Promise<SessionRecord[]>
+  /**
+   * Sessions whose expires_at or idle_expires_at <= now, soonest-ended first, at most `limit`.
+   * Deletes nothing: the caller ends each one, so its relying parties' logout notifications are
+   * queued before the session is gone and a crash in between loses nothing.
+   */
+  listExpired(now: number, limit: number): Promise<SessionRecord[]>
+}
+
+/** A sign-in journey between /authorize and the redirect back (the "interaction"). */
+export interface InteractionRecord {
+  id: string
+  expires_at: number
+  payload: { [key: string]: Json }
+}
+
+export interface InteractionStore {
+  put(interaction: InteractionRecord): Promise<void>
+  get(id: string, now: number): Promise<InteractionRecord | undefined>
+  remove(id: string): Promise<boolean>
+  removeExpired(now: number): Promise<number>
+}
+
+/** Single-use markers: client assertion `jti`s, revoked access token `jti`s, TOTP steps. */
+export interface ReplayCache {
+  /** Records `key` until expiresAt; true the first time, false if it is already recorded. */
+  markUsed(key: string, expiresAt: number, now: number): Promise<boolean>
+  has(key: string, now: number): Promise<boolean>
+  removeExpired(now: number): Promise<number>
+}
+
+/** Everything Careid stores. */
+export interface Store {
+  readonly clients: ClientStore
+  readonly keys: KeyStore
+  readonly people: PersonStore
+  readonly credentials: CredentialStore
+  readonly grants: GrantStore
+  readonly refreshTokens: RefreshTokenStore
+  readonly outbox: LogoutOutbox
+  readonly audit: AuditLog
+  readonly codes: CodeStore
+  readonly sessions: SessionStore
+  readonly interactions: InteractionStore
+  readonly replay: ReplayCache
+  /** Reachable and migrated (for /ready); false once closed. */
+  ping(): Promise<boolean>
+  /** Idempotent. */
+  close(): Promise<void>
+}

@@ -1,0 +1,52 @@
+/**
+ * The scaled-out store: every contract interface over one PostgreSQL database, shared by any number
+ * of Careid nodes.
+ */
+import type { Store } from '../contract.ts'
+import { openPool, resolveOptions, type PostgresStoreOptions } from './database.ts'
+import { postgresClientStore, postgresCredentialStore, postgresKeyStore, postgresPersonStore } from './directory.ts'
+import { postgresCodeStore, postgresGrantStore, postgresRefreshTokenStore } from './grants.ts'
+import { appliedPostgresVersion, latestPostgresSchemaVersion, migratePostgres } from './migrations.ts'
+import { postgresAuditLog, postgresLogoutOutbox } from './outbox.ts'
+import { postgresInteractionStore, postgresReplayCache, postgresSessionStore } from './sessions.ts'
+
+/**
+ * Opens the PostgreSQL store, applying any pending migrations first (several nodes may start at
+ * once: each migration is applied by exactly one). Rejects if the database cannot be reached within
+ * the connection timeout, or was migrated by a newer Careid. Every call on the store fails, rather
+ * than waits, once the database stops answering within the timeouts.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const resolved = resolveOptions(options)
+  await migratePostgres(resolved.url, { schema: resolved.schema, connectionTimeoutMs: resolved.connectionTimeoutMs })
+  const postgres = openPool(resolved)
+  let closed = false
+
+  return {
+    clients: postgresClientStore(postgres),
+    keys: postgresKeyStore(postgres),
+    people: postgresPersonStore(postgres),
+    credentials: postgresCredentialStore(postgres),
+    grants: postgresGrantStore(postgres),
+    refreshTokens: postgresRefreshTokenStore(postgres),
+    outbox: postgresLogoutOutbox(postgres),
+    audit: postgresAuditLog(postgres),
+    codes: postgresCodeStore(postgres),
+    sessions: postgresSessionStore(postgres),
+    interactions: postgresInteractionStore(postgres),
+    replay: postgresReplayCache(postgres),
+    async ping() {
+      if (closed) return false
+      try {
+        return (await appliedPostgresVersion(postgres.query)) === latestPostgresSchemaVersion
+      } catch {
+        return false
+      }
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await postgres.end()
+    },
+  }
+}

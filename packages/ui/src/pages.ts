@@ -1,0 +1,143 @@
+/**
+ * The pages Careid shows people, as view models. The UI package turns a `Page` into HTML
+ * (`renderPage`); it never reads data itself. Every page carries `common`.
+ */
+
+export interface CommonModel {
+  /** Absolute path prefix for assets, e.g. `/assets` (served by the HTTP layer). */
+  assets: string
+  /** Request's preferred locale tag (from ui_locales), for the html lang attribute. */
+  lang: string
+  /** The service name shown in the header. */
+  service: string
+}
+
+export interface FormModel {
+  /** Where the form posts to. */
+  action: string
+  /** Anti-forgery token, posted back as the field `csrf`. */
+  csrf: string
+}
+
+export interface ChooseAuthenticatorPage {
+  page: 'choose_authenticator'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  /** Authenticators that meet the request's acr_values; posted back as the field `method`. */
+  options: Array<{ id: string; label: string; description: string }>
+  /** Authenticators that exist but do not meet acr_values (shown greyed, with the reason). */
+  unavailable: Array<{ id: string; label: string; reason: string }>
+  /** The form was posted without a `method`. */
+  error?: 'missing_input' | undefined
+}
+
+/** Username and password (the password authenticator, and the first TOTP step). */
+export interface PasswordPage {
+  page: 'password'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  method_label: string
+  username?: string | undefined
+  error?: 'invalid_credentials' | 'locked' | 'missing_input' | 'not_enrolled' | undefined
+  /** For `locked`: minutes until the lock ends. */
+  locked_minutes?: number | undefined
+  /** Link back to the choice of authenticator, when there was a choice. */
+  back?: string | undefined
+}
+
+/** The 6-digit code from an authenticator app. */
+export interface TotpPage {
+  page: 'totp'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  error?: 'invalid_code' | 'code_already_used' | 'locked' | 'missing_input' | undefined
+  locked_minutes?: number | undefined
+  back?: string | undefined
+}
+
+export interface RoleOption {
+  person_roleid: string
+  /** e.g. `"Clinical":"Clinical Provision":"Nurse Access Role"` shown as `Nurse Access Role`. */
+  role_name: string
+  job_role: string
+  org_code: string
+  org_name: string
+}
+
+/** Role choice: a plain list for 2 to 5 roles, list with search for more than 5. */
+export interface SelectRolePage {
+  page: 'select_role'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  person_name: string
+  roles: RoleOption[]
+  /** True when there are more than 5 roles: a search box (GET `query`) filters the list. */
+  searchable: boolean
+  query?: string | undefined
+  /** Total before filtering, when a search is applied. */
+  total: number
+  error?: 'missing_input' | undefined
+}
+
+/** An error the person can't fix by going back to the application (no redirect was safe). */
+export interface ErrorPage {
+  page: 'error'
+  common: CommonModel
+  status: number
+  title: string
+  /** Plain-language explanation; never contains a token, secret or personal data. */
+  description: string
+  /** The OAuth error code, shown small for support staff. */
+  error_code?: string | undefined
+}
+
+/** Shown after end session when there is no post_logout_redirect_uri to go to. */
+export interface SignedOutPage {
+  page: 'signed_out'
+  common: CommonModel
+}
+
+/** The demo relying party's start page: choose what to ask Careid for, then sign in. */
+export interface DemoHomePage {
+  page: 'demo_home'
+  common: CommonModel
+  /** GET form to the demo RP's login route; fields `acr_values`, `scope` (multiple), `prompt`. */
+  action: string
+  acr_options: Array<{ value: string; label: string; selected: boolean }>
+  scope_options: Array<{ value: string; label: string; checked: boolean }>
+  /** Where Careid's discovery document is, and the demo client id, to show a developer. */
+  issuer: string
+  client_id: string
+  /** What happened last: a problem (e.g. the error Careid returned) or a notice (signed out). */
+  message?: { kind: 'problem' | 'notice'; text: string } | undefined
+}
+
+/** The demo relying party after sign-in: what the ID token and userinfo said. */
+export interface DemoSignedInPage {
+  page: 'demo_signed_in'
+  common: CommonModel
+  person_name: string
+  /** Decoded ID token claims and userinfo, pretty-printed JSON. */
+  id_token_claims: string
+  userinfo: string
+  /** Summary rows: acr, amr, selected role, assurance levels. */
+  summary: Array<{ key: string; value: string }>
+  /** Links: sign out (RP-initiated logout), sign in again with prompt=login, change role. */
+  sign_out: string
+  sign_in_again: string
+  change_role: string
+}
+
+export type Page =
+  | DemoHomePage
+  | DemoSignedInPage
+  | ChooseAuthenticatorPage
+  | PasswordPage
+  | TotpPage
+  | SelectRolePage
+  | ErrorPage
+  | SignedOutPage

@@ -1,0 +1,107 @@
+/**
+ * A scripted browser for end-to-end tests without Chromium: keeps cookies, follows redirects
+ * within Careid, and fills in and posts the forms of Careid's pages. It stops at the first
+ * redirect that leaves Careid (to a relying party), which is what a relying party would receive.
+ */
+export interface PageResult {
+  status: number
+  url: string
+  html: string
+  headers: Headers
+}
+
+export interface Landing {
+  /** Where the last redirect pointed outside Careid, or undefined if a page was shown. */
+  location?: string | undefined
+  page?: PageResult | undefined
+}
+
+export class Browser {
+  readonly cookies = new Map<string, string>()
+  readonly #origin: string
+
+  constructor(origin: string) {
+    this.#origin = origin
+  }
+
+  #store(headers: Headers): void {
+    for (const line of headers.getSetCookie()) {
+      const [pair = '', ...attributes] = line.split(';')
+      const eq = pair.indexOf('=')
+      const name = pair.slice(0, eq).trim()
+      const value = pair.slice(eq + 1).trim()
+      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=thu, 01 jan 1970/i.test(a))
+      if (expired || value === '') this.cookies.delete(name)
+      else this.cookies.set(name, value)
+    }
+  }
+
+  async fetch(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+    const headers: Record<string, string> = {}
+    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+    let body: string | undefined
+    if (init.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      body = new URLSearchParams(init.form).toString()
+    }
+    const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, redirect: 'manual' })
+    this.#store(response.headers)
+    return response
+  }
+
+  /** Requests `url` and follows redirects while they stay on Careid's origin. */
+  async go(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Landing> {
+    let response = await this.fetch(url, init)
+    let current = url
+    for (let hops = 0; hops < 10; hops++) {
+      const location = response.headers.get('location')
+      if (response.status < 300 || response.status > 399 || location === null) {
+        return { page: { status: response.status, url: current, html: await response.text(), headers: response.headers } }
+      }
+      await response.body?.cancel()
+      const next = new URL(location, current).href
+      if (!next.startsWith(this.#origin) || next.includes('/demo/')) return { location: next }
+      current = next
+      response = await this.fetch(next)
+    }
+    throw new Error('too many redirects')
+  }
+}
+
+export interface Form {
+  action: string
+  method: string
+  fields: Record<string, string>
+}
+
+function attr(tag: string, name: string): string | undefined {
+  const m = new RegExp(`\\s${name}="([^"]*)"`, 'i').exec(tag)
+  return m?.[1] === undefined ? undefined : m[1].replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>')
+}
+
+/** The forms on a page (action resolved against the page URL) with their hidden fields. */
+export function forms(page: PageResult): Form[] {
+  const out: Form[] = []
+  for (const m of page.html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const open = m[1] ?? ''
+    const inner = m[2] ?? ''
+    const fields: Record<string, string> = {}
+    for (const input of inner.matchAll(/<input\b[^>]*>/gi)) {
+      if (attr(input[0], 'type') === 'hidden') fields[attr(input[0], 'name') ?? ''] = attr(input[0], 'value') ?? ''
+    }
+    out.push({ action: new URL(attr(open, 'action') ?? page.url, page.url).href, method: (attr(open, 'method') ?? 'get').toLowerCase(), fields })
+  }
+  return out
+}
+
+/** The page's POST form whose action ends with `suffix`. */
+export function form(page: PageResult, suffix: string): Form {
+  const found = forms(page).find((f) => f.method === 'post' && new URL(f.action).pathname.endsWith(suffix))
+  if (found === undefined) throw new Error(`no form posting to …${suffix} on ${page.url} (status ${page.status})`)
+  return found
+}
+
+/** The values of the radios named `name` on a page. */
+export function radioValues(page: PageResult, name: string): string[] {
+  return [...page.html.matchAll(/<input\b[^>]*>/gi)].map((m) => m[0]).filter((t) => attr(t, 'type') === 'radio' && attr(t, 'name') === name).map((t) => attr(t, 'value') ?? '')
+}

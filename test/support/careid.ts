@@ -1,0 +1,91 @@
+/** A Careid instance for a test: its own data directory and port, the demo data, no logs. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { currentTotpCode } from '@careid/authenticators'
+import { createKeyService, registerClient, type AeadSecretBox, type ClientMetadata, type ProviderConfig } from '@careid/oidc'
+import { keyPublishLeadMs, keyRetainMs } from '../../packages/cli/src/context.ts'
+import type { DemoClient } from '../../packages/cli/src/seed.ts'
+import { resolveSettings } from '../../packages/cli/src/settings.ts'
+import { startCareid, type RunningCareid } from '../../packages/cli/src/start.ts'
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface TestCareid extends RunningCareid {
+  /** A test instance always runs with the demo. */
+  demo: DemoClient
+  origin: string
+  issuer: string
+  dataDir: string
+  /** Registers a client straight in the store; returns its secret if it has one. */
+  addClient(metadata: Omit<ClientMetadata, 'client_name'> & { client_name?: string }): Promise<{ client_id: string; client_secret?: string | undefined }>
+  /** The current authenticator-app code of a person. */
+  totp(uid: string, atMs?: number): Promise<string>
+  close(): Promise<void>
+}
+
+export async function startTestCareid(options: { issuer?: (origin: string) => string; config?: Partial<ProviderConfig> } = {}): Promise<TestCareid> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'careid-test-'))
+  const port = await freePort()
+  const origin = `http://localhost:${port}`
+  const settings = resolveSettings(
+    { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent' },
+    { CAREID_KEY_ENCRYPTION_KEY: undefined },
+  )
+  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config })
+  const demo = running.demo
+  if (demo === undefined) throw new Error('the demo was not seeded')
+  return {
+    ...running,
+    demo,
+    origin,
+    issuer: settings.issuer,
+    dataDir,
+    async addClient(metadata) {
+      const { client, client_secret } = registerClient({ client_name: 'Test app', ...metadata }, Date.now())
+      await running.context.store.clients.put(client)
+      running.provider.clients.invalidate(client.client_id)
+      return { client_id: client.client_id, client_secret }
+    },
+    async totp(uid, atMs = Date.now()) {
+      const credential = (await running.context.store.credentials.listByPerson(uid)).find((c) => c.kind === 'totp')
+      if (credential === undefined) throw new Error(`${uid} has no authenticator app`)
+      return currentTotpCode(running.context.secrets.open(credential.secret), atMs)
+    },
+    async close() {
+      await running.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Lets a rotated key start signing without waiting out the publish lead (10 minutes): another
+ * Careid node, whose clock runs `aheadMs` ahead, ticks the shared key store (activating every
+ * waiting key that is due by its clock), then this instance reloads, as it would on its own next
+ * tick. Only the key store's schedule is involved: nothing else sees the other clock. Returns the
+ * kids activated.
+ */
+export async function activateWaitingKeys(careid: TestCareid, aheadMs = keyPublishLeadMs + 1_000): Promise<string[]> {
+  const otherNode = await createKeyService({
+    store: careid.context.store.keys,
+    // openContext built it as an AEAD box; the context's type only promises the narrower interface.
+    secrets: careid.context.secrets as AeadSecretBox,
+    now: () => Date.now() + aheadMs,
+    publishLeadMs: keyPublishLeadMs,
+    retainAfterRetireMs: keyRetainMs,
+  })
+  const { activated } = await otherNode.tick()
+  await careid.context.keys.reload()
+  return activated
+}

@@ -1,0 +1,101 @@
+/**
+ * Runs the real `careid` command as a child process, the way a person would from the README: for
+ * admin commands (wait for the exit) and for `careid start` (a long-running server, stopped by a
+ * signal). The child gets a clean environment: no CAREID_* or PORT from the test runner's shell
+ * and no node:test context, so only what a test passes counts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+export const careidBin = 'packages/cli/bin/careid.js'
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('CAREID_') || key === 'PORT' || key.startsWith('NODE_TEST') || key === 'NODE_OPTIONS') continue
+    env[key] = value
+  }
+  return { ...env, ...extra }
+}
+
+/** Runs `careid <args>` to completion (killed after `timeoutMs` so a hang fails the test, not the run). */
+export function runCareid(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [careidBin, ...args], { cwd: repoRoot, env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+export interface StartedCareid {
+  child: ChildProcess
+  /** Everything printed so far. */
+  stdout(): string
+  stderr(): string
+  /** Sends `signal` and resolves with the exit (SIGKILL after `timeoutMs`, reported as such). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/**
+ * Starts `careid start <args>` and resolves once it says it is running (`ready` appears on stdout),
+ * or rejects with what it printed if it exits first or does not get there in `timeoutMs`.
+ */
+export function startCareidProcess(args: string[], options: { env?: Record<string, string>; ready?: string; timeoutMs?: number } = {}): Promise<StartedCareid> {
+  const ready = options.ready ?? 'Careid is running'
+  const child = spawn(process.execPath, [careidBin, 'start', ...args], { cwd: repoRoot, env: cliEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  const started: StartedCareid = {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited
+      child.kill(signal)
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+      const result = await exited
+      clearTimeout(timer)
+      return result
+    },
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`careid start did not report "${ready}" in time\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+    }, options.timeoutMs ?? 30_000)
+    const onData = () => {
+      if (stdout.includes(ready)) {
+        clearTimeout(timer)
+        child.stdout.off('data', onData)
+        resolve(started)
+      }
+    }
+    child.stdout.on('data', onData)
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      reject(new Error(`careid start exited (${code ?? signal}) before it was running\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+    })
+  })
+}
