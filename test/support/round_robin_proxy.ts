@@ -17,8 +17,9 @@ export interface ProxiedRequest {
   /** Index into the upstreams of the node that answered; undefined if none did. */
   upstream: number | undefined
   status: number
-  /** The Retry-After header of the answer, if any. */
+  /** The Retry-After and Location headers of the answer, if any. */
   retryAfter: string | undefined
+  location: string | undefined
   /** When the answer came (ms since the epoch). */
   at: number
   /** Upstreams tried first that could not be reached. */
@@ -65,8 +66,8 @@ export async function startRoundRobinProxy(upstreams: string[], host = '127.0.0.
         const index = (first + i) % targets.length
         try {
           const response = await forward(targets[index] as URL, method, url, headers, body)
-          const retryAfter = response.headers['retry-after']
-          log.push({ method, url, upstream: index, status: response.statusCode ?? 0, retryAfter, at: Date.now(), skipped })
+          const { 'retry-after': retryAfter, location } = response.headers
+          log.push({ method, url, upstream: index, status: response.statusCode ?? 0, retryAfter, location, at: Date.now(), skipped })
           res.writeHead(response.statusCode ?? 502, response.headers)
           response.pipe(res)
           return
@@ -75,7 +76,7 @@ export async function startRoundRobinProxy(upstreams: string[], host = '127.0.0.
           if ((error as UpstreamError).sent && method !== 'GET' && method !== 'HEAD') break
         }
       }
-      log.push({ method, url, upstream: undefined, status: 502, retryAfter: undefined, at: Date.now(), skipped })
+      log.push({ method, url, upstream: undefined, status: 502, retryAfter: undefined, location: undefined, at: Date.now(), skipped })
       res.writeHead(502, { 'content-type': 'text/plain' }).end('no upstream answered')
     })
   })
