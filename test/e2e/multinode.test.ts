@@ -319,7 +319,7 @@ if (missing !== undefined) {
       }
     })
 
-    it('under load, PostgreSQL and then Redis restarted: 503s meanwhile, no 500; sessions kept, codes single-use, logouts delivered once', async (t) => {
+    it('under load, PostgreSQL and then Redis restarted: 503s meanwhile, no 500; sessions kept, codes single-use, logouts delivered once', { timeout: 150_000 }, async (t) => {
       const workers = 6
       const journeysPerWorker = 4
       const from = proxy.log.length
