@@ -80,9 +80,14 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
   const port = await freePort()
   // fsync off: the data is thrown away, and every restart here is a clean (fast) shutdown.
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`
-  await server('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync'])
   const start = () => server('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start'])
-  await start()
+  try {
+    await server('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync'])
+    await start()
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   let discarded = false
   return {
@@ -128,6 +133,8 @@ export async function startPrivateRedis(): Promise<PrivateServer> {
   let child: ChildProcess | undefined
   const launch = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' })
+    // A server that cannot be spawned shows as one that never answers (waitForRedis says so).
+    child.on('error', () => {})
     await waitForRedis(port)
   }
   const stop = async () => {
@@ -141,7 +148,13 @@ export async function startPrivateRedis(): Promise<PrivateServer> {
     await exited
     clearTimeout(timer)
   }
-  await launch()
+  try {
+    await launch()
+  } catch (error) {
+    await stop()
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   let discarded = false
   return {
     url: `redis://127.0.0.1:${port}`,
