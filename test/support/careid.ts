@@ -72,11 +72,11 @@ export async function startTestCareid(options: { issuer?: (origin: string) => st
 /**
  * Lets a rotated key start signing without waiting out the publish lead (10 minutes): another
  * Careid node, whose clock runs `aheadMs` ahead, ticks the shared key store (activating every
- * waiting key that is due by its clock), then this instance reloads, as it would on its own next
- * tick. Only the key store's schedule is involved: nothing else sees the other clock. Returns the
- * kids activated.
+ * waiting key that is due by its clock), then this instance (or admin context) reloads, as it
+ * would on its own next tick. Only the key store's schedule is involved: nothing else sees the
+ * other clock. Returns the kids activated.
  */
-export async function activateWaitingKeys(careid: TestCareid, aheadMs = keyPublishLeadMs + 1_000): Promise<string[]> {
+export async function activateWaitingKeys(careid: Pick<RunningCareid, 'context'>, aheadMs = keyPublishLeadMs + 1_000): Promise<string[]> {
   const otherNode = await createKeyService({
     store: careid.context.store.keys,
     // openContext built it as an AEAD box; the context's type only promises the narrower interface.

@@ -7,7 +7,7 @@ import pg from 'pg'
 import type { Store } from '../src/contract.ts'
 import { runStoreConformance } from '../src/conformance.ts'
 import { sqliteMigrations } from '../src/sqlite/migrations.ts'
-import type { PostgresStoreOptions } from '../src/postgres/database.ts'
+import { openPool, resolveOptions, type PostgresStoreOptions } from '../src/postgres/database.ts'
 import { latestPostgresSchemaVersion, migratePostgres, postgresMigrations } from '../src/postgres/migrations.ts'
 import { openPostgresStore } from '../src/postgres/postgres_store.ts'
 import { ensurePostgres } from './support/services.ts'
@@ -351,6 +351,28 @@ function suites(url: string): void {
       assert.equal((await store.codes.redeem('c', T)).kind, 'first')
       assert.equal(await store.ping(), true)
       await store.close()
+      await dropSchema(schema)
+    })
+
+    it('a connection the server ends while a transaction holds it fails that transaction, not the process', { timeout: 30_000 }, async () => {
+      const schema = await freshSchema()
+      const db = openPool(resolveOptions({ url, schema, poolSize: 1 }))
+      try {
+        await assert.rejects(
+          db.transaction(async (query) => {
+            const { rows } = await query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+            // As a fast shutdown or restart does (57P01), while no statement runs on the connection:
+            // pg reports it as an 'error' event on the checked-out client, not on a query.
+            await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid])
+            await new Promise((resolve) => setTimeout(resolve, 300))
+            await query('SELECT 1')
+          }),
+        )
+        // The pool's one connection was discarded and a fresh one serves.
+        assert.equal((await db.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one, 1)
+      } finally {
+        await db.end()
+      }
       await dropSchema(schema)
     })
 

@@ -126,6 +126,11 @@ export function openPool(options: ResolvedOptions): Postgres {
   // it would end the process. The pool has already discarded that connection and the next call
   // opens a fresh one, so there is nothing more to do here.
   pool.on('error', () => {})
+  // The pool listens for that only while a connection is idle. One that is checked out (a
+  // transaction between statements) and dropped by the server, as a restart does (57P01), emits
+  // 'error' on the client itself, which would end the process just the same. Its next statement
+  // fails instead, and the connection is discarded on release.
+  pool.on('connect', (client) => client.on('error', () => {}))
 
   return {
     async query(text, values) {
