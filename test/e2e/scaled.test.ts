@@ -265,7 +265,14 @@ function deployment(postgresUrl: () => string, redisUrl: () => string | undefine
     }
   }
 
-  return { start, cleanup }
+  /** A and B, and a relying party registered through A. */
+  async function twoNodes(): Promise<{ a: Node; b: Node; rp: Rp }> {
+    const a = await start({ demo: true })
+    const b = await start({ demo: false })
+    return { a, b, rp: await registerRp(a) }
+  }
+
+  return { start, twoNodes, cleanup }
 }
 
 function sharedPostgresUrl(): string {
@@ -290,11 +297,7 @@ function withRedis(redisUrl: string): void {
     let a: Node
     let b: Node
     let rp: Rp
-    before(async () => {
-      a = await deployed.start({ demo: true })
-      b = await deployed.start({ demo: false })
-      rp = await registerRp(a)
-    })
+    before(async () => ({ a, b, rp } = await deployed.twoNodes()))
     after(() => deployed.cleanup())
 
     it('signs in across the nodes: authorize on A, the pages on B, token on A, userinfo on B', async () => {
@@ -345,11 +348,7 @@ function postgresAlone(): void {
     let a: Node
     let b: Node
     let rp: Rp
-    before(async () => {
-      a = await deployed.start({ demo: true })
-      b = await deployed.start({ demo: false })
-      rp = await registerRp(a)
-    })
+    before(async () => ({ a, b, rp } = await deployed.twoNodes()))
     after(() => deployed.cleanup())
 
     it('signs in across the nodes, and hears changes through LISTEN/NOTIFY', async () => {
@@ -389,11 +388,7 @@ function outages(): void {
       let a: Node
       let b: Node
       let rp: Rp
-      before(async () => {
-        a = await deployed.start({ demo: true })
-        b = await deployed.start({ demo: false })
-        rp = await registerRp(a)
-      })
+      before(async () => ({ a, b, rp } = await deployed.twoNodes()))
       after(() => deployed.cleanup())
 
       it('while Redis is down: 503 temporarily_unavailable and /ready 503; serves again once it is back', async () => {
@@ -415,10 +410,7 @@ function outages(): void {
       const deployed = deployment(() => privateUrl(privatePostgres), () => undefined)
       let a: Node
       let b: Node
-      before(async () => {
-        a = await deployed.start({ demo: true })
-        b = await deployed.start({ demo: false })
-      })
+      before(async () => ({ a, b } = await deployed.twoNodes()))
       after(() => deployed.cleanup())
 
       it('while PostgreSQL is down: 503 temporarily_unavailable and /ready 503; serves again once it is back', async () => {
