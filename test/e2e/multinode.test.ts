@@ -13,6 +13,11 @@
  *   restarted: 503 `temporarily_unavailable` with Retry-After meanwhile (never a 500, never a
  *   hang); afterwards every acknowledged session is live, no code was redeemed twice, and every
  *   logout was delivered exactly once to the relying party's back-channel endpoint.
+ * - A node drained with SIGTERM while a token request is inside its handler (the client's
+ *   jwks_uri answers when the test says) and while it holds the outbox claim on a logout whose
+ *   relying party has not answered: the request gets its 200, new connections are refused, a
+ *   request that arrives on an earlier connection (/ready) gets 503, the node exits 0, and another
+ *   node delivers the logout within the first claim's lease, the abandoned attempt not counted.
  *
  * PostgreSQL and Redis are private instances on free ports (test/support/private_servers.ts),
  * since the test restarts them; the machine's shared servers are not touched.
@@ -20,10 +25,12 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { connect, type AddressInfo, type Socket } from 'node:net'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
+import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose'
 import pg from 'pg'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { backchannelLogoutEvent } from '@careid/oidc'
@@ -65,6 +72,53 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 function describeError(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause
   return `${String(error)}${cause === undefined ? '' : ` (${String((cause as { code?: string }).code ?? cause)})`}`
+}
+
+/** An HTTP server on a free port for the test to answer from. */
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => void handler(req, res).catch(() => res.destroy()))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+function openConnection(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket))
+    socket.once('error', reject)
+  })
+}
+
+/** Why a new TCP connection to `port` fails (its error code), or undefined if it is accepted. */
+async function connectionError(port: number): Promise<string | undefined> {
+  try {
+    ;(await openConnection(port)).destroy()
+    return undefined
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code
+  }
+}
+
+/** Everything the server sends on `socket` until it closes the connection. */
+function firstResponse(socket: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no complete answer within ${requestTimeoutMs} ms: ${text}`))
+    }, requestTimeoutMs)
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve(text)
+    })
+  })
 }
 
 /** A step met the outage (503 temporarily_unavailable): try it again after Retry-After. */
@@ -532,6 +586,148 @@ if (missing !== undefined) {
         delivered.push(String(payload.sid))
       }
       assert.deepEqual(delivered.sort(), ended)
+    })
+
+    it('a node drains on SIGTERM: its request in flight finishes, new connections are refused, /ready says 503, its outbox claim goes to another node at once, exit 0', { timeout: 90_000 }, async (t) => {
+      // A private_key_jwt client whose jwks_uri the test answers when it chooses, so a token
+      // request is held inside a node's handler; its back-channel endpoint holds the first
+      // logout it is sent, so the node that claimed that notification is still holding the claim.
+      const { publicKey, privateKey } = await generateKeyPair('RS256')
+      const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'signing-app', alg: 'RS256', use: 'sig' }] }
+      let jwksAsked: () => void = () => {}
+      const jwksFetched = new Promise<void>((resolve) => (jwksAsked = resolve))
+      let answerJwks: () => void = () => {}
+      const jwksAnswered = new Promise<void>((resolve) => (answerJwks = resolve))
+      const keyServer = await listen(async (_req, res) => {
+        jwksAsked()
+        await jwksAnswered
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks))
+      })
+      const db = new pg.Client({ connectionString: (postgres as PrivateServer).url })
+      db.on('error', () => {})
+      await db.connect()
+      let clientId = ''
+      const claimOf = async () =>
+        (await db.query<{ claimed_by: string | null; claim_expires_at: string | null; attempts: number; delivered_at: string | null; last_error: string | null }>(
+          `SELECT claimed_by, claim_expires_at, attempts, delivered_at, last_error FROM ${schema}.logout_outbox WHERE client_id = $1`,
+          [clientId],
+        )).rows
+      /** Each logout POSTed to the signing app: when, by which node (the outbox's claimant then), and when its connection closed unanswered. */
+      const posts: { at: number; claimedBy: string | null; token: string; closedUnanswered?: number }[] = []
+      const logoutServer = await listen(async (req, res) => {
+        let body = ''
+        for await (const chunk of req) body += String(chunk)
+        const post: (typeof posts)[number] = { at: Date.now(), claimedBy: (await claimOf())[0]?.claimed_by ?? null, token: new URLSearchParams(body).get('logout_token') ?? '' }
+        posts.push(post)
+        // The first is held unanswered; the node's going away is what ends it.
+        if (posts.length === 1) res.once('close', () => (post.closedUnanswered = Date.now()))
+        else res.writeHead(200).end()
+      })
+      const nextPost = (count: number, ms: number) => eventually(`logout POST ${count} to the signing app`, async () => posts.length >= count, ms)
+      try {
+        const redirectUri = 'https://signing.example.test/callback'
+        const added = await runCareid(
+          ['clients', 'add', '--name', 'Signing app', '--redirect-uri', redirectUri, '--auth-method', 'private_key_jwt', '--jwks-uri', `${keyServer.url}/jwks.json`, '--signing-alg', 'RS256', '--backchannel-logout-uri', `${logoutServer.url}/backchannel`, '--json', '--data-dir', dataDir(), '--issuer', issuer],
+          { env, timeoutMs: 60_000 },
+        )
+        assert.equal(added.code, 0, added.stderr)
+        clientId = (JSON.parse(added.stdout) as { client_id: string }).client_id
+
+        // One session that both relying parties take part in: the Ward app signs in, the signing app gets a code silently.
+        const browser = new Browser(proxy.origin)
+        const state = 'before-the-drain'
+        const { location } = await signIn(browser, authorizeUrl(state), { username: person.username, password, method: 'password', role })
+        const tokens = await redeemAt(base(), callback(location, state).get('code') ?? assert.fail(location))
+        assert.equal(tokens.status, 200, JSON.stringify(tokens.body))
+        const idToken = tokens.body.id_token as string
+        const sid = String((await verifyOn(0, idToken)).sid)
+        const silent = await browser.fetch(`${base()}/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'openid', acr_values: 'AAL1_USERPASS', state: 'silent', nonce: 'n-silent', prompt: 'none' })}`)
+        await silent.body?.cancel()
+        const silentBack = new URL(silent.headers.get('location') ?? assert.fail(`prompt=none: ${silent.status}`))
+        const code = silentBack.searchParams.get('code') ?? assert.fail(silentBack.href)
+
+        // The logout: the signing app's notification is claimed by some node, which then waits on the held POST.
+        const loggedOut = await browser.fetch(`${base()}/connect/endSession?${new URLSearchParams({ id_token_hint: idToken })}`)
+        await loggedOut.body?.cancel()
+        assert.equal(loggedOut.status, 200)
+        await nextPost(1, 30_000)
+        const [claim] = await claimOf()
+        const claimant = posts[0]?.claimedBy ?? assert.fail('the first POST came with no claim')
+        assert.equal(claim?.claimed_by, claimant, 'the claim is held while the POST is unanswered')
+        const leaseEnd = Number(claim?.claim_expires_at)
+        const draining = nodes.findIndex((node) => claimant === `${hostname()}:${node.child.pid}`)
+        assert.ok(draining >= 0, `${claimant} is one of the nodes`)
+        const port = ports[draining] as number
+
+        // A connection opened before the SIGTERM whose request (/ready) is still being sent.
+        const early = await openConnection(port)
+        early.write(`GET /ready HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`)
+        // The token request, held in the node's handler until the client's keys are answered.
+        const now = Math.floor(Date.now() / 1000)
+        const assertion = await new SignJWT({ jti: randomBytes(12).toString('hex') })
+          .setProtectedHeader({ alg: 'RS256', kid: 'signing-app' })
+          .setIssuer(clientId)
+          .setSubject(clientId)
+          .setAudience(issuer)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 120)
+          .sign(privateKey)
+        const inFlight = fetchWithin(`${nodeBase(draining)}/access_token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }).toString(),
+        })
+        await jwksFetched
+
+        const sigterm = Date.now()
+        const exit = (nodes[draining] as StartedCareid).stop('SIGTERM', 30_000)
+        let refused: string | undefined
+        try {
+          await eventually('new connections refused', async () => {
+            refused = await connectionError(port)
+            return refused === 'ECONNREFUSED'
+          }, 3_000)
+          // The request begun before the SIGTERM is answered, as every request arriving now would be: 503.
+          early.write('\r\n')
+          const ready = await firstResponse(early)
+          assert.match(ready, /^HTTP\/1\.1 503 /, ready)
+          assert.match(ready, /\r\nconnection: close\r\n/i, ready)
+        } finally {
+          answerJwks()
+        }
+        const answer = await inFlight
+        const issued = (await answer.json()) as Record<string, unknown>
+        assert.equal(answer.status, 200, JSON.stringify(issued))
+        assert.equal(answer.headers.get('connection'), 'close')
+        const { payload } = await jwtVerify(issued.id_token as string, createLocalJWKSet((await jwksOf(base())) as unknown as JSONWebKeySet), { issuer, audience: clientId, algorithms: ['RS256'] })
+        assert.equal(payload.sub, person.uid)
+        assert.deepEqual(await exit, { code: 0, signal: null }, (nodes[draining] as StartedCareid).stderr())
+        const exited = Date.now()
+
+        // The held POST was dropped by the draining node; another node claimed the notification
+        // and delivered it, long before the first claim's lease would have let it.
+        await nextPost(2, Math.max(1_000, leaseEnd - Date.now()))
+        const [first, second] = posts
+        assert.ok(first?.closedUnanswered !== undefined && first.closedUnanswered >= sigterm && first.closedUnanswered <= exited, 'the drain ended the POST in flight')
+        const others = nodes.filter((_, i) => i !== draining).map((node) => `${hostname()}:${node.child.pid}`)
+        assert.ok(second !== undefined && others.includes(second.claimedBy ?? ''), `delivered by ${second?.claimedBy}, one of ${others.join(', ')}`)
+        assert.ok(second.at > sigterm && second.at < leaseEnd, `delivered ${second.at - sigterm} ms after the SIGTERM; the first claim ran until ${leaseEnd - sigterm} ms after it`)
+        await eventually('the delivery recorded', async () => (await claimOf())[0]?.delivered_at !== null, 10_000)
+        const [row] = await claimOf()
+        assert.ok(Number(row?.delivered_at) < leaseEnd)
+        // The abandoned attempt is not counted against the relying party: one attempt, no error.
+        assert.deepEqual({ attempts: row?.attempts, last_error: row?.last_error, claimed_by: row?.claimed_by }, { attempts: 1, last_error: null, claimed_by: null })
+        assert.equal(posts.length, 2)
+        t.diagnostic(`after the SIGTERM: held POST dropped at ${first.closedUnanswered - sigterm} ms, exit seen at ${exited - sigterm} ms, delivered by another node at ${second.at - sigterm} ms; the first claim's lease ran to ${leaseEnd - sigterm} ms`)
+        const logout = await jwtVerify(second.token, createLocalJWKSet((await jwksOf(base())) as unknown as JSONWebKeySet), { issuer, audience: clientId, algorithms: ['RS256'], typ: 'logout+jwt' })
+        assert.equal(logout.payload.sid, sid)
+        assert.deepEqual(logout.payload.events, { [backchannelLogoutEvent]: {} })
+      } finally {
+        answerJwks()
+        await db.end()
+        await keyServer.close()
+        await logoutServer.close()
+      }
     })
   })
 }

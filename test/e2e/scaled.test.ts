@@ -7,18 +7,16 @@
  * says 503, and once it is back they serve again without a restart.
  *
  * Each part runs in a fresh schema (`CAREID_DATABASE_SCHEMA`, which also prefixes the Redis keys and
- * names the event channel), dropped afterwards. The outages stop the machine's shared PostgreSQL or
- * Redis, which other suites use too: they last a few seconds and the server is always started
- * again in `finally`.
+ * names the event channel), dropped afterwards. The outages stop PostgreSQL or Redis, so they run
+ * on private servers on free ports (test/support/private_servers.ts): the machine's shared
+ * servers, which other suites use, are never stopped.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import pg from 'pg'
@@ -33,8 +31,8 @@ import * as services from '../../packages/store/test/support/services.ts'
 import { Browser } from '../support/browser.ts'
 import { freePort } from '../support/careid.ts'
 import { signIn } from '../support/journey.ts'
+import { privateServersMissing, startPrivatePostgres, startPrivateRedis, type PrivateServer } from '../support/private_servers.ts'
 
-const run = promisify(execFile)
 const realmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
 /** The one issuer both nodes serve, as the load balancer in front of them would be addressed. */
 const issuer = `http://careid.lb.test${realmPath}`
@@ -48,19 +46,7 @@ const requestTimeoutMs = 20_000
 
 const postgres = await services.ensurePostgres()
 const redis = await services.ensureRedis()
-
-/**
- * A fresh copy of the services module: `ensurePostgres`/`ensureRedis` remember their first answer,
- * and after an outage the server must be probed again (and started, the way CI starts it).
- */
-async function freshServices(): Promise<typeof services> {
-  return (await import(`../../packages/store/test/support/services.ts?after-outage=${randomBytes(4).toString('hex')}`)) as typeof services
-}
-
-/** Why this machine's servers cannot be stopped and started by the outage tests, if they cannot. */
-function outageSkip(configured: string): string | undefined {
-  return process.env[configured] === undefined ? undefined : `${configured} points at a server these tests must not stop`
-}
+const privateMissing = await privateServersMissing()
 
 interface Node extends RunningCareid {
   origin: string
@@ -234,8 +220,11 @@ async function assertUnavailable(a: Node, b: Node, rp: Rp, journey: string, auth
   }
 }
 
-/** Two nodes on a fresh schema (and Redis, if given): A seeds the demo data, B starts without it. */
-function deployment(redisUrl: string | undefined) {
+/**
+ * Two nodes on a fresh schema of `postgresUrl()` (and Redis, if given): A seeds the demo data, B
+ * starts without it. The URLs are asked for when a node starts, once the servers are up.
+ */
+function deployment(postgresUrl: () => string, redisUrl: () => string | undefined) {
   const schema = `careid_test_${randomBytes(6).toString('hex')}`
   const nodes: Node[] = []
   const dirs: string[] = []
@@ -250,7 +239,7 @@ function deployment(redisUrl: string | undefined) {
       CAREID_DATABASE_SCHEMA: schema,
       CAREID_KEY_ENCRYPTION_KEY: options.kek ?? kek,
       CAREID_DEMO: String(options.demo),
-      ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
+      ...(redisUrl() === undefined ? {} : { REDIS_URL: redisUrl() }),
     }
     const settings = resolveSettings({ port: String(port), host: 'localhost', dataDir, issuer, logLevel: 'silent' }, env)
     const running = await startCareid(settings, { logoutRetryBaseMs: 50 })
@@ -267,18 +256,26 @@ function deployment(redisUrl: string | undefined) {
     await admin.connect()
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
     await admin.end()
-    if (redisUrl !== undefined) {
-      const client = new Redis(redisUrl)
+    const redisAt = redisUrl()
+    if (redisAt !== undefined) {
+      const client = new Redis(redisAt)
       const keys = await client.keys(`careid:${schema}:*`)
       if (keys.length > 0) await client.del(...keys)
       await client.quit()
     }
   }
 
-  return { start, cleanup }
+  /** A and B, and a relying party registered through A. */
+  async function twoNodes(): Promise<{ a: Node; b: Node; rp: Rp }> {
+    const a = await start({ demo: true })
+    const b = await start({ demo: false })
+    return { a, b, rp: await registerRp(a) }
+  }
+
+  return { start, twoNodes, cleanup }
 }
 
-function postgresUrl(): string {
+function sharedPostgresUrl(): string {
   assert.ok(postgres.available)
   return postgres.url
 }
@@ -291,18 +288,16 @@ if (!postgres.available) {
   else it('Careid scaled out on PostgreSQL and Redis', { skip: redis.reason }, () => {})
   postgresAlone()
 }
+if (privateMissing !== undefined) it('Careid scaled out, through PostgreSQL and Redis outages', { skip: privateMissing }, () => {})
+else outages()
 
 function withRedis(redisUrl: string): void {
   describe('two Careid nodes on PostgreSQL and Redis', () => {
-    const deployed = deployment(redisUrl)
+    const deployed = deployment(sharedPostgresUrl, () => redisUrl)
     let a: Node
     let b: Node
     let rp: Rp
-    before(async () => {
-      a = await deployed.start({ demo: true })
-      b = await deployed.start({ demo: false })
-      rp = await registerRp(a)
-    })
+    before(async () => ({ a, b, rp } = await deployed.twoNodes()))
     after(() => deployed.cleanup())
 
     it('signs in across the nodes: authorize on A, the pages on B, token on A, userinfo on B', async () => {
@@ -344,36 +339,16 @@ function withRedis(redisUrl: string): void {
       assert.equal(b.context.keys.activeKid(), signing, 'B still signs with the old key')
       assert.equal(a.context.keys.activeKid(), signing, 'A still signs with the old key')
     })
-
-    it('while Redis is down: 503 temporarily_unavailable and /ready 503; serves again once it is back', { skip: outageSkip('CAREID_TEST_REDIS_URL') }, async () => {
-      const journey = await startJourney(a, rp)
-      try {
-        // SHUTDOWN drops the connection instead of answering, so redis-cli may report an error.
-        await run('redis-cli', ['-u', redisUrl, 'shutdown', 'nosave']).catch(() => undefined)
-        await eventually('Redis stopping', async () => (await readyStatus(a)) === 503, 10_000)
-        await assertUnavailable(a, b, rp, journey, 'redirect')
-      } finally {
-        const again = await (await freshServices()).ensureRedis()
-        assert.ok(again.available, again.available ? '' : again.reason)
-      }
-      await eventually('both nodes ready again', async () => (await readyStatus(a)) === 200 && (await readyStatus(b)) === 200)
-      await fullSignIn(a, b, rp)
-      await assertRecovered(a, b)
-    })
   })
 }
 
 function postgresAlone(): void {
   describe('two Careid nodes on PostgreSQL alone', () => {
-    const deployed = deployment(undefined)
+    const deployed = deployment(sharedPostgresUrl, () => undefined)
     let a: Node
     let b: Node
     let rp: Rp
-    before(async () => {
-      a = await deployed.start({ demo: true })
-      b = await deployed.start({ demo: false })
-      rp = await registerRp(a)
-    })
+    before(async () => ({ a, b, rp } = await deployed.twoNodes()))
     after(() => deployed.cleanup())
 
     it('signs in across the nodes, and hears changes through LISTEN/NOTIFY', async () => {
@@ -390,22 +365,68 @@ function postgresAlone(): void {
         /this node cannot open the stored signing keys .*Every node that shares a database must be given the same CAREID_KEY_ENCRYPTION_KEY/,
       )
     })
+  })
+}
 
-    it('while PostgreSQL is down: 503 temporarily_unavailable and /ready 503; serves again once it is back', { skip: outageSkip('CAREID_TEST_POSTGRES_URL') }, async () => {
-      // Registered now and never used on B, so B must look it up while the database is down.
-      const fresh = await registerRp(a)
-      const journey = await startJourney(a, fresh)
-      const versions = readdirSync('/etc/postgresql')
-      try {
-        for (const version of versions) await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'stop', '-m', 'fast'], { timeout: 60_000 })
-        await assertUnavailable(a, b, fresh, journey, 'page')
-      } finally {
-        const again = await (await freshServices()).ensurePostgres()
-        assert.ok(again.available, again.available ? '' : again.reason)
-      }
-      await eventually('both nodes ready again', async () => (await readyStatus(a)) === 200 && (await readyStatus(b)) === 200)
-      await fullSignIn(a, b, fresh)
-      await assertRecovered(a, b)
+/** Servers of their own for the outages, started once for both deployments below. */
+function outages(): void {
+  describe('two Careid nodes through outages, on private PostgreSQL and Redis', () => {
+    let privatePostgres: PrivateServer | undefined
+    let privateRedis: PrivateServer | undefined
+    const privateUrl = (server: PrivateServer | undefined) => server?.url ?? assert.fail('the private servers did not start')
+    before(async () => {
+      privatePostgres = await startPrivatePostgres()
+      privateRedis = await startPrivateRedis()
+    })
+    after(async () => {
+      await privatePostgres?.discard()
+      await privateRedis?.discard()
+    })
+
+    describe('on PostgreSQL and Redis', () => {
+      const deployed = deployment(() => privateUrl(privatePostgres), () => privateUrl(privateRedis))
+      let a: Node
+      let b: Node
+      let rp: Rp
+      before(async () => ({ a, b, rp } = await deployed.twoNodes()))
+      after(() => deployed.cleanup())
+
+      it('while Redis is down: 503 temporarily_unavailable and /ready 503; serves again once it is back', async () => {
+        const journey = await startJourney(a, rp)
+        try {
+          await (privateRedis as PrivateServer).stop()
+          await eventually('Redis stopping', async () => (await readyStatus(a)) === 503, 10_000)
+          await assertUnavailable(a, b, rp, journey, 'redirect')
+        } finally {
+          await (privateRedis as PrivateServer).start()
+        }
+        await eventually('both nodes ready again', async () => (await readyStatus(a)) === 200 && (await readyStatus(b)) === 200)
+        await fullSignIn(a, b, rp)
+        await assertRecovered(a, b)
+      })
+    })
+
+    describe('on PostgreSQL alone', () => {
+      const deployed = deployment(() => privateUrl(privatePostgres), () => undefined)
+      let a: Node
+      let b: Node
+      before(async () => ({ a, b } = await deployed.twoNodes()))
+      after(() => deployed.cleanup())
+
+      it('while PostgreSQL is down: 503 temporarily_unavailable and /ready 503; serves again once it is back', async () => {
+        // Registered now and never used on B, so B must look it up while the database is down.
+        const fresh = await registerRp(a)
+        const journey = await startJourney(a, fresh)
+        try {
+          await (privatePostgres as PrivateServer).stop()
+          await assertUnavailable(a, b, fresh, journey, 'page')
+        } finally {
+          await (privatePostgres as PrivateServer).start()
+        }
+        await eventually('both nodes ready again', async () => (await readyStatus(a)) === 200 && (await readyStatus(b)) === 200)
+        await fullSignIn(a, b, fresh)
+        await assertRecovered(a, b)
+      })
     })
   })
 }

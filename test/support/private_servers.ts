@@ -22,10 +22,11 @@ const serverWaitMs = 60_000
 export interface PrivateServer {
   url: string
   port: number
-  /**
-   * Stops the server (a clean, fast shutdown: connections dropped, data kept), leaves it down for
-   * `downMs`, and starts it again on the same port and data.
-   */
+  /** Stops the server: a clean, fast shutdown (connections dropped, data kept). */
+  stop(): Promise<void>
+  /** Starts a stopped server again on the same port and data. */
+  start(): Promise<void>
+  /** Stops the server, leaves it down for `downMs`, and starts it again. */
   restart(downMs?: number): Promise<void>
   /** Stops the server and deletes its data; safe to call twice. */
   discard(): Promise<void>
@@ -90,11 +91,18 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   let discarded = false
+  const stop = async () => {
+    await server('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop'])
+  }
   return {
     url,
     port,
+    stop,
+    async start() {
+      await start()
+    },
     async restart(downMs = 0) {
-      await server('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop'])
+      await stop()
       await sleep(downMs)
       await start()
     },
@@ -159,6 +167,8 @@ export async function startPrivateRedis(): Promise<PrivateServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    stop,
+    start: launch,
     async restart(downMs = 0) {
       await stop()
       await sleep(downMs)

@@ -2,8 +2,8 @@
  * `careid start`: one Careid node, on the embedded SQLite store or, scaled out, on PostgreSQL (with
  * Redis for the short-lived data if given) shared with other nodes; with the demo workforce and the
  * demo relying party unless told otherwise. `stop` (on SIGTERM or SIGINT) drains: the server stops
- * accepting, finishes requests in flight, stops background work and releases its outbox claims,
- * then closes the store's connections.
+ * accepting and finishes requests in flight while background work stops and the outbox claims are
+ * released, then the store's connections close.
  */
 import { hostname } from 'node:os'
 import { defaultAuthenticators } from '@careid/authenticators'
@@ -70,11 +70,15 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
   let stopping: Promise<void> | undefined
   const stop = () =>
     (stopping ??= (async () => {
-      // No new connections; requests in flight finish first (Fastify's close waits for them).
-      await app.close()
-      // Then the loops; the last step releases this node's outbox claims. If the store is down that
-      // fails, and the claims simply lapse at the end of their lease: shutdown goes on regardless.
-      await provider.stopBackground().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'outbox claims not released'))
+      // No new connections; requests in flight finish (Fastify's close waits for them). Meanwhile
+      // the loops stop and this node's outbox claims are released at once, so other nodes deliver
+      // those logouts without waiting for this node's slowest request or for the claims' lease. If
+      // the store is down the release fails and the claims lapse with their lease: shutdown goes on.
+      await Promise.all([
+        app.close(),
+        provider.stopBackground().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'outbox claims not released')),
+      ])
+      // Only then the store, which the requests in flight were still using.
       await context.close().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'store not closed cleanly'))
     })())
   return { app, context, demo, provider, stop }

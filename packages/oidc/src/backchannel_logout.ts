@@ -26,7 +26,11 @@ export interface LogoutDispatcher {
   /** Claims and sends what is due; returns how many were attempted. */
   runOnce(): Promise<number>
   start(intervalMs: number): void
-  /** Stops the loop, waits for the attempt in flight, releases this node's claims. */
+  /**
+   * Stops the loop, abandons the attempts in flight (not counted as failures: the relying party did
+   * nothing wrong) and releases this node's claims, so another node sends them at once rather than
+   * when the lease runs out.
+   */
   stop(): Promise<void>
 }
 
@@ -60,6 +64,8 @@ export function createLogoutDispatcher(deps: {
   const send = deps.fetch ?? fetch
   let timer: NodeJS.Timeout | undefined
   let running: Promise<number> | undefined
+  /** Aborted by stop(): a node that is shutting down does not wait on a slow relying party. */
+  let stopping = new AbortController()
 
   async function attempt(n: LogoutNotification): Promise<void> {
     const t = deps.now()
@@ -71,11 +77,14 @@ export function createLogoutDispatcher(deps: {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ logout_token: token }).toString(),
         redirect: 'manual',
-        signal: AbortSignal.timeout(attemptTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(attemptTimeoutMs), stopping.signal]),
       })
-      await response.body?.cancel()
+      // The answer is the status alone; a body cut short (by stop()) does not undo a 2xx.
+      await response.body?.cancel().catch(() => undefined)
       if (response.status < 200 || response.status > 299) failure = `HTTP ${response.status}`
     } catch (error) {
+      // Abandoned by stop(): the row is left as it was (still due), for the claim to be released.
+      if (stopping.signal.aborted) return
       failure = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network error'
     }
     if (failure === undefined) {
@@ -114,11 +123,13 @@ export function createLogoutDispatcher(deps: {
   return {
     runOnce,
     start(intervalMs) {
+      if (stopping.signal.aborted) stopping = new AbortController()
       if (timer === undefined) loop(intervalMs)
     },
     async stop() {
       clearTimeout(timer)
       timer = undefined
+      stopping.abort()
       await running
       await deps.outbox.releaseClaims(deps.node)
     },

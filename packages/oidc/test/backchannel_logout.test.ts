@@ -315,6 +315,34 @@ describe('createLogoutDispatcher', () => {
     assert.deepEqual(s.calls, ['release node-1'])
   })
 
+  it('stop() abandons an attempt in flight without counting it, and releases its claim for another node at once', async () => {
+    const { outbox, calls } = fakeOutbox([notification('a')])
+    let sent = 0
+    // A relying party that never answers: only the attempt's signal ends the request.
+    const hanging = ((_input: string | URL | Request, init?: RequestInit) => {
+      sent++
+      return new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)))
+    }) as typeof fetch
+    const counts = { delivered: 0, failed: 0, gaveUp: 0 }
+    const config = { ...defaultConfig(issuer), logoutRetryBaseMs: 1_000, logoutRetryMaxMs: 8_000, logoutGiveUpMs: 60_000 }
+    const metrics = { delivered: () => counts.delivered++, failed: () => counts.failed++, gaveUp: () => counts.gaveUp++ }
+    const dispatcher = createLogoutDispatcher({ outbox, signer, config, node: 'node-1', now: () => t0, fetch: hanging, metrics })
+    dispatcher.start(1)
+    for (let i = 0; i < 200 && sent === 0; i++) await new Promise((r) => setTimeout(r, 5))
+    assert.equal(sent, 1)
+    assert.equal((await outbox.get('a'))?.claimed_by, 'node-1')
+    await dispatcher.stop()
+    assert.deepEqual(calls, [`claimDue node-1 ${t0}`, 'release node-1'], 'neither failed nor delivered')
+    assert.deepEqual(counts, { delivered: 0, failed: 0, gaveUp: 0 })
+    const row = await outbox.get('a')
+    assert.equal(row?.claimed_by, undefined)
+    assert.equal(row?.attempts, 0)
+    assert.equal(row?.last_error, undefined)
+    const other = createLogoutDispatcher({ outbox, signer, config, node: 'node-2', now: () => t0, fetch: fakeFetch(() => 200).fetchFn })
+    assert.equal(await other.runOnce(), 1, 'due at once on another node, not when the lease ends')
+    assert.equal((await outbox.get('a'))?.delivered_at, t0)
+  })
+
   it('start() runs in the background until stopped', async (t) => {
     const s = setup(t, [notification('a')], () => 200)
     s.dispatcher.start(1)
