@@ -380,7 +380,7 @@ function suites(url: string): void {
       const schema = await freshSchema()
       const proxy = await startProxy(url)
       try {
-        const store = await openPostgresStore({ url: proxy.url, schema, statementTimeoutMs: 300, connectionTimeoutMs: 500, poolSize: 3 })
+        const store = await openPostgresStore({ url: proxy.url, schema, statementTimeoutMs: 300, connectionTimeoutMs: 2000, poolSize: 3 })
         assert.equal(await store.replay.markUsed('k', T + MINUTE, T), true)
 
         proxy.silence(true)
