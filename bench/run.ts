@@ -406,6 +406,7 @@ function notes(careid: Prepared, oidcProvider: Prepared, unit: UnitCosts): strin
     `Password hashing: argon2id via @node-rs/argon2 on both; Careid's stored hash ${careid.target.argon2}, oidc-provider's ${oidcProvider.target.argon2}.`,
     `Unavoidable work, timed on the load generator's core: one RS256 signature ${unit.rs256SignMs.toFixed(2)} ms CPU, one argon2id verification ${unit.argon2VerifyMs.toFixed(1)} ms CPU.`,
     `Storage: Careid writes every code, grant, session and interaction to its embedded SQLite store (WAL, in a temp dir); oidc-provider keeps everything in its in-memory adapter (nothing durable; its LRU raised from 1,000 to 100,000 entries so the pre-minted codes survive).`,
+    `Rate limits: Careid counts every token request and sign-in post in its store (one write each; limits raised so the load is never refused); oidc-provider has none.`,
   ]
 }
 
