@@ -598,8 +598,8 @@ async function compare(): Promise<void> {
 async function profile(keys: string[]): Promise<void> {
   const stores = selectedStores()
   const onPostgres = process.argv.some((a) => a.startsWith('--stores=')) && stores.kinds.includes('postgres')
+  // Unreachable: sharedServices says so, and the embedded store is profiled instead.
   const services = onPostgres ? await sharedServices() : undefined
-  if (onPostgres && services === undefined) return
   const root = mkdtempSync(join(tmpdir(), 'careid-profile-'))
   try {
     for (const key of keys) {
