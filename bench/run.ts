@@ -412,7 +412,7 @@ function notes(careid: Prepared, oidcProvider: Prepared, unit: UnitCosts): strin
 
 function scaledOutNotes(services: SharedServices, kinds: ScaledOut[]): string[] {
   return [
-    `Careid as scaled out (README "Scaling out"): durable records in PostgreSQL (schema ${services.schema}, made for this run and dropped after it; ${resolveSettings({}, {}).dbPoolSize} connections per node (the default)), codes, sessions, sign-in journeys and single-use markers in Redis (keys careid:${services.schema}:…, deleted after the run); one CAREID_KEY_ENCRYPTION_KEY for every node.`,
+    `Careid as scaled out (README "Scaling out"): durable records in PostgreSQL (schema ${services.schema}, made for this run and dropped after it; ${resolveSettings({}, {}).dbPoolSize} connections per node (the default)), codes, sessions, sign-in journeys, single-use markers and rate counters in Redis (keys careid:${services.schema}:…, deleted after the run); one CAREID_KEY_ENCRYPTION_KEY for every node.`,
     ...(kinds.includes('postgres') ? [`1 node: Careid pinned to core ${serverCore}, load generator on core ${generatorCore}, as for the embedded store.`] : []),
     ...(kinds.includes('postgres2')
       ? [
