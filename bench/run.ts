@@ -503,9 +503,12 @@ async function compare(): Promise<void> {
   const unit = await measureUnitCosts()
   try {
     const servers: Partial<Record<'careid' | 'oidcProvider' | ScaledOut, Server>> = {}
-    servers.careid = await startTarget('Careid', './careid_server.ts')
-    servers.oidcProvider = await startTarget('oidc-provider', './oidc_provider_server.ts')
-    for (const s of [servers.careid, servers.oidcProvider]) cleanups.push(() => stopAll(s.processes))
+    const careidServer = await startTarget('Careid', './careid_server.ts')
+    cleanups.push(() => stopAll(careidServer.processes))
+    const oidcServer = await startTarget('oidc-provider', './oidc_provider_server.ts')
+    cleanups.push(() => stopAll(oidcServer.processes))
+    servers.careid = careidServer
+    servers.oidcProvider = oidcServer
     if (services !== undefined && kinds.length > 0) {
       const { a, b } = await startScaledOut(services, kinds.includes('postgres2'))
       if (kinds.includes('postgres')) servers.postgres = { name: scaledOutLabels.postgres, processes: [a.process], origin: a.origin, nodes: [a.origin] }
