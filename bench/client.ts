@@ -1,8 +1,8 @@
 /**
  * The relying party and the browser, as the load generator plays them: authorization requests with
  * PKCE S256, a cookie jar, redirects followed while they stay on the server, the sign-in form
- * filled in, codes redeemed with client_secret_post, userinfo called with the bearer token.
- * Everything goes through fetch (undici's keep-alive pool) with a timeout on every request.
+ * filled in, codes redeemed with client_secret_post, userinfo called with the bearer token; spread
+ * over a scaled-out server's nodes in turn. Everything goes through fetch (undici's keep-alive pool) with a timeout on every request.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { ClientCredentials, Target } from './target.ts'
@@ -39,9 +39,26 @@ export class CookieJar {
   }
 }
 
-async function send(url: string, init: RequestInit & { jar?: CookieJar }): Promise<Response> {
+let turn = 0
+
+/**
+ * Where a request for `url` goes: to the target's nodes in turn, as a round-robin load balancer in
+ * front of them would send it (every step of a journey may land on another node).
+ */
+function onNode(target: Target, url: string): string {
+  if (target.nodes.length === 1 || !url.startsWith(`${target.origin}/`)) return url
+  const node = target.nodes[turn++ % target.nodes.length] as string
+  return node + url.slice(target.origin.length)
+}
+
+/** `url` (under the issuer) on every node of the target, for loads that spread connections over them. */
+export function onEveryNode(target: Target, url: string): string[] {
+  return target.nodes.map((node) => node + url.slice(target.origin.length))
+}
+
+async function send(target: Target, url: string, init: RequestInit & { jar?: CookieJar }): Promise<Response> {
   const headers = { ...(init.headers as Record<string, string> | undefined), ...init.jar?.header() }
-  const response = await fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(requestTimeoutMs) })
+  const response = await fetch(onNode(target, url), { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(requestTimeoutMs) })
   init.jar?.store(response.headers)
   return response
 }
@@ -76,7 +93,7 @@ interface Landing {
 
 /** Requests `url`, following redirects (at most 8) while they stay on the server. */
 async function go(target: Target, jar: CookieJar, url: string, init: RequestInit = {}): Promise<Landing> {
-  let response = await send(url, { ...init, jar })
+  let response = await send(target, url, { ...init, jar })
   let current = url
   for (let hops = 0; hops < 8; hops++) {
     const location = response.headers.get('location')
@@ -88,7 +105,7 @@ async function go(target: Target, jar: CookieJar, url: string, init: RequestInit
     const next = new URL(location, current).href
     if (!next.startsWith(`${target.origin}/`)) return { location: next }
     current = next
-    response = await send(next, { jar })
+    response = await send(target, next, { jar })
   }
   throw new HttpError('too many redirects')
 }
@@ -129,7 +146,7 @@ export async function signIn(target: Target, client: ClientCredentials, jar: Coo
 
 /** An authorization answered from the session in `jar` (single sign-on): a code, without a page. */
 export async function ssoCode(target: Target, client: ClientCredentials, jar: CookieJar): Promise<string> {
-  const response = await send(authorizationUrl(target, client), { jar })
+  const response = await send(target, authorizationUrl(target, client), { jar })
   await response.body?.cancel()
   const location = response.headers.get('location')
   if (response.status < 300 || response.status > 399 || location === null) throw new HttpError(`SSO authorize: HTTP ${response.status}, no redirect`)
@@ -154,7 +171,7 @@ export interface Tokens {
 }
 
 export async function redeem(target: Target, client: ClientCredentials, code: string): Promise<Tokens> {
-  const response = await send(target.endpoints.token, {
+  const response = await send(target, target.endpoints.token, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: tokenRequestBody(target, client, code),
@@ -166,7 +183,7 @@ export async function redeem(target: Target, client: ClientCredentials, code: st
 }
 
 export async function userinfo(target: Target, accessToken: string): Promise<Record<string, unknown>> {
-  const response = await send(target.endpoints.userinfo, { headers: { authorization: `Bearer ${accessToken}` } })
+  const response = await send(target, target.endpoints.userinfo, { headers: { authorization: `Bearer ${accessToken}` } })
   if (response.status !== 200) throw await failure(response, 'userinfo')
   return (await response.json()) as Record<string, unknown>
 }

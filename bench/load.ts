@@ -17,10 +17,10 @@ export interface Measurement {
   errors: number
   firstError?: string | undefined
   seconds: number
-  /** Server RSS (bytes) just before this benchmark's warm-up, and the highest seen during it. */
+  /** Server RSS (bytes, all its nodes) just before this benchmark's warm-up, and the highest seen during it. */
   rssBefore: number
   rssPeak: number
-  /** CPU seconds the server (all its threads) and the load generator used in the timed window. */
+  /** CPU seconds the server (all its nodes and threads) and the load generator used in the timed window. */
   serverCpuSeconds: number
   generatorCpuSeconds: number
   /** When the timed window began and ended (monotonic microseconds, as CPU profiles stamp samples). */
@@ -33,8 +33,8 @@ interface CpuMark {
 }
 
 /** CPU seconds of the server and of this process, read together at the edges of a timed window. */
-function cpuMark(pid: number): CpuMark {
-  return { server: cpuSecondsOf(pid), generator: ownCpuSeconds() }
+function cpuMark(pids: readonly number[]): CpuMark {
+  return { server: cpuSecondsOf(pids), generator: ownCpuSeconds() }
 }
 
 /** The monotonic clock in microseconds: the clock V8 stamps CPU profile samples with. */
@@ -71,7 +71,8 @@ function describeFailures(result: Result): string | undefined {
 }
 
 export interface CannonOptions {
-  url: string
+  /** Several (one per node): autocannon spreads the connections over them in turn. */
+  urls: string[]
   connections: number
   method?: string
   headers?: Record<string, string>
@@ -84,25 +85,25 @@ export interface CannonOptions {
   maxSeconds?: number
 }
 
-export async function cannon(pid: number, options: CannonOptions): Promise<Measurement> {
+export async function cannon(pids: readonly number[], options: CannonOptions): Promise<Measurement> {
   const { nextBody } = options
   const base: Options = {
-    url: options.url,
+    url: options.urls,
     connections: options.connections,
     method: options.method ?? 'GET',
     ...(options.headers === undefined ? {} : { headers: options.headers }),
     ...(nextBody === undefined ? {} : { requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }] }),
   }
-  const rssBefore = rssOf(pid)
-  const rss = watchRss(pid)
+  const rssBefore = rssOf(pids)
+  const rss = watchRss(pids)
   if (options.warmupSeconds > 0) await run({ ...base, duration: options.warmupSeconds }, options.warmupSeconds + 5)
   const latencies: number[] = []
   const timed = options.amount === undefined ? { duration: options.durationSeconds ?? 6 } : { amount: options.amount }
   const maxSeconds = options.maxSeconds ?? (options.durationSeconds ?? 6) + 5
   const fromUs = monotonicUs()
-  const cpuFrom = cpuMark(pid)
+  const cpuFrom = cpuMark(pids)
   const result = await run({ ...base, ...timed }, maxSeconds, latencies)
-  const cpuTo = cpuMark(pid)
+  const cpuTo = cpuMark(pids)
   const toUs = monotonicUs()
   const rssPeak = rss.stop()
   return {
@@ -133,20 +134,20 @@ const maxJourneysPerWorker = 100_000
 /** Past this many failures the run stops early: the numbers would mean nothing. */
 const maxErrors = 50
 
-export async function journeys(pid: number, options: JourneyOptions): Promise<Measurement> {
-  const rssBefore = rssOf(pid)
-  const rss = watchRss(pid)
+export async function journeys(pids: readonly number[], options: JourneyOptions): Promise<Measurement> {
+  const rssBefore = rssOf(pids)
+  const rss = watchRss(pids)
   const from = performance.now() + options.warmupSeconds * 1000
   const to = from + options.durationSeconds * 1000
   const fromUs = monotonicUs() + options.warmupSeconds * 1e6
   const latencies: number[] = []
   let errors = 0
   let firstError: string | undefined
-  let cpuFrom = cpuMark(pid)
+  let cpuFrom = cpuMark(pids)
   let cpuTo: CpuMark | undefined
   const marks = [
-    setTimeout(() => (cpuFrom = cpuMark(pid)), options.warmupSeconds * 1000),
-    setTimeout(() => (cpuTo = cpuMark(pid)), (options.warmupSeconds + options.durationSeconds) * 1000),
+    setTimeout(() => (cpuFrom = cpuMark(pids)), options.warmupSeconds * 1000),
+    setTimeout(() => (cpuTo = cpuMark(pids)), (options.warmupSeconds + options.durationSeconds) * 1000),
   ]
   const worker = async (index: number) => {
     for (let n = 0; n < maxJourneysPerWorker && errors < maxErrors && performance.now() < to; n++) {
@@ -164,7 +165,7 @@ export async function journeys(pid: number, options: JourneyOptions): Promise<Me
   await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)))
   // Stopped early (too many failures): the window ends here.
   marks.forEach(clearTimeout)
-  cpuTo ??= cpuMark(pid)
+  cpuTo ??= cpuMark(pids)
   const rssPeak = rss.stop()
   return {
     rate: latencies.length / options.durationSeconds,

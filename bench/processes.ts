@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
-/** The core servers run on; the load generator takes the other one. */
-const serverCore = 0
-const generatorCore = 1
+/** The core servers run on; the load generator takes the other one (which a second node shares). */
+export const serverCore = 0
+export const generatorCore = 1
 
 /** A child announces it is listening by printing this marker, then its details as JSON, on one line. */
 const readyMarker = 'BENCH_READY '
@@ -43,12 +43,13 @@ export interface ServerProcess<T> {
 }
 
 /**
- * Starts `script` (a .ts file in bench/) under tsx, pinned to the server core, and waits for its
- * ready line. Anything else it prints is kept (the last lines) only to explain a failure.
+ * Starts `script` (a .ts file in bench/) under tsx, pinned to `core` (the server core unless told),
+ * and waits for its ready line. Anything else it prints is kept (the last lines) only to explain a
+ * failure.
  */
-export async function startServer<T>(script: string, env: Record<string, string>, nodeArgs: string[] = [], timeoutMs = 90_000): Promise<ServerProcess<T>> {
+export async function startServer<T>(script: string, env: Record<string, string>, nodeArgs: string[] = [], core = serverCore, timeoutMs = 90_000): Promise<ServerProcess<T>> {
   const path = fileURLToPath(new URL(script, import.meta.url))
-  const child: ChildProcess = spawn('taskset', ['-c', String(serverCore), process.execPath, ...nodeArgs, '--import', 'tsx', path], {
+  const child: ChildProcess = spawn('taskset', ['-c', String(core), process.execPath, ...nodeArgs, '--import', 'tsx', path], {
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -97,11 +98,15 @@ export async function startServer<T>(script: string, env: Record<string, string>
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
 
 /**
- * CPU time (user + system, every thread) a process has used, in seconds. On a shared machine a
- * server gets whatever share of its core the scheduler leaves it, so work per CPU-second is the
- * steadier measure of its cost; NaN once the process is gone.
+ * CPU time (user + system, every thread) a server's processes (one per node) have used, in seconds.
+ * On a shared machine a server gets whatever share of its core the scheduler leaves it, so work per
+ * CPU-second is the steadier measure of its cost; NaN once a process is gone.
  */
-export function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSecondsOfOne(pid), 0)
+}
+
+function cpuSecondsOfOne(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
@@ -118,8 +123,12 @@ export function ownCpuSeconds(): number {
   return (user + system) / 1e6
 }
 
-/** Resident set size of a process in bytes (VmRSS), or NaN once it is gone. */
-export function rssOf(pid: number): number {
+/** Resident set size of a server's processes (one per node) in bytes (VmRSS, summed), or NaN once one is gone. */
+export function rssOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + rssOfOne(pid), 0)
+}
+
+function rssOfOne(pid: number): number {
   try {
     const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
     return kib === undefined ? Number.NaN : Number(kib) * 1024
@@ -128,11 +137,11 @@ export function rssOf(pid: number): number {
   }
 }
 
-/** Samples a process's RSS every `everyMs` until stopped; `stop` returns the highest seen. */
-export function watchRss(pid: number, everyMs = 200): { stop(): number } {
+/** Samples a server's RSS every `everyMs` until stopped; `stop` returns the highest seen. */
+export function watchRss(pids: readonly number[], everyMs = 200): { stop(): number } {
   let peak = Number.NaN
   const sample = () => {
-    const now = rssOf(pid)
+    const now = rssOf(pids)
     // A NaN reading (the process gone) is skipped; the first real one starts the peak.
     if (!Number.isNaN(now) && !(now <= peak)) peak = now
   }

@@ -1,23 +1,33 @@
 /**
- * `npm run bench`: Careid against oidc-provider, set up alike, in the same run. Each server runs in
- * its own child process pinned to core 0; this process (the load generator) pins itself to core 1.
- * The benchmarks take turns (Careid, then oidc-provider, for each), so drift in a shared machine's
- * load touches both sides alike. Prints a table, the targets, then the results as JSON.
+ * `npm run bench`: Careid against oidc-provider, set up alike, in the same run; and Careid scaled
+ * out on PostgreSQL + Redis, one node and two, against Careid on its embedded store. Each server
+ * runs in its own child process pinned to core 0; this process (the load generator) pins itself to
+ * core 1, which a second node shares. The benchmarks take turns (every server, for each), so drift
+ * in a shared machine's load touches all alike. Prints the tables, the targets, then the results
+ * as JSON.
+ *
+ * `npm run bench -- --stores=embedded,postgres`: only the stores named (`embedded`, with
+ * oidc-provider beside it; `postgres`, one node; `postgres-2`, two nodes); the default is all three.
+ * PostgreSQL and Redis are the machine's (BENCH_DATABASE_URL, BENCH_REDIS_URL to change), in a
+ * fresh schema and key prefix removed at the end; if they cannot be reached, the run says so and
+ * measures the embedded store alone.
  *
  * `npm run bench -- --profile`: Careid alone under the token and the SSO journey loads, each with
- * `node --cpu-prof` in the server, and where its time went (`--profile=discovery,password` for others).
+ * `node --cpu-prof` in the server, and where its time went (`--profile=discovery,password` for
+ * others; `--stores=postgres` for a node on PostgreSQL + Redis).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
-import { cis2RealmPath } from '../packages/cli/src/settings.ts'
-import { CookieJar, jwsHeader, redeem, signIn, ssoCode, tokenRequestBody, userinfo } from './client.ts'
+import { cis2RealmPath, resolveSettings } from '../packages/cli/src/settings.ts'
+import { CookieJar, jwsHeader, onEveryNode, redeem, signIn, ssoCode, tokenRequestBody, userinfo } from './client.ts'
 import { measureUnitCosts, type UnitCosts } from './ceilings.ts'
 import { cannon, collect, journeys, type Measurement } from './load.ts'
 import { formatSummary, summarise } from './profile.ts'
-import { freePort, pinSelf, rssOf, startServer, type ServerProcess } from './processes.ts'
+import { freePort, generatorCore, pinSelf, rssOf, serverCore, startServer, type ServerProcess } from './processes.ts'
+import { openSharedServices, type SharedServices } from './scaled_out.ts'
 import type { ServerReady, Target } from './target.ts'
 
 const connections = 32
@@ -56,19 +66,54 @@ interface Prepared {
   observed: Observed
 }
 
-async function startTarget(name: string, script: string, nodeArgs: string[] = []): Promise<{ server: ServerProcess<ServerReady>; origin: string }> {
+/** A server under test: its processes (one per node) and where requests go. */
+interface Server {
+  name: string
+  processes: ServerProcess<ServerReady>[]
+  /** The issuer's origin. */
+  origin: string
+  /** One origin per node, taken in turn. */
+  nodes: string[]
+}
+
+interface StartOptions {
+  nodeArgs?: string[]
+  core?: number
+  /** The issuer's origin, when the node serves an issuer shared with others. */
+  origin?: string
+  env?: Record<string, string>
+}
+
+async function startNode(name: string, script: string, options: StartOptions = {}): Promise<{ process: ServerProcess<ServerReady>; origin: string }> {
   const port = await freePort()
-  const origin = `http://127.0.0.1:${port}`
+  const node = `http://127.0.0.1:${port}`
   const env = {
     BENCH_PORT: String(port),
-    BENCH_ISSUER: `${origin}${cis2RealmPath}`,
+    BENCH_ISSUER: `${options.origin ?? node}${cis2RealmPath}`,
     BENCH_REDIRECT_URI: redirectUri,
     BENCH_USERNAME: account.username,
     BENCH_ACCOUNT: JSON.stringify(account),
+    ...options.env,
   }
-  const server = await startServer<ServerReady>(script, env, nodeArgs)
-  process.stderr.write(`${name} started (pid ${server.pid}, ${origin})\n`)
-  return { server, origin }
+  const server = await startServer<ServerReady>(script, env, options.nodeArgs, options.core)
+  process.stderr.write(`${name} started (pid ${server.pid}, ${node}, core ${options.core ?? serverCore})\n`)
+  return { process: server, origin: node }
+}
+
+async function startTarget(name: string, script: string, options: StartOptions = {}): Promise<Server> {
+  const { process: server, origin } = await startNode(name, script, options)
+  return { name, processes: [server], origin, nodes: [origin] }
+}
+
+/** The environment that makes careid_server.ts a node on the shared PostgreSQL + Redis. */
+function scaledOutEnv(services: SharedServices, node: 'first' | 'further'): Record<string, string> {
+  return {
+    BENCH_DATABASE_URL: services.databaseUrl,
+    BENCH_REDIS_URL: services.redisUrl,
+    BENCH_DATABASE_SCHEMA: services.schema,
+    BENCH_KEY_ENCRYPTION_KEY: services.keyEncryptionKey,
+    BENCH_NODE: node,
+  }
 }
 
 function describeToken(token: string): string {
@@ -76,13 +121,15 @@ function describeToken(token: string): string {
   return header === undefined ? 'opaque' : `JWT ${String(header.alg)}`
 }
 
-async function prepare(name: string, server: ServerProcess<ServerReady>, origin: string): Promise<Prepared> {
-  const ready = server.ready
+async function prepare(server: Server): Promise<Prepared> {
+  const { name, origin } = server
+  const ready = (server.processes[0] as ServerProcess<ServerReady>).ready
   const discovery = (await (await fetch(`${ready.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>
   const target: Target = {
     ...ready,
-    pid: server.pid,
+    pids: server.processes.map((p) => p.pid),
     origin,
+    nodes: server.nodes,
     redirectUri,
     user: account,
     endpoints: {
@@ -119,15 +166,15 @@ async function prepare(name: string, server: ServerProcess<ServerReady>, origin:
 }
 
 function discoveryBench({ target }: Prepared): Promise<Measurement> {
-  return cannon(target.pid, { url: target.endpoints.discovery, connections, warmupSeconds: 1, durationSeconds: requestSeconds })
+  return cannon(target.pids, { urls: onEveryNode(target, target.endpoints.discovery), connections, warmupSeconds: 1, durationSeconds: requestSeconds })
 }
 
 function jwksBench({ target }: Prepared): Promise<Measurement> {
-  return cannon(target.pid, { url: target.endpoints.jwks, connections, warmupSeconds: 1, durationSeconds: requestSeconds })
+  return cannon(target.pids, { urls: onEveryNode(target, target.endpoints.jwks), connections, warmupSeconds: 1, durationSeconds: requestSeconds })
 }
 
 function userinfoBench({ target, userinfoToken }: Prepared): Promise<Measurement> {
-  return cannon(target.pid, { url: target.endpoints.userinfo, headers: { authorization: `Bearer ${userinfoToken}` }, connections, warmupSeconds: 1, durationSeconds: requestSeconds })
+  return cannon(target.pids, { urls: onEveryNode(target, target.endpoints.userinfo), headers: { authorization: `Bearer ${userinfoToken}` }, connections, warmupSeconds: 1, durationSeconds: requestSeconds })
 }
 
 /**
@@ -142,8 +189,8 @@ async function tokenBench({ target, jars }: Prepared): Promise<Measurement> {
   const spare = 2 * connections
   const run = (codes: string[], maxSeconds: number) => {
     let next = 0
-    return cannon(target.pid, {
-      url: target.endpoints.token,
+    return cannon(target.pids, {
+      urls: onEveryNode(target, target.endpoints.token),
       method: 'POST',
       headers: formHeaders,
       connections,
@@ -162,7 +209,7 @@ async function tokenBench({ target, jars }: Prepared): Promise<Measurement> {
 /** Single sign-on with an existing session: authorize → code (redirect) → token → userinfo. */
 function ssoBench({ target, jars }: Prepared): Promise<Measurement> {
   const client = target.clients.userinfo
-  return journeys(target.pid, {
+  return journeys(target.pids, {
     concurrency: ssoWorkers,
     warmupSeconds: 1.5,
     durationSeconds: journeySeconds,
@@ -177,7 +224,7 @@ function ssoBench({ target, jars }: Prepared): Promise<Measurement> {
 /** A first sign-in in a new browser: authorize → form → POST username and password → code → token. */
 function passwordBench({ target }: Prepared): Promise<Measurement> {
   const client = target.clients.jwt
-  return journeys(target.pid, {
+  return journeys(target.pids, {
     concurrency: passwordWorkers,
     warmupSeconds: 2,
     durationSeconds: passwordSeconds,
@@ -204,12 +251,26 @@ const benchmarks: Benchmark[] = [
   { key: 'password', label: 'password sign-ins', unit: 'journeys/s', run: passwordBench },
 ]
 
+/** The ways Careid is measured against its embedded store: one node on PostgreSQL + Redis, and two. */
+type ScaledOut = 'postgres' | 'postgres2'
+
+const scaledOutLabels: Record<ScaledOut, string> = { postgres: 'PG+Redis 1 node', postgres2: 'PG+Redis 2 nodes' }
+
 interface Row {
   key: string
   label: string
   unit: string
   careid: Measurement
   oidcProvider: Measurement
+  postgres?: Measurement | undefined
+  postgres2?: Measurement | undefined
+}
+
+interface Idle {
+  careid: number
+  oidcProvider: number
+  postgres?: number | undefined
+  postgres2?: number | undefined
 }
 
 const mb = (bytes: number) => (Number.isNaN(bytes) ? '?' : String(Math.round(bytes / 1048576)))
@@ -222,32 +283,54 @@ const perCpu = (m: Measurement) => m.count / m.serverCpuSeconds
 /** Past this share of its core the load generator, not the server, may be what limits the rate. */
 const generatorBusy = 0.9
 
-function table(rows: Row[], idle: { careid: number; oidcProvider: number }): string {
-  const widths = [22, 14, 10, 8, 10, 12, 12, 9]
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' ')
-  const side = (m: Measurement) => {
-    const gen = m.generatorCpuSeconds / m.seconds
-    return [
-      rate(m.rate),
-      ms(m.p99Ms),
-      (m.serverCpuSeconds / m.seconds).toFixed(2),
-      rate(perCpu(m)),
-      `${mb(m.rssBefore)}→${mb(m.rssPeak)}`,
-      `${gen.toFixed(2)}${gen > generatorBusy ? ' *' : ''}`,
-    ]
-  }
-  const out = [
-    line(['benchmark', 'server', 'rate/s', 'p99 ms', 'cores', 'per core-s', 'RSS MB', 'gen cores']),
-    '-'.repeat(widths.reduce((a, b) => a + b + 1, -1)),
+const widths = [22, 17, 10, 8, 10, 12, 12, 9]
+const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' ')
+const heading = (server: string) => [line(['benchmark', server, 'rate/s', 'p99 ms', 'cores', 'per core-s', 'RSS MB', 'gen cores']), '-'.repeat(widths.reduce((a, b) => a + b + 1, -1))]
+
+function side(m: Measurement): string[] {
+  const gen = m.generatorCpuSeconds / m.seconds
+  return [
+    rate(m.rate),
+    ms(m.p99Ms),
+    (m.serverCpuSeconds / m.seconds).toFixed(2),
+    rate(perCpu(m)),
+    `${mb(m.rssBefore)}→${mb(m.rssPeak)}`,
+    `${gen.toFixed(2)}${gen > generatorBusy ? ' *' : ''}`,
   ]
+}
+
+/** `m` over `base`: rate, p99 and work per core-second. */
+function ratio(m: Measurement, base: Measurement): string[] {
+  return ['ratio', times(m.rate / base.rate), times(m.p99Ms / base.p99Ms), '', times(perCpu(m) / perCpu(base)), '', '']
+}
+
+function table(rows: Row[], idle: Idle): string {
+  const out = heading('server')
   for (const r of rows) {
     const flag = r.careid.errors + r.oidcProvider.errors > 0 ? ' !' : ''
     out.push(line([`${r.label}${flag}`, 'Careid', ...side(r.careid)]))
     out.push(line([`  (${r.unit})`, 'oidc-provider', ...side(r.oidcProvider)]))
-    out.push(line(['', 'ratio', times(r.careid.rate / r.oidcProvider.rate), times(r.careid.p99Ms / r.oidcProvider.p99Ms), '', times(perCpu(r.careid) / perCpu(r.oidcProvider)), '', '']))
+    out.push(line(['', ...ratio(r.careid, r.oidcProvider)]))
   }
   out.push(line(['idle RSS (MB)', 'Careid', '', '', '', '', mb(idle.careid), '']))
   out.push(line(['', 'oidc-provider', '', '', '', '', mb(idle.oidcProvider), '']))
+  return out.join('\n')
+}
+
+/** Careid scaled out against Careid on its embedded store; each ratio is over the embedded row. */
+function scaledOutTable(rows: Row[], idle: Idle, kinds: ScaledOut[]): string {
+  const out = heading('Careid store')
+  for (const r of rows) {
+    const flag = kinds.some((k) => (r[k]?.errors ?? 0) > 0) ? ' !' : ''
+    out.push(line([`${r.label}${flag}`, 'embedded', ...side(r.careid)]))
+    kinds.forEach((kind, i) => {
+      const m = r[kind] as Measurement
+      out.push(line([i === 0 ? `  (${r.unit})` : '', scaledOutLabels[kind], ...side(m)]))
+      out.push(line(['', ...ratio(m, r.careid)]))
+    })
+  }
+  out.push(line(['idle RSS (MB)', 'embedded', '', '', '', '', mb(idle.careid), '']))
+  for (const kind of kinds) out.push(line(['', scaledOutLabels[kind], '', '', '', '', mb(idle[kind] as number), '']))
   return out.join('\n')
 }
 
@@ -315,7 +398,7 @@ function notes(careid: Prepared, oidcProvider: Prepared, unit: UnitCosts): strin
   const o = oidcProvider.observed
   const c = careid.observed
   return [
-    `Servers pinned to core 0 (taskset -c 0), one child process each; load generator on core 1. Benchmarks alternate: Careid, then oidc-provider.`,
+    `Servers pinned to core ${serverCore} (taskset -c ${serverCore}), one child process each; load generator on core ${generatorCore}. Benchmarks alternate: Careid, then oidc-provider (then Careid scaled out, below).`,
     `Issuer shape (CIS2 realm path) and endpoint paths alike; RS256 2048-bit keys; PKCE S256; client_secret_post; scope "openid profile"; no refresh tokens.`,
     `autocannon, ${connections} connections, 1 s warm-up + ${requestSeconds} s (token: a pool of pre-minted codes, one per request, ~${requestSeconds} s); journeys: fetch keep-alive, ${ssoWorkers} workers (SSO) / ${passwordWorkers} (password), ${journeySeconds} s / ${passwordSeconds} s after a warm-up.`,
     `Token responses: Careid ID token ${c.idTokenAlg} + access token ${c.accessToken}; oidc-provider ID token ${o.idTokenAlg} + access token ${o.accessToken} (resource indicators, accessTokenFormat jwt).`,
@@ -323,57 +406,169 @@ function notes(careid: Prepared, oidcProvider: Prepared, unit: UnitCosts): strin
     `Password hashing: argon2id via @node-rs/argon2 on both; Careid's stored hash ${careid.target.argon2}, oidc-provider's ${oidcProvider.target.argon2}.`,
     `Unavoidable work, timed on the load generator's core: one RS256 signature ${unit.rs256SignMs.toFixed(2)} ms CPU, one argon2id verification ${unit.argon2VerifyMs.toFixed(1)} ms CPU.`,
     `Storage: Careid writes every code, grant, session and interaction to its embedded SQLite store (WAL, in a temp dir); oidc-provider keeps everything in its in-memory adapter (nothing durable; its LRU raised from 1,000 to 100,000 entries so the pre-minted codes survive).`,
+    `Rate limits: Careid counts every token request and sign-in post in its store (one write each; limits raised so the load is never refused); oidc-provider has none.`,
   ]
+}
+
+function scaledOutNotes(services: SharedServices, kinds: ScaledOut[]): string[] {
+  return [
+    `Careid as scaled out (README "Scaling out"): durable records in PostgreSQL (schema ${services.schema}, made for this run and dropped after it; ${resolveSettings({}, {}).dbPoolSize} connections per node (the default)), codes, sessions, sign-in journeys, single-use markers and rate counters in Redis (keys careid:${services.schema}:…, deleted after the run); one CAREID_KEY_ENCRYPTION_KEY for every node.`,
+    ...(kinds.includes('postgres') ? [`1 node: Careid pinned to core ${serverCore}, load generator on core ${generatorCore}, as for the embedded store.`] : []),
+    ...(kinds.includes('postgres2')
+      ? [
+          `2 nodes: one Careid process per core (node A on core ${serverCore}, node B on core ${generatorCore}, B started with --no-demo as production nodes are), sharing the issuer; the load generator spreads requests over them in turn (autocannon: connections alternate between the nodes; journeys: every request goes to the next node, so a journey's steps land on either), as a round-robin load balancer would. The load generator shares core ${generatorCore} with node B.`,
+        ]
+      : []),
+    `PostgreSQL and Redis are the machine's own services, not pinned: they run on either core, sharing both with the servers and the load generator (and with anything else on this machine). Their CPU is not in "cores" or "per core-s", which count the Careid node processes only.`,
+  ]
+}
+
+/** The scaled-out target: one node on PostgreSQL + Redis keeps most of the embedded store's rate. */
+const scaledOutFloor = 0.8
+
+function checkScaledOut(rows: Row[]): TargetCheck[] {
+  return ['token', 'sso', 'password'].flatMap((key) => {
+    const r = rows.find((row) => row.key === key) as Row
+    const m = r.postgres
+    if (m === undefined) return []
+    const byRate = m.rate / r.careid.rate
+    return [
+      {
+        target: `${r.label}: PostgreSQL + Redis, 1 node, at least ${scaledOutFloor * 100}% of the embedded store`,
+        met: byRate >= scaledOutFloor,
+        detail: `rate ${times(byRate)}; per core-second of the node ${times(perCpu(m) / perCpu(r.careid))}`,
+      },
+    ]
+  })
+}
+
+/** Reads --stores=…; the default is every store. */
+function selectedStores(): { embedded: boolean; kinds: ScaledOut[] } {
+  const arg = process.argv.find((a) => a.startsWith('--stores='))
+  const names = arg === undefined ? ['embedded', 'postgres', 'postgres-2'] : arg.slice('--stores='.length).split(',')
+  const known: Record<string, ScaledOut | 'embedded'> = { embedded: 'embedded', postgres: 'postgres', 'postgres-2': 'postgres2' }
+  const unknown = names.filter((n) => known[n] === undefined)
+  if (unknown.length > 0) throw new Error(`no store '${unknown.join(', ')}'; there are embedded, postgres (one node on PostgreSQL + Redis), postgres-2 (two nodes)`)
+  const picked = names.map((n) => known[n])
+  return { embedded: picked.includes('embedded'), kinds: (['postgres', 'postgres2'] as const).filter((k) => picked.includes(k)) }
 }
 
 async function stopAll(servers: ServerProcess<ServerReady>[]): Promise<void> {
   await Promise.all(servers.map((s) => s.stop()))
 }
 
+/** Everything to undo however the run ends: servers to stop, then the run's schema and keys. */
+const cleanups: (() => Promise<void>)[] = []
+
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) {
+    await step().catch((error: unknown) => process.stderr.write(`clean-up: ${(error as Error).message}\n`))
+  }
+}
+
+// Ctrl-C: the servers, the schema and the Redis keys go too.
+process.once('SIGINT', () => {
+  void cleanUp().finally(() => process.exit(130))
+})
+
+/** Opens the shared services, or says why Careid is not measured on them, and registers their removal. */
+async function sharedServices(): Promise<SharedServices | undefined> {
+  const services = await openSharedServices()
+  if ('unavailable' in services) {
+    process.stderr.write(`${services.unavailable}: Careid is measured on its embedded store only.\n`)
+    return undefined
+  }
+  cleanups.push(() => services.remove())
+  return services
+}
+
+/** Node A (core 0, seeds the demo workforce and registers the client), then node B (core 1) if asked. */
+type Node = Awaited<ReturnType<typeof startNode>>
+
+async function startScaledOut(services: SharedServices, twoNodes: boolean, nodeArgs: string[] = []): Promise<{ a: Node; b?: Node | undefined }> {
+  const a = await startNode('Careid on PostgreSQL + Redis, node A', './careid_server.ts', { nodeArgs, env: scaledOutEnv(services, 'first') })
+  cleanups.push(() => a.process.stop())
+  if (!twoNodes) return { a }
+  const b = await startNode('Careid on PostgreSQL + Redis, node B', './careid_server.ts', { core: generatorCore, origin: a.origin, env: scaledOutEnv(services, 'further') })
+  cleanups.push(() => b.process.stop())
+  return { a, b }
+}
+
 async function compare(): Promise<void> {
   const started = performance.now()
+  const stores = selectedStores()
+  if (!stores.embedded) throw new Error('--stores must include embedded: the other stores are measured against it')
+  const services = stores.kinds.length === 0 ? undefined : await sharedServices()
+  const kinds = services === undefined ? [] : stores.kinds
   const unit = await measureUnitCosts()
-  const careidProcess = await startTarget('Careid', './careid_server.ts')
-  const oidcProcess = await startTarget('oidc-provider', './oidc_provider_server.ts')
-  const servers = [careidProcess.server, oidcProcess.server]
   try {
-    // Idle: both up, nothing asked of either yet.
+    const servers: Partial<Record<'careid' | 'oidcProvider' | ScaledOut, Server>> = {}
+    const careidServer = await startTarget('Careid', './careid_server.ts')
+    cleanups.push(() => stopAll(careidServer.processes))
+    const oidcServer = await startTarget('oidc-provider', './oidc_provider_server.ts')
+    cleanups.push(() => stopAll(oidcServer.processes))
+    servers.careid = careidServer
+    servers.oidcProvider = oidcServer
+    if (services !== undefined && kinds.length > 0) {
+      const { a, b } = await startScaledOut(services, kinds.includes('postgres2'))
+      if (kinds.includes('postgres')) servers.postgres = { name: scaledOutLabels.postgres, processes: [a.process], origin: a.origin, nodes: [a.origin] }
+      if (b !== undefined) servers.postgres2 = { name: scaledOutLabels.postgres2, processes: [a.process, b.process], origin: a.origin, nodes: [a.origin, b.origin] }
+    }
+    // Idle: all up, nothing asked of any yet.
     await new Promise((resolve) => setTimeout(resolve, 2_000))
-    const idle = { careid: rssOf(careidProcess.server.pid), oidcProvider: rssOf(oidcProcess.server.pid) }
-    const careid = await prepare('Careid', careidProcess.server, careidProcess.origin)
-    const oidcProvider = await prepare('oidc-provider', oidcProcess.server, oidcProcess.origin)
+    const idleOf = (s: Server | undefined) => (s === undefined ? undefined : rssOf(s.processes.map((p) => p.pid)))
+    const idle: Idle = { careid: idleOf(servers.careid) as number, oidcProvider: idleOf(servers.oidcProvider) as number, postgres: idleOf(servers.postgres), postgres2: idleOf(servers.postgres2) }
+    const careid = await prepare(servers.careid)
+    const oidcProvider = await prepare(servers.oidcProvider)
+    const scaled: Partial<Record<ScaledOut, Prepared>> = {}
+    for (const kind of kinds) scaled[kind] = await prepare(servers[kind] as Server)
     const rows: Row[] = []
     for (const b of benchmarks) {
       process.stderr.write(`${b.label}: Careid…`)
       const c = await b.run(careid)
       process.stderr.write(` ${rate(c.rate)} ${b.unit}; oidc-provider…`)
       const o = await b.run(oidcProvider)
-      process.stderr.write(` ${rate(o.rate)} ${b.unit}\n`)
-      rows.push({ key: b.key, label: b.label, unit: b.unit, careid: c, oidcProvider: o })
+      process.stderr.write(` ${rate(o.rate)} ${b.unit}`)
+      const row: Row = { key: b.key, label: b.label, unit: b.unit, careid: c, oidcProvider: o }
+      for (const kind of kinds) {
+        process.stderr.write(`; ${scaledOutLabels[kind]}…`)
+        row[kind] = await b.run(scaled[kind] as Prepared)
+        process.stderr.write(` ${rate((row[kind] as Measurement).rate)} ${b.unit}`)
+      }
+      process.stderr.write('\n')
+      rows.push(row)
     }
-    await stopAll(servers)
+    await cleanUp()
 
-    const checks = checkTargets(rows, idle, unit)
+    const checks = [...checkTargets(rows, idle, unit), ...checkScaledOut(rows)]
     const failures: string[] = []
     for (const r of rows) {
-      for (const [name, m] of [['Careid', r.careid], ['oidc-provider', r.oidcProvider]] as const) {
-        if (m.errors > 0) failures.push(`${r.label} on ${name}: ${m.errors} failed (${m.firstError})`)
+      const measured: [string, Measurement | undefined][] = [['Careid', r.careid], ['oidc-provider', r.oidcProvider], ...kinds.map((k): [string, Measurement | undefined] => [`Careid ${scaledOutLabels[k]}`, r[k]])]
+      for (const [name, m] of measured) {
+        if (m !== undefined && m.errors > 0) failures.push(`${r.label} on ${name}: ${m.errors} failed (${m.firstError})`)
       }
     }
+    const setup = [...notes(careid, oidcProvider, unit), ...(services === undefined ? [] : scaledOutNotes(services, kinds))]
     console.log(`\nCareid vs oidc-provider — ${new Date().toISOString()}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`)
     console.log(table(rows, idle))
+    if (kinds.length > 0) {
+      console.log(`\nCareid on PostgreSQL + Redis vs Careid on its embedded store (ratios over the embedded row)\n`)
+      console.log(scaledOutTable(rows, idle, kinds))
+    }
     console.log(
       [
         '',
         'rate: successes per second of wall time; p99 of successful requests (journeys: whole journeys);',
-        'cores: CPU the server used (all threads) per second of wall time, out of its one core, which it shares with',
-        'whatever else runs there; per core-s: successes per CPU-second of the server, steadier than rate on a busy',
-        `machine; RSS: before the benchmark → highest during it; gen cores: the load generator's CPU (* above ${generatorBusy}: it may be the limit).`,
+        'cores: CPU the server used (all its nodes and threads) per second of wall time, out of its one core (two for',
+        'two nodes), which it shares with whatever else runs there; per core-s: successes per CPU-second of the server,',
+        `steadier than rate on a busy machine; RSS: before the benchmark → highest during it (all nodes); gen cores: the`,
+        `load generator's CPU (* above ${generatorBusy}: it may be the limit).`,
       ].join('\n'),
     )
     if (failures.length > 0) console.log(`\n! Failures (these rows are not comparable):\n  ${failures.join('\n  ')}`)
     console.log('\nSet-up:')
-    for (const note of notes(careid, oidcProvider, unit)) console.log(`  - ${note}`)
+    for (const note of setup) console.log(`  - ${note}`)
+    if (stores.kinds.length > 0 && services === undefined) console.log('  - PostgreSQL + Redis: not measured, as they could not be reached (see above).')
     console.log('\nTargets:')
     for (const check of checks) console.log(`  [${check.met ? 'met' : 'NOT met'}] ${check.target}: ${check.detail}`)
     console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)\n`)
@@ -385,7 +580,7 @@ async function compare(): Promise<void> {
           loadavg: loadavg(),
           idleRss: idle,
           unitCosts: unit,
-          setup: notes(careid, oidcProvider, unit),
+          setup,
           results: rows,
           targets: checks,
         },
@@ -394,36 +589,47 @@ async function compare(): Promise<void> {
       ),
     )
   } finally {
-    await stopAll(servers)
+    await cleanUp()
   }
 }
 
 /**
  * Each load in a fresh profiled server. Every thread writes its own profile (tsx's loader runs in
- * one), so the main thread's is the one with the most busy time in the load's window.
+ * one), so the main thread's is the one with the most busy time in the load's window. With
+ * --stores=postgres the server is one node on PostgreSQL + Redis.
  */
 async function profile(keys: string[]): Promise<void> {
+  const stores = selectedStores()
+  const onPostgres = process.argv.some((a) => a.startsWith('--stores=')) && stores.kinds.includes('postgres')
+  // Unreachable: sharedServices says so, and the embedded store is profiled instead.
+  const services = onPostgres ? await sharedServices() : undefined
   const root = mkdtempSync(join(tmpdir(), 'careid-profile-'))
   try {
     for (const key of keys) {
       const bench = benchmarks.find((b) => b.key === key)
       if (bench === undefined) throw new Error(`no benchmark '${key}'; there are ${benchmarks.map((b) => b.key).join(', ')}`)
       const dir = join(root, key)
-      const { server, origin } = await startTarget('Careid (profiled)', './careid_server.ts', ['--cpu-prof', '--cpu-prof-dir', dir])
+      const nodeArgs = ['--cpu-prof', '--cpu-prof-dir', dir]
+      const server =
+        services === undefined
+          ? await startTarget('Careid (profiled)', './careid_server.ts', { nodeArgs })
+          : await startScaledOut(services, false, nodeArgs).then(({ a }): Server => ({ name: scaledOutLabels.postgres, processes: [a.process], origin: a.origin, nodes: [a.origin] }))
+      const process0 = server.processes[0] as ServerProcess<ServerReady>
       try {
-        const m = await bench.run(await prepare('Careid', server, origin))
+        const m = await bench.run(await prepare(server))
         // The profiles are written as the process exits.
-        await server.stop()
+        await process0.stop()
         const summaries = readdirSync(dir).map((file) => summarise(join(dir, file), m.window.fromUs, m.window.toUs))
         const main = summaries.sort((a, b) => b.busy - a.busy)[0]
-        console.log(`\nCareid ${bench.label} under the profiler: ${rate(m.rate)} ${bench.unit}, ${rate(perCpu(m))} per core-second, p99 ${ms(m.p99Ms)} ms${m.errors > 0 ? `, ${m.errors} failed (${m.firstError})` : ''}`)
+        console.log(`\nCareid ${services === undefined ? '' : `(${scaledOutLabels.postgres}) `}${bench.label} under the profiler: ${rate(m.rate)} ${bench.unit}, ${rate(perCpu(m))} per core-second, p99 ${ms(m.p99Ms)} ms${m.errors > 0 ? `, ${m.errors} failed (${m.firstError})` : ''}`)
         if (main !== undefined) console.log(formatSummary(`Profile (${bench.label}, main thread)`, main))
       } finally {
-        await server.stop()
+        await process0.stop()
       }
     }
   } finally {
     rmSync(root, { recursive: true, force: true })
+    await cleanUp()
   }
 }
 

@@ -28,8 +28,15 @@ export interface Endpoints {
 }
 
 export interface Target extends ServerReady {
-  pid: number
+  /** The server's processes: one, or one per node when it is scaled out. */
+  pids: number[]
+  /** The issuer's origin: what every URL the server hands out starts with. */
   origin: string
+  /**
+   * Where requests go, in turn (round robin, as a load balancer would spread them): the origin
+   * itself, or one origin per node sharing the issuer.
+   */
+  nodes: string[]
   endpoints: Endpoints
   redirectUri: string
   user: { username: string; password: string }

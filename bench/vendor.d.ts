@@ -80,7 +80,8 @@ declare module 'autocannon' {
   }
 
   export interface Options {
-    url: string
+    /** Several: the connections are spread over them in turn. */
+    url: string | string[]
     connections: number
     duration?: number
     amount?: number

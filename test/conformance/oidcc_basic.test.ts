@@ -58,7 +58,8 @@ describe('OpenID conformance: Basic OP plan, and the Dynamic modules that apply 
   let withQuery: Rp
 
   before(async () => {
-    careid = await startTestCareid()
+    // The plan signs the same person in, from one address, far more often than a person would.
+    careid = await startTestCareid({ settings: { signInRateLimit: '1000' } })
     basic = await addRp(careid)
     post = await addRp(careid, { token_endpoint_auth_method: 'client_secret_post' })
     refreshA = await addRp(careid, { refresh_tokens: true })

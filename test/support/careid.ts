@@ -7,7 +7,7 @@ import { currentTotpCode } from '@careid/authenticators'
 import { createKeyService, registerClient, type AeadSecretBox, type ClientMetadata, type ProviderConfig } from '@careid/oidc'
 import { keyPublishLeadMs, keyRetainMs } from '../../packages/cli/src/context.ts'
 import type { DemoClient } from '../../packages/cli/src/seed.ts'
-import { resolveSettings } from '../../packages/cli/src/settings.ts'
+import { resolveSettings, type SettingsInput } from '../../packages/cli/src/settings.ts'
 import { startCareid, type RunningCareid } from '../../packages/cli/src/start.ts'
 
 export async function freePort(): Promise<number> {
@@ -34,12 +34,14 @@ export interface TestCareid extends RunningCareid {
   close(): Promise<void>
 }
 
-export async function startTestCareid(options: { issuer?: (origin: string) => string; config?: Partial<ProviderConfig> } = {}): Promise<TestCareid> {
+export async function startTestCareid(
+  options: { issuer?: (origin: string) => string; config?: Partial<ProviderConfig>; settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit'> } = {},
+): Promise<TestCareid> {
   const dataDir = mkdtempSync(join(tmpdir(), 'careid-test-'))
   const port = await freePort()
   const origin = `http://localhost:${port}`
   const settings = resolveSettings(
-    { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent' },
+    { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', ...options.settings },
     { CAREID_KEY_ENCRYPTION_KEY: undefined },
   )
   const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config })

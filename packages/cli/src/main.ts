@@ -43,6 +43,8 @@ withData(program.command('start').description('run Careid (on the embedded store
   // Declaring --demo too leaves the value unset unless a flag is given, so CAREID_DEMO can decide.
   .addOption(new Option('--demo').hideHelp())
   .option('--no-demo', 'start without the demo workforce and demo application, as in production (env CAREID_DEMO=false)')
+  .option('--sign-in-rate-limit <n>', 'password and authenticator-app code posts per username and client IP per minute, default 10 (env CAREID_SIGN_IN_RATE_LIMIT)')
+  .option('--token-rate-limit <n>', 'token requests per client and client IP per minute, default 6000 (env CAREID_TOKEN_RATE_LIMIT)')
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))
 

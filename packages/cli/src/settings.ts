@@ -29,6 +29,10 @@ export interface Settings {
   dbPoolSize: number
   /** Seed the demo workforce and serve the demo relying party (off in production). */
   demo: boolean
+  /** Password and authenticator-app code posts allowed per username and client IP per minute. */
+  signInRateLimit: number
+  /** Token requests allowed per client and client IP per minute. */
+  tokenRateLimit: number
 }
 
 export interface SettingsInput {
@@ -43,7 +47,16 @@ export interface SettingsInput {
   dbPoolSize?: string | undefined
   /** false from --no-demo; the environment gives a string. */
   demo?: boolean | string | undefined
+  signInRateLimit?: string | undefined
+  tokenRateLimit?: string | undefined
 }
+
+/** A rate limit: how many a minute. */
+const perMinute = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 1000000')
+  .max(1_000_000, 'must be between 1 and 1000000')
 
 const schema = z.object({
   port: z.coerce
@@ -76,6 +89,8 @@ const schema = z.object({
     .int('must be a whole number')
     .min(1, 'must be between 1 and 1000')
     .max(1000, 'must be between 1 and 1000'),
+  signInRateLimit: perMinute,
+  tokenRateLimit: perMinute,
   demo: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' })),
 })
 
@@ -88,6 +103,8 @@ const envNames: Record<keyof SettingsInput, string> = {
   databaseSchema: 'CAREID_DATABASE_SCHEMA',
   dbPoolSize: 'CAREID_DB_POOL_SIZE',
   demo: 'CAREID_DEMO',
+  signInRateLimit: 'CAREID_SIGN_IN_RATE_LIMIT',
+  tokenRateLimit: 'CAREID_TOKEN_RATE_LIMIT',
   // The names hosting platforms and tools already use for these.
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
@@ -130,6 +147,11 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     redisUrl: pick('redisUrl'),
     dbPoolSize: pick('dbPoolSize') ?? '10',
     demo: pick('demo') ?? true,
+    // Enough for a person who mistypes a few times; the lockout of the credential itself stops
+    // guessing spread over many addresses.
+    signInRateLimit: pick('signInRateLimit') ?? '10',
+    // A busy relying party redeems one code per sign-in, usually from a few addresses.
+    tokenRateLimit: pick('tokenRateLimit') ?? '6000',
   })
   const flag = (key: keyof SettingsInput) => flagNames[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
   const problems = parsed.success
@@ -162,5 +184,7 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     redisUrl: s.redisUrl,
     dbPoolSize: s.dbPoolSize,
     demo: s.demo,
+    signInRateLimit: s.signInRateLimit,
+    tokenRateLimit: s.tokenRateLimit,
   }
 }

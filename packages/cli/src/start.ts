@@ -54,7 +54,17 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     metrics: metrics.logout,
     events: context.events,
   })
-  const app = await buildServer({ provider, metrics, ready: () => context.store.ping(), logLevel: settings.logLevel })
+  const app = await buildServer({
+    provider,
+    metrics,
+    ready: () => context.store.ping(),
+    logLevel: settings.logLevel,
+    rates: context.store.rates,
+    rateLimits: {
+      signIn: { limit: settings.signInRateLimit, windowMs: 60_000 },
+      token: { limit: settings.tokenRateLimit, windowMs: 60_000 },
+    },
+  })
   if (demo !== undefined) {
     await app.register(demoRelyingParty, {
       provider,

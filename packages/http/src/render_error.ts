@@ -7,12 +7,14 @@
  * - an HTML page for errors that must not be redirected.
  * Unknown errors become `server_error` with a fixed text; the detail goes to the log only. A store
  * that did not answer becomes `temporarily_unavailable`: 503 with `Retry-After`, so clients and
- * load balancers retry (RFC 9110 15.6.4) instead of treating the node as broken.
+ * load balancers retry (RFC 9110 15.6.4) instead of treating the node as broken. A request over a
+ * rate limit gets 429 with Retry-After, as JSON or a page like any other error.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { asOAuthError, InvalidClient, MissingBearer, OAuthError } from '@careid/oidc'
 import type { ErrorPage } from '@careid/ui'
 import type { PageRenderer } from './pages.ts'
+import { TooManyRequests } from './rate_limit.ts'
 
 export function toOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error
@@ -33,6 +35,12 @@ export function toOAuthError(error: unknown): OAuthError {
 /** Seconds a client should wait before retrying a 503: short, as a node serves again as soon as its store answers. */
 const retryAfterSeconds = '1'
 
+/** When a refused request may be tried again: a store outage soon, a rate limit when its window ends. */
+function retryAfter(reply: FastifyReply, error: OAuthError): void {
+  if (error instanceof TooManyRequests) reply.header('retry-after', String(error.retryAfterSeconds))
+  else if (error.status === 503) reply.header('retry-after', retryAfterSeconds)
+}
+
 function quoted(value: string): string {
   return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')
 }
@@ -41,7 +49,7 @@ export function sendJsonError(request: FastifyRequest, reply: FastifyReply, erro
   if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
   else if (error.detail !== undefined) request.log.info({ error: error.error, err_detail: error.detail }, 'request refused')
   reply.code(error.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
-  if (error.status === 503) reply.header('retry-after', retryAfterSeconds)
+  retryAfter(reply, error)
   if (bearerRealm !== undefined) {
     const challenge =
       error instanceof MissingBearer
@@ -68,10 +76,10 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, rend
   const page: Omit<ErrorPage, 'common'> = {
     page: 'error',
     status: error.status,
-    title: titles[error.error] ?? 'There is a problem with the sign-in request',
+    title: error instanceof TooManyRequests ? 'There have been too many attempts to sign in' : (titles[error.error] ?? 'There is a problem with the sign-in request'),
     description: /[.!?]$/.test(description) ? description : `${description}.`,
     error_code: error.error,
   }
-  if (error.status === 503) reply.header('retry-after', retryAfterSeconds)
+  retryAfter(reply, error)
   return render(reply.code(error.status), page)
 }

@@ -10,9 +10,11 @@ import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import fastifyStatic from '@fastify/static'
 import type { Provider } from '@careid/oidc'
+import type { RateCounter } from '@careid/store'
 import { assetsDirectories } from '@careid/ui'
 import type { CookiePolicy } from './cookies.ts'
 import { registerHttpMetrics, type Metrics } from './metrics.ts'
+import { createRateLimiter, type RateLimits } from './rate_limit.ts'
 import { createPageRenderer } from './pages.ts'
 import { sendErrorPage, sendJsonError, toOAuthError } from './render_error.ts'
 import { interactionRoutes } from './routes/interaction.ts'
@@ -32,6 +34,9 @@ export interface ServerOptions {
   trustProxy?: boolean
   /** Largest request body accepted (bytes). */
   bodyLimit?: number
+  /** Where the rate limits count (shared by every node), and the limits. */
+  rates: RateCounter
+  rateLimits: RateLimits
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -94,8 +99,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   for (const [i, dir] of assetsDirectories().entries()) {
     await app.register(fastifyStatic, { root: dir.root, prefix: dir.prefix, decorateReply: i === 0, index: false, maxAge: '1h' })
   }
-  await app.register(protocolRoutes, { provider: options.provider, base, cookies, render })
-  await app.register(interactionRoutes, { provider: options.provider, base, cookies, render })
+  const limiter = createRateLimiter(options.rates, options.rateLimits)
+  await app.register(protocolRoutes, { provider: options.provider, base, cookies, render, limiter })
+  await app.register(interactionRoutes, { provider: options.provider, base, cookies, render, limiter })
   await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics })
   return app
 }

@@ -15,7 +15,7 @@ import type { ClientRecord, ReplayCache } from '@careid/store'
 import type { ClientRegistry } from './clients.ts'
 import { safeEqual, sha256 } from './crypto.ts'
 import { InvalidClient, InvalidRequest } from './errors.ts'
-import type { Params } from './params.ts'
+import type { Params, RawParams } from './params.ts'
 
 export const jwtBearerAssertion = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
@@ -124,6 +124,30 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
     }
     return client
   }
+}
+
+/**
+ * The client a token request says it is, before anything is verified (for per-client rate limits,
+ * which must count a request before its credentials cost any work): the client_id parameter, else
+ * the Basic credentials' id, else a client assertion's `iss`. Undefined when it names none, or
+ * names one ambiguously (a repeated parameter, malformed credentials).
+ */
+export function claimedClientId(raw: RawParams, authorization: string | undefined): string | undefined {
+  const single = (name: string) => {
+    const value = raw[name]
+    return typeof value === 'string' && value !== '' ? value : undefined
+  }
+  const fromBody = single('client_id')
+  if (fromBody !== undefined) return fromBody
+  if (authorization !== undefined && /^basic /i.test(authorization)) {
+    try {
+      return parseBasic(authorization)[0]
+    } catch {
+      return undefined
+    }
+  }
+  const assertion = single('client_assertion')
+  return assertion === undefined ? undefined : unverifiedIssuer(assertion)
 }
 
 /** RFC 6749 2.3.1: id and secret are form-urlencoded, then joined by ':' and base64-encoded. */

@@ -12,5 +12,6 @@ export { JourneyExpired, type JourneyView, type JourneyOutcome, type JourneyInpu
 export { asOAuthError, type AuthorizeOutcome } from './authorize.ts'
 export type { EndSessionOutcome } from './end_session.ts'
 export type { RawParams } from './params.ts'
+export { claimedClientId } from './client_auth.ts'
 export * from './keys/index.ts'
 export { registerClient, generateClientId, InvalidClientMetadata, type ClientMetadata } from './client_registration.ts'

@@ -99,6 +99,7 @@ export function createProvider(deps: ProviderDeps) {
       await store.codes.removeExpired(t, config.codeRetainMs)
       await store.interactions.removeExpired(t)
       await store.replay.removeExpired(t)
+      await store.rates.removeExpired(t)
       await store.grants.removeExpired(t)
     }
   }

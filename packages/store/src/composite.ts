@@ -1,14 +1,14 @@
 /**
  * One `Store` from two backends: the durable records from the SQL store, the short-lived ones
- * (codes, sessions, sign-in journeys, single-use markers) from Redis.
+ * (codes, sessions, sign-in journeys, single-use markers, rate counters) from Redis.
  */
 import type { Store } from './contract.ts'
 import type { RedisShortLivedStore } from './redis/redis_store.ts'
 
 /**
- * Serves codes, sessions, interactions and the replay cache from `shortLived` and everything else
- * from `durable` (whose own short-lived tables then stay unused). Ready only when both are; closing
- * closes both.
+ * Serves codes, sessions, interactions, the replay cache and the rate counters from `shortLived`
+ * and everything else from `durable` (whose own short-lived tables then stay unused). Ready only
+ * when both are; closing closes both.
  */
 export function combineStores(durable: Store, shortLived: RedisShortLivedStore): Store {
   return {
@@ -24,6 +24,7 @@ export function combineStores(durable: Store, shortLived: RedisShortLivedStore):
     sessions: shortLived.sessions,
     interactions: shortLived.interactions,
     replay: shortLived.replay,
+    rates: shortLived.rates,
     async ping() {
       const [durableUp, shortLivedUp] = await Promise.all([durable.ping(), shortLived.ping()])
       return durableUp && shortLivedUp

@@ -358,6 +358,27 @@ export interface ReplayCache {
   removeExpired(now: number): Promise<number>
 }
 
+/**
+ * Fixed-window counters for rate limits. A window of `windowMs` starts at every multiple of
+ * `windowMs` since the epoch (`rateWindowEnd` says where it ends), so every node agrees on it. Keys
+ * are hashes chosen by the caller (of a username and client IP, of a client id and client IP),
+ * never the raw values.
+ */
+export interface RateCounter {
+  /**
+   * Counts one hit on `key` in the window of `windowMs` (a positive whole number) that holds `now`,
+   * and returns the hits counted in that window so far, this one included. Atomic: of N concurrent
+   * hits on one key in one window, each gets a different count from 1 to N. Each window counts
+   * apart: the first hit in a new window returns 1.
+   */
+  hit(key: string, windowMs: number, now: number): Promise<number>
+  /**
+   * Deletes the counters of windows that ended at or before `now`, and returns how many it deleted
+   * (none where the backend expires them by itself).
+   */
+  removeExpired(now: number): Promise<number>
+}
+
 /** Everything Careid stores. */
 export interface Store {
   readonly clients: ClientStore
@@ -372,6 +393,7 @@ export interface Store {
   readonly sessions: SessionStore
   readonly interactions: InteractionStore
   readonly replay: ReplayCache
+  readonly rates: RateCounter
   /** Reachable and migrated (for /ready); false once closed. */
   ping(): Promise<boolean>
   /** Idempotent. */

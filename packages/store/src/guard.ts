@@ -35,6 +35,7 @@ const parts = [
   'sessions',
   'interactions',
   'replay',
+  'rates',
 ] as const satisfies readonly (keyof Store)[]
 
 type Method = (...args: unknown[]) => Promise<unknown>

@@ -228,6 +228,22 @@ function suites(redisUrl: string, postgres: Service): void {
       })
     })
 
+    it('a rate counter is one key per key and window, living until its window ends', async () => {
+      await withStores(1, async ([store], prefix) => {
+        assert.ok(store)
+        // A minute-long window ends at the next whole minute; T is 20 s into one.
+        const windowEnd = Math.floor(T / MINUTE) * MINUTE + MINUTE
+        assert.equal(await store.rates.hit('h1', MINUTE, T), 1)
+        assert.equal(await store.rates.hit('h1', MINUTE, T + 1), 2)
+        assert.equal(await store.rates.hit('h1', MINUTE, windowEnd), 1)
+        assert.deepStrictEqual(await keysUnder(prefix), [`${prefix}rate:${windowEnd}:h1`, `${prefix}rate:${windowEnd + MINUTE}:h1`])
+        const ttl = await admin.pttl(`${prefix}rate:${windowEnd}:h1`)
+        // Set by the first hit to the time left in the window by the caller's clock, and kept.
+        assert.ok(ttl > windowEnd - T - 1_000 && ttl <= windowEnd - T, `ttl ${ttl}`)
+        assert.equal(await store.rates.removeExpired(windowEnd + MINUTE), 0)
+      })
+    })
+
     it('values that look like other keys stay confined to their own records', async () => {
       await withStores(1, async ([store]) => {
         assert.ok(store)

@@ -131,6 +131,25 @@ describe('sqlite adapter', () => {
     await store.close()
   })
 
+  it('removeExpired deletes the rate counter rows of windows that have ended, and only those', async () => {
+    const path = freshPath()
+    const store = await openSqliteStore({ path })
+    const minute = 60_000
+    await store.rates.hit('ended', minute, 0)
+    await store.rates.hit('ended', minute, minute)
+    await store.rates.hit('live', minute, minute)
+    assert.equal(await store.rates.removeExpired(minute), 1)
+    await store.close()
+    const rows = withRaw(path, (db) => db.prepare('SELECT key, window_end, hits FROM rate_counters ORDER BY key').all())
+    assert.deepStrictEqual(
+      rows.map((row) => ({ ...(row as object) })),
+      [
+        { key: 'ended', window_end: 2 * minute, hits: 1 },
+        { key: 'live', window_end: 2 * minute, hits: 1 },
+      ],
+    )
+  })
+
   it('each :memory: store is private', async () => {
     const a = await openSqliteStore({ path: ':memory:' })
     const b = await openSqliteStore({ path: ':memory:' })

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { JourneyOutcome, JourneyView, Provider } from '@careid/oidc'
 import { browserCookie, readCookie, sessionCookie, setSessionCookie, type CookiePolicy } from '../cookies.ts'
 import type { PageModel, PageRenderer } from '../pages.ts'
+import type { RateLimiter } from '../rate_limit.ts'
 import { sendErrorPage } from '../render_error.ts'
 
 export interface InteractionRouteOptions {
@@ -10,6 +11,7 @@ export interface InteractionRouteOptions {
   base: string
   cookies: CookiePolicy
   render: PageRenderer
+  limiter: RateLimiter
 }
 
 type Form = Record<string, string>
@@ -61,7 +63,7 @@ function pageOf(view: JourneyView, action: string): PageModel {
 }
 
 export async function interactionRoutes(app: FastifyInstance, options: InteractionRouteOptions): Promise<void> {
-  const { provider, base, cookies, render } = options
+  const { provider, base, cookies, render, limiter } = options
   const journey = provider.journey
 
   function reply(request: FastifyRequest, res: FastifyReply, id: string, outcome: JourneyOutcome) {
@@ -88,6 +90,11 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   app.get(`${base}/interaction/:id/role`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.show(input(request, fields(request.query)))))
   app.get(`${base}/interaction/:id/back`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.back(input(request, {}))))
   app.post(`${base}/interaction/:id/method`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.choose(input(request, fields(request.body)))))
-  app.post(`${base}/interaction/:id/authenticate`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.submit(input(request, fields(request.body)))))
+  // Password and authenticator-app code posts: counted before the journey checks anything.
+  app.post(`${base}/interaction/:id/authenticate`, html, async (request: WithId, res) => {
+    const form = fields(request.body)
+    await limiter.signIn(request, request.params.id, form)
+    return reply(request, res, request.params.id, await journey.submit(input(request, form)))
+  })
   app.post(`${base}/interaction/:id/role`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.selectRole(input(request, fields(request.body)))))
 }

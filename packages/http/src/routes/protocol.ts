@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidRequest, type Provider, type RawParams } from '@careid/oidc'
 import { browserCookie, clearSessionCookie, readCookie, sessionCookie, setBrowserCookie, type CookiePolicy } from '../cookies.ts'
 import type { PageRenderer } from '../pages.ts'
+import type { RateLimiter } from '../rate_limit.ts'
 import { sendErrorPage } from '../render_error.ts'
 
 export interface ProtocolRouteOptions {
@@ -11,6 +12,7 @@ export interface ProtocolRouteOptions {
   base: string
   cookies: CookiePolicy
   render: PageRenderer
+  limiter: RateLimiter
 }
 
 /** How a route's errors are rendered (read by the error handler). */
@@ -36,7 +38,7 @@ function noStore(reply: FastifyReply): FastifyReply {
 }
 
 export async function protocolRoutes(app: FastifyInstance, options: ProtocolRouteOptions): Promise<void> {
-  const { provider, base, cookies, render } = options
+  const { provider, base, cookies, render, limiter } = options
   const json = { errorFormat: 'json' as const }
   const html = { errorFormat: 'html' as const }
 
@@ -65,7 +67,9 @@ export async function protocolRoutes(app: FastifyInstance, options: ProtocolRout
   app.post(`${base}/authorize`, { config: html }, authorizeHandler)
 
   app.post(`${base}/access_token`, { config: json }, async (request, reply) => {
-    const response = await provider.token({ params: formParams(request), authorization: request.headers.authorization })
+    const params = formParams(request)
+    await limiter.token(request, params)
+    const response = await provider.token({ params, authorization: request.headers.authorization })
     return noStore(reply).type('application/json').send(JSON.stringify(response))
   })
 

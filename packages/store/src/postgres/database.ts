@@ -3,7 +3,7 @@
  * converters that turn rows back into contract records.
  */
 import pg from 'pg'
-import type { ClientConfig, PoolClient, QueryResult, QueryResultRow } from 'pg'
+import type { ClientConfig, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg'
 import { rowReaders, type ColumnDecoder } from '../sql_rows.ts'
 
 /** How to reach the database and how long to wait for it. */
@@ -115,8 +115,28 @@ function reusableAfter(error: unknown): boolean {
   return error instanceof pg.DatabaseError
 }
 
+/**
+ * The name each statement text is prepared under, the same on every connection. Every text is one
+ * of the adapter's own constants, so there are a few dozen at most.
+ */
+const statementNames = new Map<string, string>()
+
+/**
+ * A statement as a named prepared statement. Each connection then parses and plans a text once and
+ * afterwards only binds and executes it: for Careid's short statements that is about half of the
+ * database's CPU per call, and a Parse message less per call on the wire.
+ */
+function prepared(text: string, values: unknown[] | undefined): QueryConfig {
+  let name = statementNames.get(text)
+  if (name === undefined) {
+    name = `careid_${statementNames.size + 1}`
+    statementNames.set(text, name)
+  }
+  return { name, text, values }
+}
+
 function queryOn(client: PoolClient): Query {
-  return (text, values) => client.query(text, values)
+  return (text, values) => client.query(prepared(text, values))
 }
 
 /** Opens a pool (connections are made on demand). */
@@ -136,7 +156,7 @@ export function openPool(options: ResolvedOptions): Postgres {
     async query(text, values) {
       const client = await pool.connect()
       try {
-        const result = await client.query(text, values)
+        const result = await client.query(prepared(text, values))
         client.release()
         return result
       } catch (error) {

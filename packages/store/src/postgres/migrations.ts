@@ -152,8 +152,22 @@ CREATE TABLE replay_markers (
 CREATE INDEX replay_markers_by_expiry ON replay_markers (expires_at);
 `
 
+/** Fixed-window hit counters for rate limits: one row per key and window, deleted once the window ends. */
+const rateCounters = `
+CREATE TABLE rate_counters (
+  key TEXT NOT NULL,
+  window_end BIGINT NOT NULL,
+  hits BIGINT NOT NULL,
+  PRIMARY KEY (key, window_end)
+);
+CREATE INDEX rate_counters_by_window_end ON rate_counters (window_end);
+`
+
 /** Every PostgreSQL migration, oldest first; `sql` is PostgreSQL, run as one transaction. */
-export const postgresMigrations: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: initialSchema }]
+export const postgresMigrations: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: initialSchema },
+  { version: 2, name: 'rate counters', sql: rateCounters },
+]
 
 /** The version a fully migrated PostgreSQL database is at. */
 export const latestPostgresSchemaVersion: number = postgresMigrations.at(-1)?.version ?? 0

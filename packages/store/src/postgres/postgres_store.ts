@@ -8,7 +8,7 @@ import { postgresClientStore, postgresCredentialStore, postgresKeyStore, postgre
 import { postgresCodeStore, postgresGrantStore, postgresRefreshTokenStore } from './grants.ts'
 import { appliedPostgresVersion, latestPostgresSchemaVersion, migratePostgres } from './migrations.ts'
 import { postgresAuditLog, postgresLogoutOutbox } from './outbox.ts'
-import { postgresInteractionStore, postgresReplayCache, postgresSessionStore } from './sessions.ts'
+import { postgresInteractionStore, postgresRateCounter, postgresReplayCache, postgresSessionStore } from './sessions.ts'
 
 /**
  * Opens the PostgreSQL store, applying any pending migrations first (several nodes may start at
@@ -35,6 +35,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     sessions: postgresSessionStore(postgres),
     interactions: postgresInteractionStore(postgres),
     replay: postgresReplayCache(postgres),
+    rates: postgresRateCounter(postgres),
     async ping() {
       if (closed) return false
       try {

@@ -1,9 +1,10 @@
 /**
- * Short-lived state: SSO sessions, sign-in journeys and single-use markers.
+ * Short-lived state: SSO sessions, sign-in journeys, single-use markers and rate counters.
  */
-import type { InteractionStore, ReplayCache, SessionStore } from '../contract.ts'
+import type { InteractionStore, RateCounter, ReplayCache, SessionStore } from '../contract.ts'
+import { rateWindowEnd } from '../rate_window.ts'
 import { sessionColumns, type InteractionRow, type SessionRow } from '../sql_rows.ts'
-import { json, postgresRows, type Postgres, type PostgresColumns } from './database.ts'
+import { int8, json, postgresRows, type Postgres, type PostgresColumns } from './database.ts'
 
 const { toInteraction, toSession } = postgresRows
 
@@ -143,6 +144,27 @@ export function postgresReplayCache({ query }: Postgres): ReplayCache {
     },
     async removeExpired(now) {
       const { rowCount } = await query('DELETE FROM replay_markers WHERE expires_at <= $1', [now])
+      return rowCount ?? 0
+    },
+  }
+}
+
+/** Rate counters: one row per key and window; a hit is one upsert, so it is atomic. */
+export function postgresRateCounter({ query }: Postgres): RateCounter {
+  return {
+    async hit(key, windowMs, now) {
+      // A concurrent first hit waits for the other's insert to commit, then takes the conflict
+      // branch and counts on top of it.
+      const { rows } = await query<{ hits: string }>(
+        `INSERT INTO rate_counters (key, window_end, hits) VALUES ($1, $2, 1)
+        ON CONFLICT (key, window_end) DO UPDATE SET hits = rate_counters.hits + 1
+        RETURNING hits`,
+        [key, rateWindowEnd(windowMs, now)],
+      )
+      return int8((rows[0] as { hits: string }).hits)
+    },
+    async removeExpired(now) {
+      const { rowCount } = await query('DELETE FROM rate_counters WHERE window_end <= $1', [now])
       return rowCount ?? 0
     },
   }

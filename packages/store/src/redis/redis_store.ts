@@ -1,7 +1,7 @@
 /**
- * The Redis adapter for short-lived data (codes, sessions, sign-in journeys, single-use markers),
- * for deployments that run several Careid nodes against one Redis. The durable data stays in SQL;
- * `combineStores` joins the two into one `Store`.
+ * The Redis adapter for short-lived data (codes, sessions, sign-in journeys, single-use markers,
+ * rate counters), for deployments that run several Careid nodes against one Redis. The durable data
+ * stays in SQL; `combineStores` joins the two into one `Store`.
  *
  * What the contract needs from the Redis server: `maxmemory-policy noeviction` (every key has a TTL,
  * so any volatile-* or allkeys-* policy could drop a record the contract still promises), and
@@ -11,7 +11,7 @@ import { Redis } from 'ioredis'
 import type { Store } from '../contract.ts'
 import { redisCodeStore } from './codes.ts'
 import { createContext } from './scripts.ts'
-import { redisInteractionStore, redisReplayCache, redisSessionStore } from './sessions.ts'
+import { redisInteractionStore, redisRateCounter, redisReplayCache, redisSessionStore } from './sessions.ts'
 
 /** Where the short-lived data lives and how long to wait for it. */
 export interface RedisStoreOptions {
@@ -41,6 +41,7 @@ export interface RedisShortLivedStore {
   readonly sessions: Store['sessions']
   readonly interactions: Store['interactions']
   readonly replay: Store['replay']
+  readonly rates: Store['rates']
   /** Redis answers; false once closed. */
   ping(): Promise<boolean>
   /** Idempotent. */
@@ -113,6 +114,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     sessions: redisSessionStore(context),
     interactions: redisInteractionStore(context),
     replay: redisReplayCache(context),
+    rates: redisRateCounter(context),
     async ping() {
       if (closed) return false
       try {

@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis'
 
 /** What a key holds; the word between the prefix and the value. */
-export type KeyKind = 'code' | 'session' | 'sid' | 'binding' | 'interaction' | 'replay' | 'expiry'
+export type KeyKind = 'code' | 'session' | 'sid' | 'binding' | 'interaction' | 'replay' | 'expiry' | 'rate'
 
 /**
  * Sorted sets that index records by when they end (the score): the `expiry` kind's values. For
@@ -249,6 +249,16 @@ if current and tonumber(current) > tonumber(ARGV[6]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[5], 'PX', gc_ttl(ARGV[5]))
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
 return 1`,
+  },
+  // KEYS: one key's counter in one window. ARGV: the milliseconds left in that window.
+  rateHit: {
+    keys: 1,
+    lua: `
+local hits = redis.call('INCR', KEYS[1])
+-- The first hit sets its lifetime: the counter goes when its window ends (PEXPIRE is relative, so
+-- the skew between this host's clock and Redis' does not matter).
+if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return hits`,
   },
   // KEYS: an expiry index. ARGV: the indexed records' kind, cutoff, batch size.
   // Returns {entries taken from the index, records deleted}.

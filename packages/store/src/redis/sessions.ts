@@ -1,8 +1,10 @@
 /**
- * Short-lived state in Redis: SSO sessions (with sid, binding and expiry indexes), sign-in journeys
- * and single-use markers. Every write that touches a record and its indexes is one script.
+ * Short-lived state in Redis: SSO sessions (with sid, binding and expiry indexes), sign-in journeys,
+ * single-use markers and rate counters. Every write that touches a record and its indexes is one
+ * script.
  */
-import type { InteractionRecord, InteractionStore, ReplayCache, SessionRecord, SessionStore } from '../contract.ts'
+import type { InteractionRecord, InteractionStore, RateCounter, ReplayCache, SessionRecord, SessionStore } from '../contract.ts'
+import { rateWindowEnd } from '../rate_window.ts'
 import { fieldMap, removeEnded, required, type RedisContext } from './scripts.ts'
 
 function toSession(fields: ReadonlyMap<string, string>): SessionRecord {
@@ -145,6 +147,22 @@ export function redisReplayCache(context: RedisContext): ReplayCache {
     },
     async removeExpired(now) {
       return removeEnded(context, 'replay', 'replay', now)
+    },
+  }
+}
+
+/**
+ * Rate counters: one key per key and window (`rate:<window end>:<key>`), counted and given its
+ * lifetime by one script. Redis deletes each when its window ends, so there is no index to sweep.
+ */
+export function redisRateCounter(context: RedisContext): RateCounter {
+  return {
+    async hit(key, windowMs, now) {
+      const windowEnd = rateWindowEnd(windowMs, now)
+      return (await context.run('rateHit', [context.key('rate', `${windowEnd}:${key}`)], [String(windowEnd - now)])) as number
+    },
+    async removeExpired() {
+      return 0
     },
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Short-lived state: SSO sessions, sign-in journeys and single-use markers.
+ * Short-lived state: SSO sessions, sign-in journeys, single-use markers and rate counters.
  */
-import type { InteractionStore, ReplayCache, SessionStore } from '../contract.ts'
+import type { InteractionStore, RateCounter, ReplayCache, SessionStore } from '../contract.ts'
+import { rateWindowEnd } from '../rate_window.ts'
 import { sessionColumns, type InteractionRow, type SessionRow } from '../sql_rows.ts'
 import { sqliteRows, type Sqlite, type SqliteColumns } from './database.ts'
 
@@ -138,6 +139,24 @@ export function sqliteReplayCache({ db }: Sqlite): ReplayCache {
     },
     async has(key, now) {
       return has.get(key, now) !== undefined
+    },
+    async removeExpired(now) {
+      return removeExpired.run(now).changes
+    },
+  }
+}
+
+/** Rate counters: one row per key and window; a hit is one upsert, so it is atomic. */
+export function sqliteRateCounter({ db }: Sqlite): RateCounter {
+  const hit = db.prepare(`
+    INSERT INTO rate_counters (key, window_end, hits) VALUES (?, ?, 1)
+    ON CONFLICT (key, window_end) DO UPDATE SET hits = rate_counters.hits + 1
+    RETURNING hits`)
+  const removeExpired = db.prepare('DELETE FROM rate_counters WHERE window_end <= ?')
+
+  return {
+    async hit(key, windowMs, now) {
+      return (hit.get(key, rateWindowEnd(windowMs, now)) as { hits: number }).hits
     },
     async removeExpired(now) {
       return removeExpired.run(now).changes

@@ -7,7 +7,7 @@ import { sqliteClientStore, sqliteCredentialStore, sqliteKeyStore, sqlitePersonS
 import { sqliteCodeStore, sqliteGrantStore, sqliteRefreshTokenStore } from './grants.ts'
 import { appliedVersion, latestSchemaVersion, migrate } from './migrations.ts'
 import { sqliteAuditLog, sqliteLogoutOutbox } from './outbox.ts'
-import { sqliteInteractionStore, sqliteReplayCache, sqliteSessionStore } from './sessions.ts'
+import { sqliteInteractionStore, sqliteRateCounter, sqliteReplayCache, sqliteSessionStore } from './sessions.ts'
 
 /** Where the embedded store keeps its data. */
 export interface SqliteStoreOptions {
@@ -42,6 +42,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     sessions: sqliteSessionStore(sqlite),
     interactions: sqliteInteractionStore(sqlite),
     replay: sqliteReplayCache(sqlite),
+    rates: sqliteRateCounter(sqlite),
     async ping() {
       if (closed) return false
       try {
