@@ -419,6 +419,7 @@ export interface Store {
   readonly keys: KeyStore
   readonly people: PersonStore
   readonly credentials: CredentialStore
+  readonly cards: CardStore
   readonly grants: GrantStore
   readonly refreshTokens: RefreshTokenStore
   readonly outbox: LogoutOutbox
