@@ -510,6 +510,21 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('ff', T), { outcome: 'unknown' })
       })
 
+      test('the card authority is stored once; a second one is refused in favour of the first', async (store) => {
+        assert.equal(await store.cards.getAuthority(), undefined)
+        const first = { certificate: 'ca-1', private_key_sealed: 'v1.sealed-1', created_at: T }
+        assert.deepStrictEqual(await store.cards.initAuthority(first), first)
+        assert.deepStrictEqual(await store.cards.initAuthority({ certificate: 'ca-2', private_key_sealed: 'v1.sealed-2', created_at: T + 1 }), first)
+        assert.deepStrictEqual(await store.cards.getAuthority(), first)
+      })
+
+      test('concurrent first authorities: every caller gets the same one', async (store) => {
+        const results = await race(RACERS, (i) => store.cards.initAuthority({ certificate: `ca-${i}`, private_key_sealed: `sealed-${i}`, created_at: T + i }))
+        const stored = await store.cards.getAuthority()
+        assert.ok(stored)
+        for (const result of results) assert.deepStrictEqual(result, stored)
+      })
+
       test('returns fresh objects', async (store) => {
         await store.cards.put(card('0a', 'u1'))
         const first = await store.cards.get('0a')

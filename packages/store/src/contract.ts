@@ -285,6 +285,22 @@ export interface CardStore {
   unlock(serial: string, now: number): Promise<boolean>
   /** Marks the card revoked (idempotent: the first revoked_at stays). False if unknown. */
   revoke(serial: string, now: number): Promise<boolean>
+  /** The card authority, once made. */
+  getAuthority(): Promise<CardAuthorityRecord | undefined>
+  /**
+   * Stores `authority` unless one is stored already, and returns the one stored: two processes
+   * making the first card at once end up with the same authority.
+   */
+  initAuthority(authority: CardAuthorityRecord): Promise<CardAuthorityRecord>
+}
+
+/** The certificate authority that issues card certificates; there is one per deployment. */
+export interface CardAuthorityRecord {
+  /** Its self-signed certificate, PEM. */
+  certificate: string
+  /** Its private key (PKCS#8), sealed under the key-encryption key. */
+  private_key_sealed: string
+  created_at: number
 }
 
 export interface AuditEvent {

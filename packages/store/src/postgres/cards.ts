@@ -1,9 +1,9 @@
 /**
  * The card registry: issued smartcards, their status and their passcode counter.
  */
-import { CARD_PASSCODE_ATTEMPTS, type CardStore } from '../contract.ts'
+import { CARD_PASSCODE_ATTEMPTS, type CardAuthorityRecord, type CardStore } from '../contract.ts'
 import { cardColumns, type CardRow } from '../sql_rows.ts'
-import { postgresRows, type Postgres, type PostgresColumns } from './database.ts'
+import { int8, postgresRows, type Postgres, type PostgresColumns } from './database.ts'
 
 const { toCard } = postgresRows
 
@@ -80,5 +80,29 @@ export function postgresCardStore({ query }: Postgres): CardStore {
       )
       return (rowCount ?? 0) > 0
     },
+    async getAuthority() {
+      const { rows } = await query<AuthorityRow>('SELECT certificate, private_key_sealed, created_at FROM card_authority WHERE id = 1')
+      return rows[0] === undefined ? undefined : toAuthority(rows[0])
+    },
+    async initAuthority(authority) {
+      // The insert and the read are two statements: the read sees whichever insert committed first.
+      await query(
+        `INSERT INTO card_authority (id, certificate, private_key_sealed, created_at) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+        [authority.certificate, authority.private_key_sealed, authority.created_at],
+      )
+      const { rows } = await query<AuthorityRow>('SELECT certificate, private_key_sealed, created_at FROM card_authority WHERE id = 1')
+      if (rows[0] === undefined) throw new Error('the card authority was not stored')
+      return toAuthority(rows[0])
+    },
   }
+}
+
+interface AuthorityRow {
+  certificate: string
+  private_key_sealed: string
+  created_at: string
+}
+
+function toAuthority(row: AuthorityRow): CardAuthorityRecord {
+  return { certificate: row.certificate, private_key_sealed: row.private_key_sealed, created_at: int8(row.created_at) }
 }

@@ -1,7 +1,7 @@
 /**
  * The card registry: issued smartcards, their status and their passcode counter.
  */
-import { CARD_PASSCODE_ATTEMPTS, type CardStore } from '../contract.ts'
+import { CARD_PASSCODE_ATTEMPTS, type CardAuthorityRecord, type CardStore } from '../contract.ts'
 import { cardColumns, type CardRow } from '../sql_rows.ts'
 import { sqliteRows, type Sqlite, type SqliteColumns } from './database.ts'
 
@@ -32,6 +32,10 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
   const proven = db.prepare(`UPDATE cards SET failed_attempts = 0 WHERE serial = ? AND status = 'active' AND locked_at IS NULL`)
   const unlock = db.prepare(`UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE serial = ? AND status = 'active'`)
   const revoke = db.prepare(`UPDATE cards SET status = 'revoked', revoked_at = coalesce(revoked_at, ?) WHERE serial = ?`)
+  const selectAuthority = db.prepare('SELECT certificate, private_key_sealed, created_at FROM card_authority WHERE id = 1')
+  const insertAuthority = db.prepare(`
+    INSERT INTO card_authority (id, certificate, private_key_sealed, created_at) VALUES (1, ?, ?, ?)
+    ON CONFLICT (id) DO NOTHING`)
 
   return {
     async put(card) {
@@ -80,5 +84,20 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
     async revoke(serial, now) {
       return revoke.run(now, serial).changes > 0
     },
+    async getAuthority() {
+      const row = selectAuthority.get() as CardAuthorityRecord | undefined
+      return row === undefined ? undefined : toAuthority(row)
+    },
+    async initAuthority(authority) {
+      return sqlite.write(() => {
+        insertAuthority.run(authority.certificate, authority.private_key_sealed, authority.created_at)
+        return toAuthority(selectAuthority.get() as CardAuthorityRecord)
+      })
+    },
   }
+}
+
+/** Only the record's fields (libsql rows carry metadata of their own). */
+function toAuthority(row: CardAuthorityRecord): CardAuthorityRecord {
+  return { certificate: row.certificate, private_key_sealed: row.private_key_sealed, created_at: row.created_at }
 }

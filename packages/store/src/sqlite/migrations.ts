@@ -181,6 +181,14 @@ CREATE TABLE cards (
   locked_at INTEGER
 );
 CREATE INDEX cards_by_person ON cards (uid, created_at, serial);
+
+-- At most one row: the deployment's card authority.
+CREATE TABLE card_authority (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  certificate TEXT NOT NULL,
+  private_key_sealed TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
 `
 
 /** Every migration, oldest first. */
