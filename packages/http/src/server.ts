@@ -15,6 +15,7 @@ import type { CookiePolicy } from './cookies.ts'
 import { registerHttpMetrics, type Metrics } from './metrics.ts'
 import { createPageRenderer } from './pages.ts'
 import { sendErrorPage, sendJsonError, toOAuthError } from './render_error.ts'
+import { agentRoutes } from './routes/agent.ts'
 import { interactionRoutes } from './routes/interaction.ts'
 import { operationsRoutes } from './routes/operations.ts'
 import { protocolRoutes } from './routes/protocol.ts'
@@ -96,6 +97,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
   await app.register(protocolRoutes, { provider: options.provider, base, cookies, render })
   await app.register(interactionRoutes, { provider: options.provider, base, cookies, render })
+  if (options.provider.agent !== undefined) await app.register(agentRoutes, { agent: options.provider.agent, base })
   await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics })
   return app
 }

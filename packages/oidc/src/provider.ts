@@ -3,9 +3,10 @@
  * store, signing keys, the domain directory and the authenticators. The HTTP layer maps requests
  * onto these; the CLI composes this with concrete adapters.
  */
-import type { Authenticator, SecretBox } from '@careid/authenticators'
+import { createCardChallenges, createCardSessions, smartcardAuthenticator, type Authenticator, type CardCertificateVerifier, type SecretBox } from '@careid/authenticators'
 import type { Directory } from '@careid/domain'
 import type { EventBus, Store } from '@careid/store'
+import { createAgentProtocol, type AgentProtocol } from './agent_protocol.ts'
 import { authorize, type AuthorizeInput } from './authorize.ts'
 import { createLogoutDispatcher, type LogoutMetrics } from './backchannel_logout.ts'
 import { createClientAuthenticator } from './client_auth.ts'
@@ -41,6 +42,18 @@ export interface ProviderDeps {
    * while the background work runs; this node's ended sessions are announced on it.
    */
   events?: EventBus | undefined
+  /**
+   * Smartcards through the Identity Agent: the card authority's certificate check and where the
+   * agent's local API is. With it, the `smartcard` authenticator is offered and `{issuer}/agent/...`
+   * answers.
+   */
+  smartcard?: SmartcardDeps | undefined
+}
+
+export interface SmartcardDeps {
+  verifyCard: CardCertificateVerifier
+  /** The Identity Agent's local API origin, e.g. `http://127.0.0.1:4445`. */
+  agentOrigin: string
 }
 
 export function createProvider(deps: ProviderDeps) {
@@ -80,7 +93,27 @@ export function createProvider(deps: ProviderDeps) {
   }
 
   const authorizeDeps = { store, clients, sessions, config, now, hintSubject }
-  const journey = createJourney({ ...authorizeDeps, authenticators: deps.authenticators, secrets: deps.secrets, directory: deps.directory })
+  let agent: AgentProtocol | undefined
+  const authenticators = [...deps.authenticators]
+  if (deps.smartcard !== undefined) {
+    const cardSessions = createCardSessions(store)
+    const cardChallenges = createCardChallenges(store)
+    const passcodeProven = (serial: string) => store.cards.passcodeProven(serial)
+    const { verifyCard, agentOrigin } = deps.smartcard
+    authenticators.push(smartcardAuthenticator({ issuer, agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
+    agent = createAgentProtocol({
+      store,
+      directory: deps.directory,
+      issuer,
+      now,
+      verifyCard,
+      cardSessions,
+      cardChallenges,
+      passcodeProven,
+      endBoundSessions: (binding) => sessions.endByBinding(binding, 'card_removed'),
+    })
+  }
+  const journey = createJourney({ ...authorizeDeps, authenticators, secrets: deps.secrets, directory: deps.directory })
   const dispatcher = createLogoutDispatcher({ outbox: store.outbox, signer, config, node: deps.node, now, fetch: deps.fetch, metrics: deps.metrics })
   const discoveryJson = JSON.stringify(discoveryDocument(issuer, 'RS256'))
   const grantDeps = { store, config, signer, realm, now, authenticateClient }
@@ -109,6 +142,8 @@ export function createProvider(deps: ProviderDeps) {
     clients,
     sessions,
     journey,
+    /** The Identity Agent protocol, when smartcards are configured. */
+    agent,
     dispatcher,
     discoveryJson: () => discoveryJson,
     jwksJson: () => keys.jwksJson(),
