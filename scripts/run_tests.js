@@ -44,6 +44,8 @@ export const files = [
   'test/e2e/claims.test.ts',
   'test/e2e/cli.test.ts',
   'test/e2e/browser.test.ts',
+  'test/e2e/agent_protocol.test.ts',
+  'test/e2e/smartcard_browser.test.ts',
   'test/e2e/migrate.test.ts',
   'test/e2e/scaled.test.ts',
   'test/conformance/oidcc_basic.test.ts',

@@ -133,7 +133,7 @@ export function createAgent(options: AgentOptions) {
     const { card } = unlocked
     let opened: OpenedCardSession
     try {
-      const assertion = await signCompact(card.sign, { typ: 'JWT', x5c: [x5cOf(card)] }, claims(unlocked.challenge, 'card_session', { agent_jkt: key.thumbprint }))
+      const assertion = await signCompact((data) => card.sign(data), { typ: 'JWT', x5c: [x5cOf(card)] }, claims(unlocked.challenge, 'card_session', { agent_jkt: key.thumbprint }))
       opened = await provider.openSession(assertion)
     } catch (error) {
       await card.close()
@@ -228,7 +228,7 @@ export function createAgent(options: AgentOptions) {
         const unlocked = await unlockWithChallenge(info)
         if ('refusal' in unlocked) return { ok: false, error: unlocked.refusal }
         try {
-          const ticket = await signCompact(unlocked.card.sign, { typ: 'JWT', x5c: [x5cOf(unlocked.card)] }, claims(challenge, 'connect', { card_challenge: unlocked.challenge }))
+          const ticket = await signCompact((data) => unlocked.card.sign(data), { typ: 'JWT', x5c: [x5cOf(unlocked.card)] }, claims(challenge, 'connect', { card_challenge: unlocked.challenge }))
           return { ok: true, ticket }
         } finally {
           await unlocked.card.close()
@@ -243,7 +243,7 @@ export function createAgent(options: AgentOptions) {
       if (current === undefined) return { ok: false, error: 'no_session' }
       const ticket = await signGeneral(
         [
-          { sign: current.card.sign, header: { typ: 'JWT' } },
+          { sign: (data) => current.card.sign(data), header: { typ: 'JWT' } },
           { sign: key.sign, header: { kid: key.thumbprint } },
         ],
         claims(challenge, 'ticket', { card_session: current.id }),

@@ -1,6 +1,7 @@
 /** The `careid` command line. */
 import { Command, Option } from 'commander'
 import { openContext, StartupError } from './context.ts'
+import { defaultAgentPort, defaultProvider, ejectCard, insertCard, type AgentFlags } from './commands/agent.ts'
 import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
 import { listKeys, rotateKeys } from './commands/keys.ts'
 import { migrate } from './commands/migrate.ts'
@@ -43,6 +44,7 @@ withData(program.command('start').description('run Careid (on the embedded store
   // Declaring --demo too leaves the value unset unless a flag is given, so CAREID_DEMO can decide.
   .addOption(new Option('--demo').hideHelp())
   .option('--no-demo', 'start without the demo workforce and demo application, as in production (env CAREID_DEMO=false)')
+  .option('--agent-origin <origin>', 'where sign-in pages reach the Identity Agent, default http://127.0.0.1:4445 (env CAREID_AGENT_ORIGIN)')
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))
 
@@ -80,6 +82,29 @@ keys.command('rotate').description('publish a new signing key; it signs after th
 const people = withData(program.command('people').description('look at the workforce'))
 people.command('list').description('list people').action(admin((ctx) => listPeople(ctx, out)))
 people.command('show <uid-or-username>').description('show a person, their roles and authenticator-app code').action(admin((ctx, who: string) => showPerson(ctx, who, out)))
+
+const agent = program.command('agent').description('the Identity Agent: smartcard sign-in on this computer')
+const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader (env CAREID_AGENT_DIR, default .careid-agent)'] as const
+agent
+  .command('start')
+  .description('run the Identity Agent: card reader, terminal prompts and the local API for sign-in pages')
+  .option('--provider <issuer>', `the Careid issuer (env CAREID_AGENT_PROVIDER, default ${defaultProvider})`)
+  .addOption(new Option('--mode <mode>', 'identity-agent: sign in once per card; smartcard-connect: passcode for each sign-in').choices(['identity-agent', 'smartcard-connect']).default('identity-agent'))
+  .option('--port <port>', `local API port on 127.0.0.1 (env CAREID_AGENT_PORT, default ${defaultAgentPort})`)
+  .option(...agentDirOption)
+  .option('--pkcs11-module <path>', 'use a PKCS#11 token instead of the virtual reader, e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so')
+  .option('--token-label <label>', 'with --pkcs11-module: the card\'s token label')
+  .action(async (flags: AgentFlags) => (await import('./commands/agent_start.ts')).startAgentCommand(flags, out))
+agent
+  .command('insert <card-file>')
+  .description('insert a card file (from careid cards issue) into the virtual reader')
+  .option(...agentDirOption)
+  .action((file: string, flags: AgentFlags) => insertCard(flags, file, out))
+agent
+  .command('eject')
+  .description('take the card out of the virtual reader (a running agent signs out)')
+  .option(...agentDirOption)
+  .action((flags: AgentFlags) => ejectCard(flags, out))
 
 try {
   await program.parseAsync(process.argv)

@@ -29,6 +29,8 @@ export interface Settings {
   dbPoolSize: number
   /** Seed the demo workforce and serve the demo relying party (off in production). */
   demo: boolean
+  /** The Identity Agent's local API origin on workers' computers (the smartcard page's connect-src). */
+  agentOrigin: string
 }
 
 export interface SettingsInput {
@@ -43,6 +45,7 @@ export interface SettingsInput {
   dbPoolSize?: string | undefined
   /** false from --no-demo; the environment gives a string. */
   demo?: boolean | string | undefined
+  agentOrigin?: string | undefined
 }
 
 const schema = z.object({
@@ -77,6 +80,7 @@ const schema = z.object({
     .min(1, 'must be between 1 and 1000')
     .max(1000, 'must be between 1 and 1000'),
   demo: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' })),
+  agentOrigin: z.string().refine(isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)'),
 })
 
 const envNames: Record<keyof SettingsInput, string> = {
@@ -88,6 +92,7 @@ const envNames: Record<keyof SettingsInput, string> = {
   databaseSchema: 'CAREID_DATABASE_SCHEMA',
   dbPoolSize: 'CAREID_DB_POOL_SIZE',
   demo: 'CAREID_DEMO',
+  agentOrigin: 'CAREID_AGENT_ORIGIN',
   // The names hosting platforms and tools already use for these.
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
@@ -99,6 +104,15 @@ const flagNames: Partial<Record<keyof SettingsInput, string>> = { demo: '--no-de
 function hasProtocol(value: string, protocols: string[]): boolean {
   try {
     return protocols.includes(new URL(value).protocol)
+  } catch {
+    return false
+  }
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value
   } catch {
     return false
   }
@@ -130,6 +144,7 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     redisUrl: pick('redisUrl'),
     dbPoolSize: pick('dbPoolSize') ?? '10',
     demo: pick('demo') ?? true,
+    agentOrigin: pick('agentOrigin') ?? 'http://127.0.0.1:4445',
   })
   const flag = (key: keyof SettingsInput) => flagNames[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
   const problems = parsed.success
@@ -162,5 +177,6 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     redisUrl: s.redisUrl,
     dbPoolSize: s.dbPoolSize,
     demo: s.demo,
+    agentOrigin: s.agentOrigin,
   }
 }

@@ -43,17 +43,15 @@ export interface ProviderDeps {
    */
   events?: EventBus | undefined
   /**
-   * Smartcards through the Identity Agent: the card authority's certificate check and where the
-   * agent's local API is. With it, the `smartcard` authenticator is offered and `{issuer}/agent/...`
-   * answers.
+   * Smartcards through the Identity Agent: the card authority's certificate check. With it, the
+   * `smartcard` authenticator is offered (talking to the agent at `config.agentOrigin`) and
+   * `{issuer}/agent/...` answers.
    */
   smartcard?: SmartcardDeps | undefined
 }
 
 export interface SmartcardDeps {
   verifyCard: CardCertificateVerifier
-  /** The Identity Agent's local API origin, e.g. `http://127.0.0.1:4445`. */
-  agentOrigin: string
 }
 
 export function createProvider(deps: ProviderDeps) {
@@ -99,8 +97,8 @@ export function createProvider(deps: ProviderDeps) {
     const cardSessions = createCardSessions(store)
     const cardChallenges = createCardChallenges(store)
     const passcodeProven = (serial: string) => store.cards.passcodeProven(serial)
-    const { verifyCard, agentOrigin } = deps.smartcard
-    authenticators.push(smartcardAuthenticator({ issuer, agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
+    const { verifyCard } = deps.smartcard
+    authenticators.push(smartcardAuthenticator({ issuer, agentOrigin: config.agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
     agent = createAgentProtocol({
       store,
       directory: deps.directory,
