@@ -64,6 +64,8 @@ export interface CardAuthority {
    */
   issueCard(input: IssueCardInput): Promise<CardRecord>
   verifyCardCertificate(pem: string, now: number): Promise<CardVerification>
+  /** Revokes a card it issued (idempotent); false if the registry has no such card. */
+  revokeCard(serial: string, now: number): Promise<boolean>
 }
 
 /** Loads the deployment's card authority, making it on first use. */
@@ -148,6 +150,10 @@ export async function openCardAuthority(options: CardAuthorityOptions): Promise<
       if (card.locked_at !== undefined) return { ok: false, reason: 'locked' }
       if ((await people.get(card.uid)) === undefined) return { ok: false, reason: 'unknown_card' }
       return { ok: true, card }
+    },
+
+    revokeCard(serial, now) {
+      return cards.revoke(serial, now)
     },
   }
 }

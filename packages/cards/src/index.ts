@@ -17,3 +17,5 @@ export {
 export { CARD_FILE_FORMAT, parseCardFile, writeCardFile, type CardFile } from './virtual/card_file.ts'
 export { issueVirtualCard, type IssueVirtualCardInput } from './virtual/issue.ts'
 export { VirtualCardReader } from './virtual/reader.ts'
+export { issuePkcs11Card, type IssuePkcs11CardInput } from './pkcs11/issue.ts'
+export { Pkcs11CardReader, type Pkcs11CardReaderOptions } from './pkcs11/reader.ts'

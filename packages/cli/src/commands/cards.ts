@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { CardIssueRefused, isWellFormedPasscode, issueVirtualCard, openCardAuthority, writeCardFile, type CardAuthority } from '@careid/cards'
+import { CardIssueRefused, isWellFormedPasscode, issuePkcs11Card, issueVirtualCard, openCardAuthority, writeCardFile, type CardAuthority } from '@careid/cards'
 import type { CardRecord } from '@careid/store'
 import type { CareidContext } from '../context.ts'
 import { UsageError } from './usage_error.ts'
@@ -14,6 +14,8 @@ import { UsageError } from './usage_error.ts'
 export interface IssueCardFlags {
   passcode?: string
   out?: string
+  pkcs11Module?: string
+  tokenLabel?: string
   json?: boolean
 }
 
@@ -38,6 +40,7 @@ function authorityOf(ctx: CareidContext): Promise<CardAuthority> {
 export async function issueCard(ctx: CareidContext, uid: string, flags: IssueCardFlags, out: (s: string) => void): Promise<void> {
   const given = chosenPasscode(flags)
   if (!/^[0-9]{12}$/.test(uid)) throw new UsageError('a UID is 12 digits')
+  if (flags.pkcs11Module !== undefined || flags.tokenLabel !== undefined) return issueOnToken(ctx, uid, given, flags, out)
   const path = resolve(flags.out ?? `card-${uid}.json`)
   if (existsSync(path)) throw new UsageError(`the card file ${path} exists already; give another --out`)
   const passcode = given ?? generatePasscode()
@@ -61,13 +64,31 @@ export async function issueCard(ctx: CareidContext, uid: string, flags: IssueCar
   report(issued.card, path, given === undefined ? passcode : undefined, flags, out)
 }
 
+/** A card on a PKCS#11 token, whose user PIN (set when the token was initialised) is the passcode. */
+async function issueOnToken(ctx: CareidContext, uid: string, pin: string | undefined, flags: IssueCardFlags, out: (s: string) => void): Promise<void> {
+  if (flags.pkcs11Module === undefined || flags.tokenLabel === undefined) throw new UsageError('a card on a token needs both --pkcs11-module and --token-label')
+  if (flags.out !== undefined) throw new UsageError('--out is for virtual cards; a token card stays on the token')
+  if (pin === undefined) throw new UsageError("a card on a token needs --passcode (or CAREID_CARD_PASSCODE): the token's user PIN")
+  const now = Date.now()
+  let card: CardRecord
+  try {
+    card = await issuePkcs11Card({ authority: await authorityOf(ctx), uid, module: flags.pkcs11Module, tokenLabel: flags.tokenLabel, pin, now })
+  } catch (error) {
+    if (error instanceof CardIssueRefused) throw new UsageError(error.message)
+    throw error
+  }
+  await ctx.store.audit.append({ at: now, type: 'card.issued', subject: uid, detail: { serial: card.serial, kind: 'pkcs11' } })
+  report(card, `token "${flags.tokenLabel}"`, undefined, flags, out)
+}
+
 function report(card: CardRecord, where: string, generatedPasscode: string | undefined, flags: IssueCardFlags, out: (s: string) => void): void {
   if (flags.json === true) {
-    out(JSON.stringify({ ...card, file: where, ...(generatedPasscode === undefined ? {} : { passcode: generatedPasscode }) }))
+    const place = card.kind === 'virtual' ? { file: where } : { token: flags.tokenLabel }
+    out(JSON.stringify({ ...card, ...place, ...(generatedPasscode === undefined ? {} : { passcode: generatedPasscode }) }))
     return
   }
   out(`Issued card ${card.serial} to ${card.uid}, valid until ${iso(card.not_after)}.`)
-  out(`Card file: ${where}`)
+  out(card.kind === 'virtual' ? `Card file: ${where}` : `On ${where}`)
   if (generatedPasscode !== undefined) out(`Passcode (shown once; give it to the holder only): ${generatedPasscode}`)
 }
 
