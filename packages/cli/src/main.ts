@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander'
 import { openContext, StartupError } from './context.ts'
 import { defaultAgentPort, defaultProvider, ejectCard, insertCard, type AgentFlags } from './commands/agent.ts'
-import { issueCard, listCards, revokeCard, unlockCard, type IssueCardFlags } from './commands/cards.ts'
+import type { IssueCardFlags } from './commands/cards.ts'
 import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
 import { listKeys, rotateKeys } from './commands/keys.ts'
 import { migrate } from './commands/migrate.ts'
@@ -107,6 +107,8 @@ agent
   .option(...agentDirOption)
   .action((flags: AgentFlags) => ejectCard(flags, out))
 
+// Loaded on demand: X.509 and the PKCS#11 library take a moment to load, and only these commands need them.
+const cardCommands = () => import('./commands/cards.ts')
 const cards = withData(program.command('cards').description('smartcards: issue them, and unlock or revoke them (Registration Authority)'))
 cards
   .command('issue <uid>')
@@ -116,14 +118,20 @@ cards
   .option('--pkcs11-module <path>', 'issue onto a PKCS#11 token instead: the key is made on the token (e.g. /usr/lib/softhsm/libsofthsm2.so)')
   .option('--token-label <label>', 'with --pkcs11-module: the token\'s label; --passcode is its user PIN')
   .option('--json', 'print the result as JSON', false)
-  .action(admin((ctx, uid: string, flags: IssueCardFlags) => issueCard(ctx, uid, flags, out)))
+  .action(admin(async (ctx, uid: string, flags: IssueCardFlags) => (await cardCommands()).issueCard(ctx, uid, flags, out)))
 cards
   .command('list')
   .description('list issued cards and their state')
   .option('--uid <uid>', 'only this person\'s cards')
-  .action(admin((ctx, flags: { uid?: string }) => listCards(ctx, flags, out)))
-cards.command('unlock <serial>').description('unlock a card locked by wrong passcodes').action(admin((ctx, serial: string) => unlockCard(ctx, serial, out)))
-cards.command('revoke <serial>').description('revoke a card (lost, stolen, or its holder has left)').action(admin((ctx, serial: string) => revokeCard(ctx, serial, out)))
+  .action(admin(async (ctx, flags: { uid?: string }) => (await cardCommands()).listCards(ctx, flags, out)))
+cards
+  .command('unlock <serial>')
+  .description('unlock a card locked by wrong passcodes')
+  .action(admin(async (ctx, serial: string) => (await cardCommands()).unlockCard(ctx, serial, out)))
+cards
+  .command('revoke <serial>')
+  .description('revoke a card (lost, stolen, or its holder has left)')
+  .action(admin(async (ctx, serial: string) => (await cardCommands()).revokeCard(ctx, serial, out)))
 
 try {
   await program.parseAsync(process.argv)

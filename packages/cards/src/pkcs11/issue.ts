@@ -9,7 +9,7 @@ import { isWellFormedPasscode } from '../card_reader.ts'
 import { CardIssueRefused, type CardAuthority } from '../certificate_authority.ts'
 import type { CardRecord } from '@careid/store'
 import * as x509 from '../x509.ts'
-import { certificatesOn, findToken, isPkcs11Error, loadModule, pkcs11js, type Handle, type Pkcs11 } from './token.ts'
+import { certificatesOn, findToken, isPkcs11Error, lib, loadModule, type Handle, type Pkcs11 } from './token.ts'
 
 /** The DER encoding of the P-256 curve's OID (1.2.840.10045.3.1.7), as CKA_EC_PARAMS wants it. */
 const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex')
@@ -37,12 +37,12 @@ export async function issuePkcs11Card({ authority, uid, module: path, tokenLabel
     const session = module.openSession(token.slot, true)
     try {
       try {
-        pkcs11.C_Login(session, pkcs11js.CKU_USER, pin)
+        pkcs11.C_Login(session, lib().CKU_USER, pin)
       } catch (error) {
-        if (isPkcs11Error(error, pkcs11js.CKR_PIN_INCORRECT) || isPkcs11Error(error, pkcs11js.CKR_PIN_LEN_RANGE)) {
+        if (isPkcs11Error(error, lib().CKR_PIN_INCORRECT) || isPkcs11Error(error, lib().CKR_PIN_LEN_RANGE)) {
           throw new CardIssueRefused(`the PIN of token "${tokenLabel}" is not the passcode given`)
         }
-        if (isPkcs11Error(error, pkcs11js.CKR_PIN_LOCKED)) throw new CardIssueRefused(`token "${tokenLabel}" has locked its PIN`)
+        if (isPkcs11Error(error, lib().CKR_PIN_LOCKED)) throw new CardIssueRefused(`token "${tokenLabel}" has locked its PIN`)
         throw error
       }
       if (certificatesOn(pkcs11, session).length > 0) {
@@ -66,22 +66,22 @@ async function issueOnToken(pkcs11: Pkcs11, session: Handle, authority: CardAuth
   const id = randomBytes(16)
   const keys = pkcs11.C_GenerateKeyPair(
     session,
-    { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+    { mechanism: lib().CKM_EC_KEY_PAIR_GEN },
     [
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_EC_PARAMS, value: P256_PARAMS },
-      { type: pkcs11js.CKA_VERIFY, value: true },
-      { type: pkcs11js.CKA_ID, value: id },
-      { type: pkcs11js.CKA_LABEL, value: KEY_LABEL },
+      { type: lib().CKA_TOKEN, value: true },
+      { type: lib().CKA_EC_PARAMS, value: P256_PARAMS },
+      { type: lib().CKA_VERIFY, value: true },
+      { type: lib().CKA_ID, value: id },
+      { type: lib().CKA_LABEL, value: KEY_LABEL },
     ],
     [
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_SIGN, value: true },
-      { type: pkcs11js.CKA_ID, value: id },
-      { type: pkcs11js.CKA_LABEL, value: KEY_LABEL },
+      { type: lib().CKA_TOKEN, value: true },
+      { type: lib().CKA_PRIVATE, value: true },
+      { type: lib().CKA_SENSITIVE, value: true },
+      { type: lib().CKA_EXTRACTABLE, value: false },
+      { type: lib().CKA_SIGN, value: true },
+      { type: lib().CKA_ID, value: id },
+      { type: lib().CKA_LABEL, value: KEY_LABEL },
     ],
   )
   const discardKeys = () => {
@@ -89,7 +89,7 @@ async function issueOnToken(pkcs11: Pkcs11, session: Handle, authority: CardAuth
   }
   let card: CardRecord
   try {
-    const [point] = pkcs11.C_GetAttributeValue(session, keys.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])
+    const [point] = pkcs11.C_GetAttributeValue(session, keys.publicKey, [{ type: lib().CKA_EC_POINT }])
     const publicKey = await webcrypto.subtle.importKey('raw', uncompressedPoint(point?.value as Buffer), { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify'])
     card = await authority.issueCard({ uid, publicKey, kind: 'pkcs11', now })
   } catch (error) {
@@ -99,14 +99,14 @@ async function issueOnToken(pkcs11: Pkcs11, session: Handle, authority: CardAuth
   try {
     const certificate = new x509.X509Certificate(card.certificate)
     pkcs11.C_CreateObject(session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
-      { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: false },
-      { type: pkcs11js.CKA_ID, value: id },
-      { type: pkcs11js.CKA_LABEL, value: CERTIFICATE_LABEL },
-      { type: pkcs11js.CKA_SUBJECT, value: Buffer.from(certificate.subjectName.toArrayBuffer()) },
-      { type: pkcs11js.CKA_VALUE, value: Buffer.from(certificate.rawData) },
+      { type: lib().CKA_CLASS, value: lib().CKO_CERTIFICATE },
+      { type: lib().CKA_CERTIFICATE_TYPE, value: lib().CKC_X_509 },
+      { type: lib().CKA_TOKEN, value: true },
+      { type: lib().CKA_PRIVATE, value: false },
+      { type: lib().CKA_ID, value: id },
+      { type: lib().CKA_LABEL, value: CERTIFICATE_LABEL },
+      { type: lib().CKA_SUBJECT, value: Buffer.from(certificate.subjectName.toArrayBuffer()) },
+      { type: lib().CKA_VALUE, value: Buffer.from(certificate.rawData) },
     ])
   } catch (error) {
     // Registered but not on the card: nobody could ever use it, so it is revoked at once.

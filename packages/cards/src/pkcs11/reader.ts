@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { isWellFormedPasscode, type CardInfo, type CardReader, type UnlockResult, type UnlockedCard } from '../card_reader.ts'
 import * as x509 from '../x509.ts'
-import { certificatesOn, findObjects, findToken, isPkcs11Error, loadModule, pkcs11js, tokenPresent, type Handle, type ModuleHandle, type TokenRef } from './token.ts'
+import { certificatesOn, findObjects, findToken, isPkcs11Error, lib, loadModule, tokenPresent, type Handle, type ModuleHandle, type TokenRef } from './token.ts'
 
 /** How often removal is checked: PKCS#11 has no portable event for it (C_WaitForSlotEvent is optional). */
 const POLL_MS = 1000
@@ -64,17 +64,17 @@ export class Pkcs11CardReader implements CardReader {
       } catch {
         // Not logged in: the usual case.
       }
-      pkcs11.C_Login(session, pkcs11js.CKU_USER, passcode)
+      pkcs11.C_Login(session, lib().CKU_USER, passcode)
     } catch (error) {
       module.closeSession(session)
-      if (isPkcs11Error(error, pkcs11js.CKR_PIN_INCORRECT) || isPkcs11Error(error, pkcs11js.CKR_PIN_LEN_RANGE)) return { ok: false, reason: 'wrong_passcode' }
-      if (isPkcs11Error(error, pkcs11js.CKR_PIN_LOCKED)) return { ok: false, reason: 'locked' }
+      if (isPkcs11Error(error, lib().CKR_PIN_INCORRECT) || isPkcs11Error(error, lib().CKR_PIN_LEN_RANGE)) return { ok: false, reason: 'wrong_passcode' }
+      if (isPkcs11Error(error, lib().CKR_PIN_LOCKED)) return { ok: false, reason: 'locked' }
       if (!tokenPresent(pkcs11, found.token)) return { ok: false, reason: 'no_card' }
       throw error
     }
     const [key] = findObjects(pkcs11, session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-      { type: pkcs11js.CKA_ID, value: found.id },
+      { type: lib().CKA_CLASS, value: lib().CKO_PRIVATE_KEY },
+      { type: lib().CKA_ID, value: found.id },
     ])
     if (key === undefined) {
       module.closeSession(session)
@@ -182,7 +182,7 @@ class Pkcs11UnlockedCard implements UnlockedCard {
     const { pkcs11 } = this.#module
     // CKM_ECDSA signs a digest the caller makes; its output is r || s, which is ES256's form.
     const digest = createHash('sha256').update(data).digest()
-    pkcs11.C_SignInit(this.#session, { mechanism: pkcs11js.CKM_ECDSA }, this.#key)
+    pkcs11.C_SignInit(this.#session, { mechanism: lib().CKM_ECDSA }, this.#key)
     return new Uint8Array(pkcs11.C_Sign(this.#session, digest, Buffer.alloc(64)))
   }
 

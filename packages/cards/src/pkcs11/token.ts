@@ -6,11 +6,23 @@
  * A card on a token is a private key (CKO_PRIVATE_KEY, sensitive, not extractable, CKA_SIGN) and its
  * certificate (CKO_CERTIFICATE, X.509), which share a CKA_ID.
  */
-import pkcs11js from 'pkcs11js'
+import { createRequire } from 'node:module'
+import type * as Pkcs11js from 'pkcs11js'
 
-export type Pkcs11 = InstanceType<typeof pkcs11js.PKCS11>
+export type Pkcs11 = Pkcs11js.PKCS11
 export type Handle = Buffer
-export { pkcs11js }
+
+const require = createRequire(import.meta.url)
+let library: typeof Pkcs11js | undefined
+
+/**
+ * pkcs11js, loaded on first use: its native addon is needed only where tokens are used, not by the
+ * provider, which imports this package for the card authority alone.
+ */
+export function lib(): typeof Pkcs11js {
+  library ??= require('pkcs11js') as typeof Pkcs11js
+  return library
+}
 
 interface Loaded {
   pkcs11: Pkcs11
@@ -38,13 +50,13 @@ export interface ModuleHandle {
 export function loadModule(path: string): ModuleHandle {
   let entry = loaded.get(path)
   if (entry === undefined) {
-    const pkcs11 = new pkcs11js.PKCS11()
+    const pkcs11 = new (lib().PKCS11)()
     pkcs11.load(path)
     try {
       pkcs11.C_Initialize()
     } catch (error) {
       // Another part of this process (not through here) initialised it first: share it.
-      if (!isPkcs11Error(error, pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw error
+      if (!isPkcs11Error(error, lib().CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw error
     }
     entry = { pkcs11, users: 0, sessions: 0 }
     loaded.set(path, entry)
@@ -61,7 +73,7 @@ export function loadModule(path: string): ModuleHandle {
       return true
     },
     openSession(slot, readWrite) {
-      const flags = pkcs11js.CKF_SERIAL_SESSION | (readWrite ? pkcs11js.CKF_RW_SESSION : 0)
+      const flags = lib().CKF_SERIAL_SESSION | (readWrite ? lib().CKF_RW_SESSION : 0)
       const session = self.pkcs11.C_OpenSession(slot, flags)
       self.sessions++
       return session
@@ -120,7 +132,7 @@ export function tokenPresent(pkcs11: Pkcs11, token: TokenRef): boolean {
   }
 }
 
-export function findObjects(pkcs11: Pkcs11, session: Handle, template: pkcs11js.Template): Handle[] {
+export function findObjects(pkcs11: Pkcs11, session: Handle, template: Pkcs11js.Template): Handle[] {
   pkcs11.C_FindObjectsInit(session, template)
   try {
     return pkcs11.C_FindObjects(session, 16)
@@ -132,11 +144,11 @@ export function findObjects(pkcs11: Pkcs11, session: Handle, template: pkcs11js.
 /** The X.509 certificates on the token (public objects: no login needed), with their CKA_ID. */
 export function certificatesOn(pkcs11: Pkcs11, session: Handle): { id: Buffer; der: Buffer }[] {
   const handles = findObjects(pkcs11, session, [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
-    { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+    { type: lib().CKA_CLASS, value: lib().CKO_CERTIFICATE },
+    { type: lib().CKA_CERTIFICATE_TYPE, value: lib().CKC_X_509 },
   ])
   return handles.map((handle) => {
-    const [id, value] = pkcs11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_ID }, { type: pkcs11js.CKA_VALUE }])
+    const [id, value] = pkcs11.C_GetAttributeValue(session, handle, [{ type: lib().CKA_ID }, { type: lib().CKA_VALUE }])
     return { id: id?.value as Buffer, der: value?.value as Buffer }
   })
 }
