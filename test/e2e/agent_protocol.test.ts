@@ -5,8 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { demoWorkforce } from '@careid/domain'
+import { openContext } from '../../packages/cli/src/context.ts'
+import { seedDemoWorkforce } from '../../packages/cli/src/seed.ts'
+import { resolveSettings } from '../../packages/cli/src/settings.ts'
 import { Browser, form, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { expectJsonError } from '../support/refusals.ts'
@@ -118,13 +124,6 @@ describe('the Identity Agent protocol refuses abuse', () => {
     assert.ok(await careid.context.store.cards.revoke(card.record.serial, Date.now()))
     await expectJsonError(await challenge(careid, card.record.serial), { status: 403, error: 'card_revoked' })
     await expectJsonError(await openSession(await cardAssertion(careid, card, before.challenge, agent), agent.publicJwk), { status: 403, error: 'card_revoked' })
-  })
-
-  it('refuses a card whose certificate has expired', async () => {
-    const card = await issueTestCard(careid, byName('dr.hughes').uid, Date.now() - 731 * dayMs)
-    const agent = await createAgentKey()
-    const { challenge: value } = await issued(card)
-    await expectJsonError(await openSession(await cardAssertion(careid, card, value, agent), agent.publicJwk), { status: 403, error: 'card_expired' })
   })
 
   it('locks a card after three passcode attempts without proof', async () => {
@@ -252,5 +251,33 @@ describe('the Identity Agent protocol refuses abuse', () => {
     const revoked = await postTicket(other, third, await identityAgentTicket(careid, card, agent, opened.card_session, pageChallenge(third)))
     assert.equal(revoked.page?.status, 400)
     assert.match(revoked.page?.html ?? '', /Your smartcard cannot be used/)
+  })
+})
+
+describe('a card whose certificate has expired', () => {
+  let careid: TestCareid | undefined
+  after(async () => {
+    await careid?.close()
+  })
+
+  it('is refused with card_expired (its registry entry is still active, so a challenge is given)', async () => {
+    // A deployment whose card authority was made 800 days ago, when the card was issued.
+    const dataDir = mkdtempSync(join(tmpdir(), 'careid-test-'))
+    const past = Date.now() - 800 * dayMs
+    const context = await openContext(resolveSettings({ dataDir, logLevel: 'silent' }, { CAREID_KEY_ENCRYPTION_KEY: undefined }))
+    let card: TestCard
+    try {
+      await seedDemoWorkforce(context)
+      card = await issueTestCard({ context }, byName('dr.hughes').uid, past, past - 1000)
+    } finally {
+      await context.close()
+    }
+    careid = await startTestCareid({ dataDir })
+    const agent = await createAgentKey()
+    const response = await challenge(careid, card.record.serial)
+    assert.equal(response.status, 200)
+    const { challenge: value } = (await response.json()) as { challenge: string }
+    const opened = await postJson(agentUrl(careid, '/agent/session'), { assertion: await cardAssertion(careid, card, value, agent), agent_key: agent.publicJwk })
+    await expectJsonError(opened, { status: 403, error: 'card_expired' })
   })
 })

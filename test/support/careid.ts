@@ -34,8 +34,9 @@ export interface TestCareid extends RunningCareid {
   close(): Promise<void>
 }
 
-export async function startTestCareid(options: { issuer?: (origin: string) => string; config?: Partial<ProviderConfig> } = {}): Promise<TestCareid> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'careid-test-'))
+export async function startTestCareid(options: { issuer?: (origin: string) => string; config?: Partial<ProviderConfig>; dataDir?: string } = {}): Promise<TestCareid> {
+  // A test may prepare the data directory first (e.g. a card authority made in the past).
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
   const port = await freePort()
   const origin = `http://localhost:${port}`
   const settings = resolveSettings(

@@ -19,10 +19,13 @@ export interface TestCard {
   sign(data: Uint8Array): Promise<Uint8Array>
 }
 
-/** Issues a card for `uid` through the deployment's card authority (optionally as if at `now`). */
-export async function issueTestCard(careid: TestCareid, uid: string, now = Date.now()): Promise<TestCard> {
+/**
+ * Issues a card for `uid` through the deployment's card authority (optionally as if at `now`; a
+ * new authority is made as if at `authorityNow`).
+ */
+export async function issueTestCard(careid: Pick<TestCareid, 'context'>, uid: string, now = Date.now(), authorityNow = now): Promise<TestCard> {
   const store = careid.context.store
-  const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets: careid.context.secrets as AeadSecretBox })
+  const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets: careid.context.secrets as AeadSecretBox, now: () => authorityNow })
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: false })
   const record = await authority.issueCard({ uid, publicKey: publicKey as webcrypto.CryptoKey, kind: 'virtual', now })
   return {
