@@ -80,6 +80,10 @@ describe('virtual card reader', () => {
     writeFileSync(slot, '{"format":"something else"}')
     assert.equal(await reader.present(), undefined)
     assert.deepStrictEqual(await reader.unlock(PASSCODE), { ok: false, reason: 'no_card' })
+    // Nor is one edited to make scrypt take a gigabyte (N = 2^20).
+    writeFileSync(slot, JSON.stringify({ ...adaFile, key: { ...adaFile.key, N: 2 ** 20 } }))
+    assert.equal(await reader.present(), undefined)
+    assert.deepStrictEqual(await reader.unlock(PASSCODE), { ok: false, reason: 'no_card' })
     await reader.close()
   })
 

@@ -39,7 +39,7 @@ const cardFileSchema = z.object({
   authority_certificate: z.string().min(1),
   key: z.object({
     kdf: z.literal('scrypt'),
-    N: z.number().int().min(2 ** 15).max(2 ** 20).refine((n) => (n & (n - 1)) === 0, 'a power of two'),
+    N: z.number().int().min(2 ** 15).max(2 ** 17).refine((n) => (n & (n - 1)) === 0, 'a power of two'),
     r: z.literal(8),
     p: z.literal(1),
     salt: base64url,
