@@ -18,8 +18,8 @@ function occurrences(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1
 }
 
-export function startAgentProcess(args: string[]): AgentProcess {
-  const child = spawn(process.execPath, [careidBin, 'agent', 'start', ...args], { cwd: repoRoot, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
+export function startAgentProcess(args: string[], env: Record<string, string> = {}): AgentProcess {
+  const child = spawn(process.execPath, [careidBin, 'agent', 'start', ...args], { cwd: repoRoot, env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const listeners = new Set<() => void>()

@@ -2,12 +2,15 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createAgent, createAgentKey, createProviderClient, createTerminal, startLocalApi, type AgentMode } from '@careid/agent'
-import { VirtualCardReader, type CardReader } from '@careid/cards'
+import { Pkcs11CardReader, VirtualCardReader, type CardReader } from '@careid/cards'
 import { agentDir, defaultAgentPort, defaultProvider, readerCardPath, type AgentFlags } from './agent.ts'
 import { UsageError } from './usage_error.ts'
 
 function openReader(flags: AgentFlags, dir: string): { reader: CardReader; describe: string } {
-  if (flags.pkcs11Module !== undefined) throw new UsageError('PKCS#11 card readers are not available yet: use the virtual reader')
+  if (flags.pkcs11Module !== undefined) {
+    if (flags.tokenLabel === undefined) throw new UsageError("--pkcs11-module needs --token-label (the card's token label)")
+    return { reader: new Pkcs11CardReader({ module: flags.pkcs11Module, tokenLabel: flags.tokenLabel }), describe: `PKCS#11 token "${flags.tokenLabel}" through ${flags.pkcs11Module}` }
+  }
   mkdirSync(join(dir, 'reader'), { recursive: true, mode: 0o700 })
   return { reader: new VirtualCardReader(readerCardPath(dir)), describe: `virtual reader ${readerCardPath(dir)}` }
 }
