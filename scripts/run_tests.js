@@ -24,6 +24,7 @@ export const files = [
   'packages/cards/test/lockout.test.ts',
   'packages/authenticators/test/password.test.ts',
   'packages/authenticators/test/totp.test.ts',
+  'packages/agent/test/agent.test.ts',
   'packages/oidc/test/acr.test.ts',
   'packages/oidc/test/params.test.ts',
   'packages/oidc/test/authorization_request.test.ts',
