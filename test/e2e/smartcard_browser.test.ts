@@ -190,3 +190,65 @@ for (const kind of [virtualCard, pkcs11Card]) {
     })
   })
 }
+
+describe('the smartcard page without an agent or without a card', () => {
+  let careid: TestCareid
+  let agent: AgentProcess | undefined
+  let agentPort: number
+  let work: string
+  let context: BrowserContext
+  let page: Page
+  const violations: string[] = []
+
+  before(async () => {
+    if (!existsSync(chromiumPath)) return
+    agentPort = await freePort()
+    careid = await startTestCareid({ config: { agentOrigin: `http://127.0.0.1:${agentPort}` } })
+    work = mkdtempSync(join(tmpdir(), 'careid-smartcard-'))
+    context = await chromium.launchPersistentContext(mkdtempSync(join(work, 'chromium-')), {
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+    page = context.pages()[0] ?? (await context.newPage())
+    await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective))" })
+    page.on('console', (message) => {
+      if (message.text().includes('CSP violation')) violations.push(message.text())
+    })
+    page.on('pageerror', (error) => violations.push(error.message))
+  })
+  after(async () => {
+    await context?.close()
+    await agent?.stop()
+    await careid?.close()
+    if (work !== undefined) rmSync(work, { recursive: true, force: true })
+  })
+
+  it('says plainly that the agent is not running, or that there is no card, and offers the other ways in', async () => {
+    assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}`)
+    const redirect_uri = 'https://rp.example.test/callback'
+    const { client_id } = await careid.addClient({ redirect_uris: [redirect_uri], token_endpoint_auth_method: 'client_secret_post' })
+    const url = new URL(`${careid.origin}${new URL(careid.issuer).pathname}/authorize`)
+    url.search = new URLSearchParams({ response_type: 'code', client_id, redirect_uri, scope: 'openid', state: 's', acr_values: 'AAL2_OR_AAL3_ANY' }).toString()
+    await page.goto(url.href)
+    await page.getByLabel('Smartcard').check()
+    await Promise.all([page.waitForURL(/\/method$/), page.getByRole('button', { name: 'Continue' }).click()])
+
+    // No agent listens: the page says so, and names the other ways this application accepts.
+    await page.getByText('The Identity Agent is not running').waitFor({ state: 'visible', timeout: 15_000 })
+    assert.equal(await page.getByText('No smartcard', { exact: false }).first().isVisible(), false)
+    assert.ok((await page.locator('main').textContent())?.includes('also accepts: Authenticator app'))
+
+    // The agent starts, with an empty reader: "Try again" now says there is no card.
+    agent = startAgentProcess(['--provider', careid.issuer, '--port', String(agentPort), '--agent-dir', join(work, 'agent')])
+    await agent.waitFor('Insert your smartcard.')
+    await page.getByRole('link', { name: 'Try again' }).click()
+    await page.getByText('there is no smartcard in the reader').waitFor({ state: 'visible', timeout: 15_000 })
+    assert.equal(await page.getByText('The Identity Agent is not running').isVisible(), false)
+
+    // Another way in: back to the choice.
+    await Promise.all([page.waitForURL(/\/back$/), page.getByRole('link', { name: 'Choose another way to sign in' }).click()])
+    assert.match((await page.locator('h1').textContent()) ?? '', /How do you want to sign in\?/)
+    assert.deepEqual(violations, [], 'no CSP violation or script error')
+  })
+})
