@@ -281,3 +281,62 @@ describe('a card whose certificate has expired', () => {
     await expectJsonError(opened, { status: 403, error: 'card_expired' })
   })
 })
+
+describe("removing a card where the organisation's policy is to lock", () => {
+  let careid: TestCareid
+  before(async () => {
+    careid = await startTestCareid()
+  })
+  after(async () => {
+    await careid?.close()
+  })
+
+  it('locks the sign-ins instead of ending them; the card and passcode unlock the same session', async () => {
+    const person = byName('midwife.taylor')
+    const role = person.positions.find((p) => p.org_code === 'RJ1')?.person_roleid as string
+    assert.ok(role, 'midwife.taylor works at RJ1, whose policy is lock')
+    const redirect_uri = 'https://rp.example.test/callback'
+    const registered = await careid.addClient({ redirect_uris: [redirect_uri], backchannel_logout_uri: 'https://rp.example.test/backchannel', token_endpoint_auth_method: 'client_secret_post' })
+    const rp: TestRp = { careid, client_id: registered.client_id, client_secret: registered.client_secret as string, redirect_uri }
+    const card = await issueTestCard(careid, person.uid)
+    const agent = await createAgentKey()
+    const browser = new Browser(careid.origin)
+
+    async function cardSessionWithRole() {
+      const opened = await openCardSession(careid, card, agent)
+      const path = '/agent/session/role'
+      const chosen = await postJson(agentUrl(careid, path), { person_roleid: role }, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+      assert.equal(chosen.status, 200)
+      return opened
+    }
+    async function signInWithTicket(cardSession: string) {
+      const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+      const page = landing.page
+      assert.ok(page, `expected the smartcard page, got ${landing.location}`)
+      const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+      const f = form(page, '/authenticate')
+      return redeem(rp, (await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, cardSession, value) } })).location)
+    }
+
+    const first = await cardSessionWithRole()
+    const before = await signInWithTicket(first.card_session)
+    assert.equal(before.id.selected_roleid, role)
+
+    // The card is removed: the agent ends its card session; the sign-in is locked, not ended.
+    const path = '/agent/session/end'
+    const ended = await postJson(agentUrl(careid, path), {}, { authorization: `Bearer ${first.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+    assert.equal(ended.status, 200)
+    assert.deepEqual(await ended.json(), { sessions_ended: 0, sessions_locked: 1 })
+    assert.deepEqual(await careid.context.store.outbox.counts(), { pending: 0, delivered: 0, gave_up: 0 }, 'no relying party is logged out')
+    const silent = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'quiet', acr_values: 'AAL3_ANY', prompt: 'none' }))
+    assert.equal(new URL(silent.location ?? '').searchParams.get('error'), 'login_required', 'a locked session answers nothing')
+
+    // The card is back, with its passcode: a new card session, and the same CIS2 session goes on.
+    const second = await cardSessionWithRole()
+    const after = await signInWithTicket(second.card_session)
+    assert.equal(after.id.sid, before.id.sid, 'the same session (sid), unlocked')
+    assert.deepEqual(after.id.amr, ['N3_SMARTCARD'])
+    const again = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'quiet', acr_values: 'AAL3_ANY', prompt: 'none' }))
+    assert.ok(new URL(again.location ?? '').searchParams.get('code'), 'it answers prompt=none again')
+  })
+})

@@ -177,8 +177,13 @@ export function createAgent(options: AgentOptions) {
     }
     await ending.card.close().catch(() => undefined)
     try {
-      const { sessions_ended } = await provider.endSession(ending.secret)
-      prompter.say(`Card removed: signed out (${sessions_ended} sign-in${sessions_ended === 1 ? '' : 's'} ended).`)
+      const { sessions_ended, sessions_locked } = await provider.endSession(ending.secret)
+      const plural = (n: number) => `${n} sign-in${n === 1 ? '' : 's'}`
+      prompter.say(
+        sessions_locked > 0
+          ? `Card removed: ${plural(sessions_locked)} locked until the card and its passcode are presented again.`
+          : `Card removed: signed out (${plural(sessions_ended)} ended).`,
+      )
     } catch (error) {
       prompter.say(`Card removed, but the sign-in service could not be told (${error instanceof ProviderRefusal ? error.error : 'unreachable'}).`)
     }

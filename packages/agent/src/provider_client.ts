@@ -62,7 +62,7 @@ export function createProviderClient(options: { issuer: string; key: AgentKey; f
     challenge: (serial: string) => post<{ challenge: string; expires_at: number; attempts_left: number }>('/agent/challenge', { serial }),
     openSession: (assertion: string) => post<OpenedCardSession>('/agent/session', { assertion, agent_key: options.key.publicJwk }),
     selectRole: (secret: string, personRoleId: string) => post<{ selected_roleid: string }>('/agent/session/role', { person_roleid: personRoleId }, secret),
-    endSession: (secret: string) => post<{ sessions_ended: number }>('/agent/session/end', {}, secret),
+    endSession: (secret: string) => post<{ sessions_ended: number; sessions_locked: number }>('/agent/session/end', {}, secret),
   }
 }
 

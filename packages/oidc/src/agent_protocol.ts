@@ -12,7 +12,8 @@
  * - `selectRole`, `endSession`: the card session secret as a Bearer token AND a proof signed by the
  *   agent instance key (`Agent-Proof`, one use, 60 seconds): a secret copied to another agent is
  *   useless. Ending the card session ends every CIS2 session bound to it, through the session
- *   service's one ending path (back-channel logout to every relying party in them).
+ *   service's one ending path (back-channel logout to every relying party in them), or, when the
+ *   organisation of the chosen role says `lock`, locks them until the card is presented again.
  */
 import { roleOptions, type Directory, type RoleOption } from '@careid/domain'
 import {
@@ -70,6 +71,8 @@ export interface AgentProtocolDeps {
   passcodeProven: (serial: string) => Promise<boolean>
   /** Ends every CIS2 session bound to a card session; returns how many. */
   endBoundSessions: (cardSessionId: string) => Promise<number>
+  /** Locks them instead (organisation policy `lock`); returns how many. */
+  lockBoundSessions: (cardSessionId: string) => Promise<number>
   /** A card session lasts at most this (default 12 hours, CIS2's absolute session limit). */
   cardSessionMaxMs?: number | undefined
 }
@@ -135,6 +138,14 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
       throw new AgentError('invalid_agent_proof', 401, 'this agent proof was already used')
     }
     return session
+  }
+
+  /** The organisation of the role chosen at the agent decides; without a role, sign-ins end. */
+  async function removalPolicy(session: CardSession): Promise<'end' | 'lock'> {
+    if (session.selected_roleid === undefined) return 'end'
+    const person = await loadPerson(deps.store as Store, session.uid)
+    const position = person?.positions.find((p) => p.person_roleid === session.selected_roleid)
+    return position === undefined ? 'end' : (deps.directory.organisation(position.org_code)?.card_removal ?? 'end')
   }
 
   return {
@@ -209,13 +220,15 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
       return { selected_roleid: roleId }
     },
 
-    async endSession(caller: AgentCaller): Promise<{ sessions_ended: number }> {
+    async endSession(caller: AgentCaller): Promise<{ sessions_ended: number; sessions_locked: number }> {
       const session = await authenticate(caller, agentPaths.end)
       // The card session goes first, so no new ticket is honoured while its sign-ins are ended.
       await deps.cardSessions.end(session.id)
-      const ended = await deps.endBoundSessions(session.id)
-      await deps.store.audit.append({ at: deps.now(), type: 'card_session.ended', subject: session.uid, detail: { serial: session.serial, sessions_ended: ended } })
-      return { sessions_ended: ended }
+      const policy = await removalPolicy(session)
+      const ended = policy === 'end' ? await deps.endBoundSessions(session.id) : 0
+      const locked = policy === 'lock' ? await deps.lockBoundSessions(session.id) : 0
+      await deps.store.audit.append({ at: deps.now(), type: 'card_session.ended', subject: session.uid, detail: { serial: session.serial, sessions_ended: ended, sessions_locked: locked } })
+      return { sessions_ended: ended, sessions_locked: locked }
     },
   }
 }

@@ -109,6 +109,7 @@ export function createProvider(deps: ProviderDeps) {
       cardChallenges,
       passcodeProven,
       endBoundSessions: (binding) => sessions.endByBinding(binding, 'card_removed'),
+      lockBoundSessions: (binding) => sessions.lockByBinding(binding),
     })
   }
   const journey = createJourney({ ...authorizeDeps, authenticators, secrets: deps.secrets, directory: deps.directory })
