@@ -164,15 +164,16 @@ export function createAgent(options: AgentOptions) {
     return signingIn
   }
 
-  /** The card left the reader: in Identity Agent mode the card session and its sign-ins end. */
-  async function removed(): Promise<void> {
+  /** The card left the reader (or the agent stops): in Identity Agent mode the card session and its sign-ins end. */
+  async function removed(why: 'removed' | 'stopping' = 'removed'): Promise<void> {
     present = undefined
     unsubscribe?.()
     unsubscribe = undefined
     const ending = session
     session = undefined
+    const what = why === 'removed' ? 'Card removed' : 'Agent stopping'
     if (ending === undefined) {
-      prompter.say('Card removed.')
+      if (why === 'removed') prompter.say('Card removed.')
       return
     }
     await ending.card.close().catch(() => undefined)
@@ -181,11 +182,11 @@ export function createAgent(options: AgentOptions) {
       const plural = (n: number) => `${n} sign-in${n === 1 ? '' : 's'}`
       prompter.say(
         sessions_locked > 0
-          ? `Card removed: ${plural(sessions_locked)} locked until the card and its passcode are presented again.`
-          : `Card removed: signed out (${plural(sessions_ended)} ended).`,
+          ? `${what}: ${plural(sessions_locked)} locked until the card and its passcode are presented again.`
+          : `${what}: signed out (${plural(sessions_ended)} ended).`,
       )
     } catch (error) {
-      prompter.say(`Card removed, but the sign-in service could not be told (${error instanceof ProviderRefusal ? error.error : 'unreachable'}).`)
+      prompter.say(`${what}, but the sign-in service could not be told (${error instanceof ProviderRefusal ? error.error : 'unreachable'}).`)
     }
   }
 
@@ -198,7 +199,7 @@ export function createAgent(options: AgentOptions) {
       if (info !== undefined && present === undefined) {
         present = info
         unsubscribe = reader.onRemoved(() => {
-          removing = removing.then(removed)
+          removing = removing.then(() => removed('removed'))
         })
         prompter.say(`Card inserted: ${info.uid} (serial ${info.serial}).`)
         if (mode === 'identity-agent') await signIn()
@@ -280,7 +281,7 @@ export function createAgent(options: AgentOptions) {
       stopped = true
       clearTimeout(timer)
       await removing
-      if (session !== undefined) await removed()
+      if (session !== undefined) await removed('stopping')
       unsubscribe?.()
       await reader.close()
     },

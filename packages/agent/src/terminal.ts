@@ -63,7 +63,6 @@ export function createTerminal(options: { input: Readable; output: Writable; tty
     },
     async passcode({ uid, attemptsLeft }) {
       const line = await ask(`Passcode for the card of ${uid} (${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} before it locks; empty line to cancel): `, true)
-      if (options.tty) output.write('\n')
       return line === undefined || line === '' ? undefined : line
     },
     async chooseRole(roles: RoleOption[]) {
