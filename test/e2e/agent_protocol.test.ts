@@ -340,3 +340,43 @@ describe("removing a card where the organisation's policy is to lock", () => {
     assert.ok(new URL(again.location ?? '').searchParams.get('code'), 'it answers prompt=none again')
   })
 })
+
+describe('the sign-in page challenge', () => {
+  let careid: TestCareid
+  before(async () => {
+    careid = await startTestCareid()
+  })
+  after(async () => {
+    await careid?.close()
+  })
+
+  it('expires after 60 seconds: a ticket for it is refused and the page gets a fresh challenge', async () => {
+    const rp = await addRp(careid)
+    const card = await issueTestCard(careid, byName('dr.hughes').uid)
+    const agent = await createAgentKey()
+    const opened = await openCardSession(careid, card, agent)
+    const browser = new Browser(careid.origin)
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+    const page = landing.page
+    assert.ok(page)
+    const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+    // 60 seconds pass: the challenge kept in the interaction is moved into the past.
+    const id = new URL(page.url).pathname.split('/').at(-1) as string
+    const record = await careid.context.store.interactions.get(id, Date.now())
+    assert.ok(record)
+    const state = record.payload.auth_state as { challenge: string; exp: number }
+    assert.equal(state.challenge, value)
+    await careid.context.store.interactions.put({ ...record, payload: { ...record.payload, auth_state: { ...state, exp: Date.now() - 1 } } })
+    const f = form(page, '/authenticate')
+    const refused = await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, value) } })
+    assert.equal(refused.location, undefined, 'no redirect to the application')
+    assert.equal(refused.page?.status, 400)
+    assert.match(refused.page?.html ?? '', /This sign-in took too long/)
+    const fresh = /data-challenge="([^"]+)"/.exec(refused.page?.html ?? '')?.[1]
+    assert.ok(fresh !== undefined && fresh !== value, 'a new challenge')
+    // With the new challenge, the same card session signs in.
+    const again = form(refused.page as PageResult, '/authenticate')
+    const done = await browser.go(again.action, { form: { ...again.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, fresh) } })
+    assert.deepEqual((await redeem(rp, done.location)).id.amr, ['N3_SMARTCARD'])
+  })
+})

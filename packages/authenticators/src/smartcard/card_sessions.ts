@@ -75,6 +75,11 @@ export function createCardSessions(store: Pick<Store, 'interactions'>) {
       }
     },
 
+    /**
+     * Rewrites the record with the role. The caller has just read it live; an end racing with this
+     * could leave the record behind, but only the agent holding its key (which is the one ending it)
+     * could use it, and it expires with the card session.
+     */
     async setRole(session: CardSession, roleId: string): Promise<void> {
       await store.interactions.put(toRecord({ ...session, selected_roleid: roleId }))
     },
