@@ -236,6 +236,9 @@ export function createAgent(options: AgentOptions) {
         try {
           const ticket = await signCompact((data) => unlocked.card.sign(data), { typ: 'JWT', x5c: [x5cOf(unlocked.card)] }, claims(challenge, 'connect', { card_challenge: unlocked.challenge }))
           return { ok: true, ticket }
+        } catch {
+          // The card went between the passcode and the signature.
+          return { ok: false, error: 'no_card' }
         } finally {
           await unlocked.card.close()
         }
@@ -247,14 +250,19 @@ export function createAgent(options: AgentOptions) {
       }
       const current = session
       if (current === undefined) return { ok: false, error: 'no_session' }
-      const ticket = await signGeneral(
-        [
-          { sign: (data) => current.card.sign(data), header: { typ: 'JWT' } },
-          { sign: key.sign, header: { kid: key.thumbprint } },
-        ],
-        claims(challenge, 'ticket', { card_session: current.id }),
-      )
-      return { ok: true, ticket }
+      try {
+        const ticket = await signGeneral(
+          [
+            { sign: (data) => current.card.sign(data), header: { typ: 'JWT' } },
+            { sign: key.sign, header: { kid: key.thumbprint } },
+          ],
+          claims(challenge, 'ticket', { card_session: current.id }),
+        )
+        return { ok: true, ticket }
+      } catch {
+        // The card was removed while signing (its removal is being handled).
+        return { ok: false, error: 'no_card' }
+      }
     },
 
     /** Signs in at the agent now (the terminal's "sign in" command). */

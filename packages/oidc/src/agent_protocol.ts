@@ -153,7 +153,7 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
       const serial = stringField(body, 'serial', 64)
       if (!/^[0-9a-f]{2,64}$/.test(serial)) throw new AgentError('invalid_request', 400, 'serial must be the card certificate serial in lowercase hex')
       const issued = await deps.cardChallenges.issue(serial, deps.now())
-      if (!issued.ok) throw new AgentError(issued.error, 403, `no challenge: ${issued.error.replace('_', ' ')}`)
+      if (!issued.ok) throw new AgentError(issued.error, 403, `no challenge: ${issued.error.replaceAll('_', ' ')}`)
       return { challenge: issued.challenge, expires_at: issued.expires_at, attempts_left: issued.attempts_left }
     },
 
@@ -171,7 +171,7 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
       if (pem === undefined) throw new AgentError('invalid_assertion', 401, 'the assertion carries no card certificate (x5c)')
       const now = deps.now()
       const verified = await deps.verifyCard(pem, now)
-      if (!verified.ok) throw new AgentError(cardRefusal[verified.reason], 403, `card refused: ${verified.reason.replace('_', ' ')}`)
+      if (!verified.ok) throw new AgentError(cardRefusal[verified.reason], 403, `card refused: ${verified.reason.replaceAll('_', ' ')}`)
       const card = verified.card
       const claims = await verifyWithCertificate(assertion, pem)
       const nowS = Math.floor(now / 1000)
