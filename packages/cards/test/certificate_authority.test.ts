@@ -61,7 +61,7 @@ describe('card certificate authority', () => {
     const { card } = await issueVirtualCard({ authority, uid: ada.uid, passcode: PASSCODE, now: T })
     assert.deepStrictEqual(await authority.verifyCardCertificate(card.certificate, card.not_before - 1), { ok: false, reason: 'not_yet_valid' })
     assert.deepStrictEqual(await authority.verifyCardCertificate(card.certificate, card.not_after + 1), { ok: false, reason: 'expired' })
-    for (let i = 0; i < 3; i++) await b.store.cards.beginPasscodeAttempt(card.serial, T + i)
+    for (let i = 0; i < 4; i++) await b.store.cards.beginPasscodeAttempt(card.serial, T + i)
     assert.deepStrictEqual(await authority.verifyCardCertificate(card.certificate, T + DAY), { ok: false, reason: 'locked' })
     await b.store.cards.unlock(card.serial, T + 10)
     assert.equal((await authority.verifyCardCertificate(card.certificate, T + DAY)).ok, true)

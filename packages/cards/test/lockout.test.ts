@@ -50,7 +50,7 @@ describe('passcode lockout', () => {
   })
   after(() => b.cleanup())
 
-  it('the right passcode keeps the count at 0; wrong ones count down to a lock at the third', async () => {
+  it('the right passcode keeps the count at 0; three wrong ones lock the card', async () => {
     const reader = new VirtualCardReader(cardPath)
     const right = await usePasscode(b.store, reader, PASSCODE, T)
     assert.equal(right.unlocked?.ok, true)
@@ -63,12 +63,12 @@ describe('passcode lockout', () => {
     assert.equal(second.attempt.outcome === 'begun' && second.attempt.attemptsLeft, 1)
     const third = await usePasscode(b.store, reader, WRONG, T + 3)
     assert.equal(third.attempt.outcome === 'begun' && third.attempt.attemptsLeft, 0)
-    // Locked now: even the right passcode gets no attempt.
+    // Three wrong passcodes: even the right one gets no attempt now, and the card is locked from then.
     const afterLock = await usePasscode(b.store, reader, PASSCODE, T + 4)
     assert.deepStrictEqual(afterLock, { attempt: { outcome: 'locked' }, unlocked: undefined })
     const card = await b.store.cards.get(file.serial)
     assert.equal(card?.failed_attempts, 3)
-    assert.equal(card?.locked_at, T + 3)
+    assert.equal(card?.locked_at, T + 4)
     await reader.close()
   })
 
@@ -107,6 +107,13 @@ describe('passcode lockout', () => {
     const used = await usePasscode(b.store, reader, PASSCODE, T + 21)
     assert.equal(used.attempt.outcome, 'begun')
     assert.equal(used.unlocked?.ok, true)
+    assert.equal((await b.store.cards.get(file.serial))?.failed_attempts, 0)
+    // Two wrong, then the right passcode on the third try: in, and the count back at 0.
+    await usePasscode(b.store, reader, WRONG, T + 22)
+    await usePasscode(b.store, reader, WRONG, T + 23)
+    const third = await usePasscode(b.store, reader, PASSCODE, T + 24)
+    assert.equal(third.attempt.outcome === 'begun' && third.attempt.attemptsLeft, 0)
+    assert.equal(third.unlocked?.ok, true)
     assert.equal((await b.store.cards.get(file.serial))?.failed_attempts, 0)
     await reader.close()
   })

@@ -441,14 +441,26 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         assert.equal((await store.cards.list()).length, 1)
       })
 
-      test('each begun attempt counts; the third locks the card and later ones are refused', async (store) => {
+      test('each begun attempt counts; three unproven ones lock the card and later ones are refused', async (store) => {
         await store.cards.put(card('0a', 'u1'))
         assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 1), { outcome: 'begun', attemptsLeft: 2, card: card('0a', 'u1', { failed_attempts: 1 }) })
         assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 2), { outcome: 'begun', attemptsLeft: 1, card: card('0a', 'u1', { failed_attempts: 2 }) })
-        const locked = card('0a', 'u1', { failed_attempts: 3, locked_at: T + 3 })
-        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 3), { outcome: 'begun', attemptsLeft: 0, card: locked })
+        // The third is still begun, unlocked: the right passcode on the third try must open the card.
+        const third = card('0a', 'u1', { failed_attempts: 3 })
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 3), { outcome: 'begun', attemptsLeft: 0, card: third })
+        assert.deepStrictEqual(await store.cards.get('0a'), third)
         assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 4), { outcome: 'locked' })
+        const locked = card('0a', 'u1', { failed_attempts: 3, locked_at: T + 4 })
         assert.deepStrictEqual(await store.cards.get('0a'), locked)
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 5), { outcome: 'locked' })
+        assert.deepStrictEqual(await store.cards.get('0a'), locked, 'the time of locking stays the first')
+      })
+
+      test('the right passcode on the third attempt opens the card and resets the count', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        for (let i = 0; i < 3; i++) assert.equal((await store.cards.beginPasscodeAttempt('0a', T)).outcome, 'begun')
+        assert.equal(await store.cards.passcodeProven('0a'), true)
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
       })
 
       test('concurrent attempts never count past the limit', async (store) => {
@@ -474,7 +486,7 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
           assert.equal((await store.cards.beginPasscodeAttempt('0a', T)).outcome, 'begun')
           assert.equal(await store.cards.passcodeProven('0a'), true)
         }
-        for (let i = 0; i < 3; i++) await store.cards.beginPasscodeAttempt('0a', T + 9)
+        for (let i = 0; i < 4; i++) await store.cards.beginPasscodeAttempt('0a', T + 9)
         assert.equal(await store.cards.passcodeProven('0a'), false)
         assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1', { failed_attempts: 3, locked_at: T + 9 }))
         await store.cards.put(card('0b', 'u1', { status: 'revoked', revoked_at: T, failed_attempts: 1 }))

@@ -274,9 +274,11 @@ export interface CardStore {
   /** Oldest first. */
   list(): Promise<CardRecord[]>
   /**
-   * Atomically: an active, unlocked card gets failed_attempts + 1 and `begun` with the new record;
-   * the attempt that reaches CARD_PASSCODE_ATTEMPTS also sets locked_at = now. Concurrent callers
-   * never push the counter past CARD_PASSCODE_ATTEMPTS. A revoked card is `revoked` (even if locked).
+   * Atomically: an active, unlocked card with fewer than CARD_PASSCODE_ATTEMPTS unproven attempts
+   * gets failed_attempts + 1 and `begun` with the new record (the last of them may still be proven
+   * right). An attempt after CARD_PASSCODE_ATTEMPTS unproven ones sets locked_at = now (once) and is
+   * `locked`. Concurrent callers never push the counter past CARD_PASSCODE_ATTEMPTS. A revoked card
+   * is `revoked` (even if locked).
    */
   beginPasscodeAttempt(serial: string, now: number): Promise<PasscodeAttempt>
   /** A valid card signature arrived: failed_attempts = 0, only if the card is active and not locked. True if reset. */

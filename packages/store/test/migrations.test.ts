@@ -129,9 +129,10 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.deepStrictEqual(await store.cards.get(card.serial), card)
       assert.deepStrictEqual(await store.cards.listByPerson('555000000001'), [card])
       assert.deepStrictEqual(await store.cards.getAuthority(), { certificate: 'ca-pem', private_key_sealed: 'v1.sealed', created_at: T })
-      // The counter carried over counts on: one more attempt locks the card.
+      // The counter carried over counts on: one more attempt is the last, and the next is refused.
       const attempt = await store.cards.beginPasscodeAttempt(card.serial, T + 1)
-      assert.deepStrictEqual(attempt, { outcome: 'begun', attemptsLeft: 0, card: { ...card, failed_attempts: 3, locked_at: T + 1 } })
+      assert.deepStrictEqual(attempt, { outcome: 'begun', attemptsLeft: 0, card: { ...card, failed_attempts: 3 } })
+      assert.deepStrictEqual(await store.cards.beginPasscodeAttempt(card.serial, T + 2), { outcome: 'locked' })
     },
   },
 }

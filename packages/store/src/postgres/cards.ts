@@ -46,18 +46,24 @@ export function postgresCardStore({ query }: Postgres): CardStore {
     },
     async beginPasscodeAttempt(serial, now) {
       // One statement: a concurrent attempt waits for the row lock and then re-checks the WHERE
-      // against the committed row, so no two attempts count from the same value.
+      // against the committed row, so no two attempts count from the same value. The third attempt
+      // is still begun (cis2.md 4: three WRONG passcodes lock the card, so the right one on the
+      // third try must open it); only an attempt after three unproven ones locks it.
       const { rows } = await query<CardRow<PostgresColumns>>(
-        `UPDATE cards SET failed_attempts = failed_attempts + 1,
-          locked_at = CASE WHEN failed_attempts + 1 >= ${CARD_PASSCODE_ATTEMPTS} THEN $2::bigint ELSE NULL END
-        WHERE serial = $1 AND status = 'active' AND locked_at IS NULL
+        `UPDATE cards SET failed_attempts = failed_attempts + 1
+        WHERE serial = $1 AND status = 'active' AND locked_at IS NULL AND failed_attempts < ${CARD_PASSCODE_ATTEMPTS}
         RETURNING ${cardColumns}`,
-        [serial, now],
+        [serial],
       )
       if (rows[0] !== undefined) {
         const card = toCard(rows[0])
         return { outcome: 'begun', attemptsLeft: CARD_PASSCODE_ATTEMPTS - card.failed_attempts, card }
       }
+      await query(
+        `UPDATE cards SET locked_at = $2::bigint
+        WHERE serial = $1 AND status = 'active' AND locked_at IS NULL AND failed_attempts >= ${CARD_PASSCODE_ATTEMPTS}`,
+        [serial, now],
+      )
       const { rows: status } = await query<{ status: string }>('SELECT status FROM cards WHERE serial = $1', [serial])
       if (status[0] === undefined) return { outcome: 'unknown' }
       return status[0].status === 'revoked' ? { outcome: 'revoked' } : { outcome: 'locked' }

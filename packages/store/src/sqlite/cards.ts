@@ -22,12 +22,16 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
       not_after = excluded.not_after, created_at = excluded.created_at, status = excluded.status,
       revoked_at = excluded.revoked_at, failed_attempts = excluded.failed_attempts, locked_at = excluded.locked_at`)
   // One statement: the condition and the increment are one step, so concurrent attempts cannot
-  // both see 2 and both count.
+  // both see 2 and both count. The third attempt is still begun (cis2.md 4: three WRONG passcodes
+  // lock the card, so the right one on the third try must open it); only an attempt after three
+  // unproven ones finds the card locked, and records when.
   const begin = db.prepare(`
-    UPDATE cards SET failed_attempts = failed_attempts + 1,
-      locked_at = CASE WHEN failed_attempts + 1 >= ${CARD_PASSCODE_ATTEMPTS} THEN @now ELSE NULL END
-    WHERE serial = @serial AND status = 'active' AND locked_at IS NULL
+    UPDATE cards SET failed_attempts = failed_attempts + 1
+    WHERE serial = @serial AND status = 'active' AND locked_at IS NULL AND failed_attempts < ${CARD_PASSCODE_ATTEMPTS}
     RETURNING ${cardColumns}`)
+  const lock = db.prepare(`
+    UPDATE cards SET locked_at = @now
+    WHERE serial = @serial AND status = 'active' AND locked_at IS NULL AND failed_attempts >= ${CARD_PASSCODE_ATTEMPTS}`)
   const selectStatus = db.prepare('SELECT status FROM cards WHERE serial = ?')
   const proven = db.prepare(`UPDATE cards SET failed_attempts = 0 WHERE serial = ? AND status = 'active' AND locked_at IS NULL`)
   const unlock = db.prepare(`UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE serial = ? AND status = 'active'`)
@@ -70,6 +74,7 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
           const card = toCard(row)
           return { outcome: 'begun', attemptsLeft: CARD_PASSCODE_ATTEMPTS - card.failed_attempts, card }
         }
+        lock.run({ serial, now })
         const status = selectStatus.get(serial) as { status: string } | undefined
         if (status === undefined) return { outcome: 'unknown' }
         return status.status === 'revoked' ? { outcome: 'revoked' } : { outcome: 'locked' }
