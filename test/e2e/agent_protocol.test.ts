@@ -379,4 +379,22 @@ describe('the sign-in page challenge', () => {
     const done = await browser.go(again.action, { form: { ...again.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, fresh) } })
     assert.deepEqual((await redeem(rp, done.location)).id.amr, ['N3_SMARTCARD'])
   })
+
+  it('lets the right passcode open the card on the third try (three wrong ones lock it, cis2.md 4)', async () => {
+    const card = await issueTestCard(careid, byName('nurse.jones').uid)
+    const agent = await createAgentKey()
+    const left: number[] = []
+    let third = ''
+    for (let i = 0; i < 3; i++) {
+      const response = await challenge(careid, card.record.serial)
+      assert.equal(response.status, 200)
+      const body = (await response.json()) as { challenge: string; attempts_left: number }
+      left.push(body.attempts_left)
+      third = body.challenge
+    }
+    assert.deepEqual(left, [2, 1, 0], 'the third is the last try')
+    const opened = await postJson(agentUrl(careid, '/agent/session'), { assertion: await cardAssertion(careid, card, third, agent), agent_key: agent.publicJwk })
+    assert.equal(opened.status, 200, await opened.clone().text())
+    assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 0)
+  })
 })
