@@ -103,9 +103,12 @@ describe('a new user in a real browser', () => {
     await checkPage('demo-home')
 
     // 2. Sign in: the demo app sends the browser to Careid.
-    // Of the demo's authenticators only the authenticator app meets AAL2_OR_AAL3_ANY, so Careid
-    // chooses it without asking and says so on the first page.
+    // AAL2_OR_AAL3_ANY is met by the authenticator app and by a smartcard: Careid asks which.
     await Promise.all([page.waitForURL(/\/interaction\/[^/]+$/), page.getByRole('button', { name: 'Sign in' }).click()])
+    assert.equal(await h1(), 'Sign in to Demo clinical app How do you want to sign in?')
+    await checkPage('choose')
+    await page.getByLabel('Authenticator app').check()
+    await Promise.all([page.waitForURL(/\/method$/), page.getByRole('button', { name: 'Continue' }).click()])
     assert.equal(await h1(), 'Sign in to Demo clinical app Enter your username and password')
     assert.ok((await page.locator('main').textContent())?.includes('You are signing in with: Authenticator app'))
     await checkPage('password')

@@ -151,7 +151,9 @@ describe('the careid command', { concurrency: 2 }, () => {
       const role = person.positions[1]?.person_roleid as string
       const code = async () => /current code: +(\d{6})/.exec(ok(await runCareid(['people', 'show', person.username, ...d()])))?.[1] as string
       const { html, pages } = await demoSignIn('acr_values=AAL2_OR_AAL3_ANY&scope=profile&scope=nationalrbacaccess&scope=selectedrole', person, { code, role })
+      // AAL2_OR_AAL3_ANY is met by the authenticator app and by a smartcard: the person chooses.
       assert.deepEqual(pages.map(h1).map((t) => t.replace(/\s+/g, ' ')), [
+        `Sign in to Demo clinical app How do you want to sign in?`,
         `Sign in to Demo clinical app Enter your username and password`,
         `Sign in to Demo clinical app Enter the code from your authenticator app`,
         `${person.display_name} Choose your role`,

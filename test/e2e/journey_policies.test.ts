@@ -271,14 +271,14 @@ describe('the sign-in journey', () => {
       assert.equal(tokens.id.authentication_assurance_level, '2')
     })
 
-    it('"AAL2_OR_AAL3_ANY AAL1_USERPASS" offers both; acr is the first requested class the method met', async () => {
+    it('"AAL2_OR_AAL3_ANY AAL1_USERPASS" offers all three; acr is the first requested class the method met', async () => {
       const requested = 'AAL2_OR_AAL3_ANY AAL1_USERPASS'
       // Password (AAL1) does not meet AAL2_OR_AAL3_ANY, so the second class is the one met.
       const taylor = person('midwife.taylor')
       const browser = new Browser(careid.origin)
       const choice = shown(await browser.go(url(rp, { scope: 'openid', acr_values: requested })))
       assert.equal(choice.status, 200)
-      assert.deepEqual(radioValues(choice, 'method'), ['password', 'totp'])
+      assert.deepEqual(radioValues(choice, 'method'), ['password', 'totp', 'smartcard'])
       const byPassword = await signIn(browser, url(rp, { scope: 'openid', acr_values: requested }), { username: taylor.username, password: password(taylor), method: 'password' })
       const t1 = await redeem(rp, byPassword.location)
       assert.equal(t1.id.acr, 'AAL1_USERPASS')
@@ -309,6 +309,21 @@ describe('the sign-in journey', () => {
     for (const [name, acr] of [
       ['AAL3_ANY', 'AAL3_ANY'],
       ['no acr_values (CIS2 behaves as AAL3)', undefined],
+    ] as const) {
+      it(`${name}: only a smartcard is strong enough, so Careid goes straight to the smartcard page`, async () => {
+        const landing = await new Browser(careid.origin).go(url(rp, { scope: 'openid', acr_values: acr }))
+        assert.equal(landing.location, undefined, 'no redirect to the client')
+        const page = shown(landing)
+        assert.equal(page.status, 200)
+        assert.equal(h1(page).replace(/\s+/g, ' '), 'Sign in to Ward app Sign in with your smartcard')
+        assert.deepEqual(radioValues(page, 'method'), [], 'nothing to choose')
+        assert.ok(!isPasswordForm(page))
+      })
+    }
+
+    for (const [name, acr] of [
+      ['AAL3_FIDO2', 'AAL3_FIDO2'],
+      ['AAL3_IOS', 'AAL3_IOS'],
     ] as const) {
       it(`${name}: a 403 page saying no available method meets the requirement, no redirect, no way forward`, async () => {
         const browser = new Browser(careid.origin)

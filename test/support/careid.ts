@@ -35,9 +35,15 @@ export interface TestCareid extends RunningCareid {
 }
 
 export async function startTestCareid(
-  options: { issuer?: (origin: string) => string; config?: Partial<ProviderConfig>; settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit'> } = {},
+  options: {
+    issuer?: (origin: string) => string
+    config?: Partial<ProviderConfig>
+    settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit'>
+    /** A test may prepare the data directory first (e.g. a card authority made in the past). */
+    dataDir?: string
+  } = {},
 ): Promise<TestCareid> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'careid-test-'))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
   const port = await freePort()
   const origin = `http://localhost:${port}`
   const settings = resolveSettings(

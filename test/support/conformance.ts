@@ -60,10 +60,16 @@ export function authorizationUrl(careid: Pick<TestCareid, 'issuer' | 'origin'>, 
 export async function passwordSignIn(browser: Browser, start: Landing, person: { username: string; password: string } = user): Promise<{ location: string; pages: PageResult[] }> {
   const pages: PageResult[] = []
   let landing = start
-  for (let step = 0; step < 3; step++) {
+  for (let step = 0; step < 4; step++) {
     const page = landing.page
     if (page === undefined) return { location: landing.location as string, pages }
     pages.push(page)
+    // The request may also allow a smartcard: the conformance suite's user signs in with the password.
+    if (page.html.includes('/method"')) {
+      const choice = form(page, '/method')
+      landing = await browser.go(choice.action, { form: { ...choice.fields, method: 'password' } })
+      continue
+    }
     if (!page.html.includes('name="password"')) throw new Error(`unexpected page ${page.status} "${h1(page)}" at ${page.url}`)
     const f = form(page, '/authenticate')
     landing = await browser.go(f.action, { form: { ...f.fields, username: person.username, password: person.password } })

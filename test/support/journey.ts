@@ -33,7 +33,8 @@ export async function signIn(browser: Browser, url: string, options: SignInOptio
     const html = page.html
     if (html.includes('/method"')) {
       const f = form(page, '/method')
-      landing = await browser.go(f.action, { form: { ...f.fields, method: options.method ?? 'password' } })
+      // Without a stated method: the authenticator app when a code is given, else the password.
+      landing = await browser.go(f.action, { form: { ...f.fields, method: options.method ?? (options.code === undefined ? 'password' : 'totp') } })
     } else if (html.includes('name="password"')) {
       const f = form(page, '/authenticate')
       landing = await browser.go(f.action, { form: { ...f.fields, username: options.username, password: options.password } })

@@ -17,6 +17,8 @@ export interface AuthenticationMethod {
   id: string
   /** The `amr` value it produces, e.g. `TOTP`. */
   amr: string
+  /** Other `amr` values it may produce instead (a smartcard: `N3_SMARTCARD` or `CIS2_SMARTCARD`). */
+  otherAmr?: readonly string[] | undefined
   /** The authenticator assurance level it reaches. */
   aal: Aal
   /** The method-specific ACR it satisfies, e.g. `AAL2_TOTP`. */
@@ -34,6 +36,11 @@ export type AuthenticationError =
   | 'locked'
   | 'missing_input'
   | 'not_enrolled'
+  | 'invalid_ticket'
+  | 'challenge_expired'
+  | 'card_not_valid'
+  | 'card_session_ended'
+  | 'method_not_accepted'
 
 /** What the page for the current step shows. `page` names a UI template. */
 export interface StepView {

@@ -6,7 +6,6 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { SecretBox } from '@careid/authenticators'
 import { createKeyService, createSecretBox, keyEncryptionKeyFile, loadKeyEncryptionKey, type AeadSecretBox, type KeyService } from '@careid/oidc'
 import {
   combineStores,
@@ -28,7 +27,7 @@ export interface CareidContext {
   settings: Settings
   /** Guarded: a backend that does not answer makes a call fail with `StoreUnavailable`. */
   store: Store
-  secrets: SecretBox
+  secrets: AeadSecretBox
   keys: KeyService
   /** Changes every node must hear of: client registrations, key rotations, ended sessions. */
   events: EventBus

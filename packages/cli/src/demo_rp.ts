@@ -21,10 +21,10 @@ interface DemoSession {
 
 const cookieName = 'careid_demo'
 const acrChoices = [
-  { value: 'AAL2_OR_AAL3_ANY', label: 'AAL2 or AAL3: any authenticator at AAL2 or above (authenticator app)' },
+  { value: 'AAL2_OR_AAL3_ANY', label: 'AAL2 or AAL3: any authenticator at AAL2 or above (authenticator app, smartcard)' },
   { value: 'AAL2_TOTP', label: 'AAL2_TOTP: the authenticator app' },
   { value: 'AAL1_USERPASS', label: 'AAL1_USERPASS: username and password' },
-  { value: 'AAL3_ANY', label: 'AAL3_ANY: the CIS2 default (smartcard, security key, iPad app)' },
+  { value: 'AAL3_ANY', label: 'AAL3_ANY: the CIS2 default (smartcard through the Identity Agent)' },
 ]
 const scopeChoices = [
   { value: 'profile', label: 'profile', checked: true },

@@ -1,6 +1,8 @@
 /** The `careid` command line. */
 import { Command, Option } from 'commander'
 import { openContext, StartupError } from './context.ts'
+import { defaultAgentPort, defaultProvider, ejectCard, insertCard, type AgentFlags } from './commands/agent.ts'
+import type { IssueCardFlags } from './commands/cards.ts'
 import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
 import { listKeys, rotateKeys } from './commands/keys.ts'
 import { migrate } from './commands/migrate.ts'
@@ -45,6 +47,7 @@ withData(program.command('start').description('run Careid (on the embedded store
   .option('--no-demo', 'start without the demo workforce and demo application, as in production (env CAREID_DEMO=false)')
   .option('--sign-in-rate-limit <n>', 'password and authenticator-app code posts per username and client IP per minute, default 10 (env CAREID_SIGN_IN_RATE_LIMIT)')
   .option('--token-rate-limit <n>', 'token requests per client and client IP per minute, default 6000 (env CAREID_TOKEN_RATE_LIMIT)')
+  .option('--agent-origin <origin>', 'where sign-in pages reach the Identity Agent, default http://127.0.0.1:4445 (env CAREID_AGENT_ORIGIN)')
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))
 
@@ -82,6 +85,55 @@ keys.command('rotate').description('publish a new signing key; it signs after th
 const people = withData(program.command('people').description('look at the workforce'))
 people.command('list').description('list people').action(admin((ctx) => listPeople(ctx, out)))
 people.command('show <uid-or-username>').description('show a person, their roles and authenticator-app code').action(admin((ctx, who: string) => showPerson(ctx, who, out)))
+
+const agent = program.command('agent').description('the Identity Agent: smartcard sign-in on this computer')
+const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader (env CAREID_AGENT_DIR, default .careid-agent)'] as const
+agent
+  .command('start')
+  .description('run the Identity Agent: card reader, terminal prompts and the local API for sign-in pages')
+  .option('--provider <issuer>', `the Careid issuer (env CAREID_AGENT_PROVIDER, default ${defaultProvider})`)
+  .addOption(new Option('--mode <mode>', 'identity-agent: sign in once per card; smartcard-connect: passcode for each sign-in').choices(['identity-agent', 'smartcard-connect']).default('identity-agent'))
+  .option('--port <port>', `local API port on 127.0.0.1 (env CAREID_AGENT_PORT, default ${defaultAgentPort})`)
+  .option(...agentDirOption)
+  .option('--pkcs11-module <path>', 'use a PKCS#11 token instead of the virtual reader, e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so')
+  .option('--token-label <label>', 'with --pkcs11-module: the card\'s token label')
+  .action(async (flags: AgentFlags) => (await import('./commands/agent_start.ts')).startAgentCommand(flags, out))
+agent
+  .command('insert <card-file>')
+  .description('insert a card file (from careid cards issue) into the virtual reader')
+  .option(...agentDirOption)
+  .action((file: string, flags: AgentFlags) => insertCard(flags, file, out))
+agent
+  .command('eject')
+  .description('take the card out of the virtual reader (a running agent signs out)')
+  .option(...agentDirOption)
+  .action((flags: AgentFlags) => ejectCard(flags, out))
+
+// Loaded on demand: X.509 and the PKCS#11 library take a moment to load, and only these commands need them.
+const cardCommands = () => import('./commands/cards.ts')
+const cards = withData(program.command('cards').description('smartcards: issue them, and unlock or revoke them (Registration Authority)'))
+cards
+  .command('issue <uid>')
+  .description('issue a smartcard to a person: a virtual card file sealed under a passcode, or a key and certificate on a PKCS#11 token')
+  .option('--passcode <digits>', 'the card passcode, 6 to 8 digits (env CAREID_CARD_PASSCODE); generated and printed once if absent')
+  .option('--out <file>', 'where to write the virtual card file (default ./card-<uid>.json)')
+  .option('--pkcs11-module <path>', 'issue onto a PKCS#11 token instead: the key is made on the token (e.g. /usr/lib/softhsm/libsofthsm2.so)')
+  .option('--token-label <label>', 'with --pkcs11-module: the token\'s label; --passcode is its user PIN')
+  .option('--json', 'print the result as JSON', false)
+  .action(admin(async (ctx, uid: string, flags: IssueCardFlags) => (await cardCommands()).issueCard(ctx, uid, flags, out)))
+cards
+  .command('list')
+  .description('list issued cards and their state')
+  .option('--uid <uid>', 'only this person\'s cards')
+  .action(admin(async (ctx, flags: { uid?: string }) => (await cardCommands()).listCards(ctx, flags, out)))
+cards
+  .command('unlock <serial>')
+  .description('unlock a card locked by wrong passcodes')
+  .action(admin(async (ctx, serial: string) => (await cardCommands()).unlockCard(ctx, serial, out)))
+cards
+  .command('revoke <serial>')
+  .description('revoke a card (lost, stolen, or its holder has left)')
+  .action(admin(async (ctx, serial: string) => (await cardCommands()).revokeCard(ctx, serial, out)))
 
 try {
   await program.parseAsync(process.argv)

@@ -33,6 +33,8 @@ export interface Settings {
   signInRateLimit: number
   /** Token requests allowed per client and client IP per minute. */
   tokenRateLimit: number
+  /** The Identity Agent's local API origin on workers' computers (the smartcard page's connect-src). */
+  agentOrigin: string
 }
 
 export interface SettingsInput {
@@ -49,6 +51,7 @@ export interface SettingsInput {
   demo?: boolean | string | undefined
   signInRateLimit?: string | undefined
   tokenRateLimit?: string | undefined
+  agentOrigin?: string | undefined
 }
 
 /** A rate limit: how many a minute. */
@@ -92,6 +95,7 @@ const schema = z.object({
   signInRateLimit: perMinute,
   tokenRateLimit: perMinute,
   demo: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' })),
+  agentOrigin: z.string().refine(isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)'),
 })
 
 const envNames: Record<keyof SettingsInput, string> = {
@@ -105,6 +109,7 @@ const envNames: Record<keyof SettingsInput, string> = {
   demo: 'CAREID_DEMO',
   signInRateLimit: 'CAREID_SIGN_IN_RATE_LIMIT',
   tokenRateLimit: 'CAREID_TOKEN_RATE_LIMIT',
+  agentOrigin: 'CAREID_AGENT_ORIGIN',
   // The names hosting platforms and tools already use for these.
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
@@ -116,6 +121,15 @@ const flagNames: Partial<Record<keyof SettingsInput, string>> = { demo: '--no-de
 function hasProtocol(value: string, protocols: string[]): boolean {
   try {
     return protocols.includes(new URL(value).protocol)
+  } catch {
+    return false
+  }
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value
   } catch {
     return false
   }
@@ -152,6 +166,7 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     signInRateLimit: pick('signInRateLimit') ?? '10',
     // A busy relying party redeems one code per sign-in, usually from a few addresses.
     tokenRateLimit: pick('tokenRateLimit') ?? '6000',
+    agentOrigin: pick('agentOrigin') ?? 'http://127.0.0.1:4445',
   })
   const flag = (key: keyof SettingsInput) => flagNames[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
   const problems = parsed.success
@@ -186,5 +201,6 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     demo: s.demo,
     signInRateLimit: s.signInRateLimit,
     tokenRateLimit: s.tokenRateLimit,
+    agentOrigin: s.agentOrigin,
   }
 }

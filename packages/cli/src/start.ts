@@ -9,7 +9,8 @@ import { hostname } from 'node:os'
 import { defaultAuthenticators } from '@careid/authenticators'
 import { createDirectory } from '@careid/domain'
 import { buildServer, createMetrics, createPageRenderer } from '@careid/http'
-import { createProvider, defaultConfig, type ProviderConfig } from '@careid/oidc'
+import { openCardAuthority } from '@careid/cards'
+import { createProvider, defaultConfig, type AeadSecretBox, type ProviderConfig } from '@careid/oidc'
 import type { FastifyInstance } from 'fastify'
 import { openContext, type CareidContext } from './context.ts'
 import { demoRelyingParty } from './demo_rp.ts'
@@ -43,16 +44,19 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     demo = await seedDemoClient(context)
   }
   const metrics = createMetrics()
+  // The card authority is made on first start (its key sealed like the signing keys); every node loads the same one.
+  const cardAuthority = await openCardAuthority({ cards: context.store.cards, people: context.store.people, secrets: context.secrets as AeadSecretBox })
   const provider = createProvider({
     store: context.store,
     keys: context.keys,
     secrets: context.secrets,
     directory: createDirectory(),
     authenticators: defaultAuthenticators(),
-    config: { ...defaultConfig(settings.issuer), ...overrides },
+    config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, ...overrides },
     node: `${hostname()}:${process.pid}`,
     metrics: metrics.logout,
     events: context.events,
+    smartcard: { verifyCard: (pem, now) => cardAuthority.verifyCardCertificate(pem, now) },
   })
   const app = await buildServer({
     provider,

@@ -10,7 +10,8 @@ import type { Organisation } from './types.ts'
 /** The organisations the demo workforce works at. */
 export const demoOrganisations: readonly Organisation[] = [
   { org_code: 'RBA', org_name: 'SOMERSET NHS FOUNDATION TRUST' },
-  { org_code: 'RJ1', org_name: "GUY'S AND ST THOMAS' NHS FOUNDATION TRUST" },
+  // Its workstations keep sessions locked, not ended, when a smartcard is removed.
+  { org_code: 'RJ1', org_name: "GUY'S AND ST THOMAS' NHS FOUNDATION TRUST", card_removal: 'lock' },
   { org_code: 'RTH', org_name: 'OXFORD UNIVERSITY HOSPITALS NHS FOUNDATION TRUST' },
   { org_code: 'A81001', org_name: 'THE DENSHAM SURGERY' },
   { org_code: 'A81002', org_name: 'QUEENS PARK MEDICAL CENTRE' },

@@ -10,6 +10,13 @@
 export interface Organisation {
   org_code: string
   org_name: string
+  /**
+   * What removing a smartcard does to the CIS2 sign-ins made with it (cis2.md 4, the Identity
+   * Agent's modes): `end` them (Normal mode, the default) or `lock` them until the card and its
+   * passcode are presented again (Session Lock Persistence). Decided by the organisation of the
+   * role chosen at the agent.
+   */
+  card_removal?: 'end' | 'lock' | undefined
 }
 
 /** A national RBAC activity ("B" code). `includes` lists activities it implies (B0825 includes B0820). */

@@ -17,6 +17,7 @@ import { registerHttpMetrics, type Metrics } from './metrics.ts'
 import { createRateLimiter, type RateLimits } from './rate_limit.ts'
 import { createPageRenderer } from './pages.ts'
 import { sendErrorPage, sendJsonError, toOAuthError } from './render_error.ts'
+import { agentRoutes } from './routes/agent.ts'
 import { interactionRoutes } from './routes/interaction.ts'
 import { operationsRoutes } from './routes/operations.ts'
 import { protocolRoutes } from './routes/protocol.ts'
@@ -102,6 +103,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const limiter = createRateLimiter(options.rates, options.rateLimits)
   await app.register(protocolRoutes, { provider: options.provider, base, cookies, render, limiter })
   await app.register(interactionRoutes, { provider: options.provider, base, cookies, render, limiter })
+  if (options.provider.agent !== undefined) await app.register(agentRoutes, { agent: options.provider.agent, base })
   await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics })
   return app
 }

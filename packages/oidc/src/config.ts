@@ -30,6 +30,8 @@ export interface ProviderConfig {
   logoutRetryBaseMs: number
   logoutRetryMaxMs: number
   logoutGiveUpMs: number
+  /** The Identity Agent's local API, which the smartcard sign-in page talks to (its only extra connect-src). */
+  agentOrigin: string
 }
 
 const minute = 60_000
@@ -53,6 +55,7 @@ export function defaultConfig(issuer: string): ProviderConfig {
     logoutRetryBaseMs: 1_000,
     logoutRetryMaxMs: 5 * minute,
     logoutGiveUpMs: 24 * hour,
+    agentOrigin: 'http://127.0.0.1:4445',
   }
 }
 

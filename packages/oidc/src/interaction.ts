@@ -29,7 +29,16 @@ export type JourneyView =
       options: AuthenticationMethod[]
       unavailable: AuthenticationMethod[]
     }
-  | { kind: 'step'; client_name: string; csrf: string; method: AuthenticationMethod; view: StepView; canGoBack: boolean }
+  | {
+      kind: 'step'
+      client_name: string
+      csrf: string
+      method: AuthenticationMethod
+      view: StepView
+      canGoBack: boolean
+      /** The other methods the request accepts. */
+      alternatives: AuthenticationMethod[]
+    }
   | {
       kind: 'select_role'
       client_name: string
@@ -110,7 +119,7 @@ export function createJourney(deps: JourneyDeps) {
   }
 
   function methods(request: AuthorizationRequest) {
-    const meetsRequest = (m: AuthenticationMethod) => request.acr_values.some((acr) => meets(acr, [m.amr], m.aal))
+    const meetsRequest = (m: AuthenticationMethod) => request.acr_values.some((acr) => [m.amr, ...(m.otherAmr ?? [])].some((amr) => meets(acr, [amr], m.aal)))
     const options = deps.authenticators.filter((a) => meetsRequest(a.method))
     const unavailable = deps.authenticators.filter((a) => !meetsRequest(a.method))
     return { options, unavailable }
@@ -137,7 +146,8 @@ export function createJourney(deps: JourneyDeps) {
     if (chosen === undefined) {
       return show({ kind: 'choose', ...base, options: options.map((a) => a.method), unavailable: unavailable.map((a) => a.method) }, options.length === 0 ? 403 : 200)
     }
-    return show({ kind: 'step', ...base, method: chosen.method, view: loaded.payload.view as unknown as StepView, canGoBack: options.length > 1 })
+    const alternatives = options.filter((a) => a !== chosen).map((a) => a.method)
+    return show({ kind: 'step', ...base, method: chosen.method, view: loaded.payload.view as unknown as StepView, canGoBack: options.length > 1, alternatives })
   }
 
   async function begin(loaded: Loaded, authenticator: Authenticator): Promise<JourneyOutcome> {
@@ -263,6 +273,13 @@ export function createJourney(deps: JourneyDeps) {
           await save(loaded, { auth_state: result.state, view: result.view as unknown as Json })
           const outcome = await loginView(loaded)
           return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400 } : outcome
+        }
+        // A method that may end in one of several amr values (a smartcard) must have ended in one the request accepts.
+        if (!loaded.request.acr_values.some((acr) => meets(acr, result.amr, chosen.method.aal))) {
+          const restarted = await chosen.start(ctx(loaded))
+          await save(loaded, { auth_state: restarted.state, view: { ...restarted.view, error: 'method_not_accepted' } as unknown as Json })
+          const outcome = await loginView(loaded)
+          return outcome.type === 'show' ? { ...outcome, status: 400 } : outcome
         }
         const hinted = loaded.request.id_token_hint_sub
         // OIDC Core 3.1.2.1 id_token_hint: a different End-User "SHOULD return an error, such as login_required".

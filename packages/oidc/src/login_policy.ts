@@ -5,11 +5,14 @@
 import type { SessionRecord } from '@careid/store'
 import { satisfiedAcr } from './acr.ts'
 import type { AuthorizationRequest } from './authorization_request.ts'
+import { isLocked } from './sessions.ts'
 
-export type LoginReason = 'no_session' | 'prompt_login' | 'max_age' | 'acr_not_met' | 'different_user'
+export type LoginReason = 'no_session' | 'session_locked' | 'prompt_login' | 'max_age' | 'acr_not_met' | 'different_user'
 
 export function loginReason(request: AuthorizationRequest, session: SessionRecord | undefined, nowMs: number): LoginReason | undefined {
   if (session === undefined) return 'no_session'
+  // Its smartcard was removed under a `lock` policy: it answers again once the card is presented.
+  if (isLocked(session)) return 'session_locked'
   // OIDC Core 3.1.2.1: login "SHOULD prompt the End-User for reauthentication".
   if (request.prompt.has('login')) return 'prompt_login'
   // max_age: "If the elapsed time is greater than this value, the OP MUST attempt to actively

@@ -3,9 +3,10 @@
  * store, signing keys, the domain directory and the authenticators. The HTTP layer maps requests
  * onto these; the CLI composes this with concrete adapters.
  */
-import type { Authenticator, SecretBox } from '@careid/authenticators'
+import { createCardChallenges, createCardSessions, smartcardAuthenticator, type Authenticator, type CardCertificateVerifier, type SecretBox } from '@careid/authenticators'
 import type { Directory } from '@careid/domain'
 import type { EventBus, Store } from '@careid/store'
+import { createAgentProtocol, type AgentProtocol } from './agent_protocol.ts'
 import { authorize, type AuthorizeInput } from './authorize.ts'
 import { createLogoutDispatcher, type LogoutMetrics } from './backchannel_logout.ts'
 import { createClientAuthenticator } from './client_auth.ts'
@@ -41,6 +42,16 @@ export interface ProviderDeps {
    * while the background work runs; this node's ended sessions are announced on it.
    */
   events?: EventBus | undefined
+  /**
+   * Smartcards through the Identity Agent: the card authority's certificate check. With it, the
+   * `smartcard` authenticator is offered (talking to the agent at `config.agentOrigin`) and
+   * `{issuer}/agent/...` answers.
+   */
+  smartcard?: SmartcardDeps | undefined
+}
+
+export interface SmartcardDeps {
+  verifyCard: CardCertificateVerifier
 }
 
 export function createProvider(deps: ProviderDeps) {
@@ -80,7 +91,28 @@ export function createProvider(deps: ProviderDeps) {
   }
 
   const authorizeDeps = { store, clients, sessions, config, now, hintSubject }
-  const journey = createJourney({ ...authorizeDeps, authenticators: deps.authenticators, secrets: deps.secrets, directory: deps.directory })
+  let agent: AgentProtocol | undefined
+  const authenticators = [...deps.authenticators]
+  if (deps.smartcard !== undefined) {
+    const cardSessions = createCardSessions(store)
+    const cardChallenges = createCardChallenges(store)
+    const passcodeProven = (serial: string) => store.cards.passcodeProven(serial)
+    const { verifyCard } = deps.smartcard
+    authenticators.push(smartcardAuthenticator({ issuer, agentOrigin: config.agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
+    agent = createAgentProtocol({
+      store,
+      directory: deps.directory,
+      issuer,
+      now,
+      verifyCard,
+      cardSessions,
+      cardChallenges,
+      passcodeProven,
+      endBoundSessions: (binding) => sessions.endByBinding(binding, 'card_removed'),
+      lockBoundSessions: (binding) => sessions.lockByBinding(binding),
+    })
+  }
+  const journey = createJourney({ ...authorizeDeps, authenticators, secrets: deps.secrets, directory: deps.directory })
   const dispatcher = createLogoutDispatcher({ outbox: store.outbox, signer, config, node: deps.node, now, fetch: deps.fetch, metrics: deps.metrics })
   const discoveryJson = JSON.stringify(discoveryDocument(issuer, 'RS256'))
   const grantDeps = { store, config, signer, realm, now, authenticateClient }
@@ -110,6 +142,8 @@ export function createProvider(deps: ProviderDeps) {
     clients,
     sessions,
     journey,
+    /** The Identity Agent protocol, when smartcards are configured. */
+    agent,
     dispatcher,
     discoveryJson: () => discoveryJson,
     jwksJson: () => keys.jwksJson(),

@@ -38,8 +38,20 @@ export interface SessionService {
   endBySid(sid: string, reason: SessionEndReason): Promise<SessionRecord | undefined>
   /** Ends every session bound to an authenticator binding (e.g. a card session). */
   endByBinding(binding: string, reason: SessionEndReason): Promise<number>
+  /**
+   * Locks every session bound to a binding: they stay (same sid, relying parties not logged out)
+   * but answer no request until the person signs in again, which rebinds them.
+   */
+  lockByBinding(binding: string): Promise<number>
   /** Ends sessions past their limits. */
   sweep(): Promise<number>
+}
+
+/** A locked session's binding: the one it had, marked, so no live card session matches it. */
+const lockedPrefix = 'locked:'
+
+export function isLocked(session: Pick<SessionRecord, 'binding'>): boolean {
+  return session.binding?.startsWith(lockedPrefix) === true
 }
 
 /** Minimum gap between two idle-timer refreshes of one session: spares a write per request. */
@@ -168,6 +180,18 @@ export function createSessionService(deps: {
       const sessions = await store.sessions.listByBinding(binding)
       for (const session of sessions) await end(session, reason)
       return sessions.length
+    },
+
+    async lockByBinding(binding) {
+      const sessions = await store.sessions.listByBinding(binding)
+      let locked = 0
+      for (const s of sessions) {
+        const facts = { amr: s.amr, aal: s.aal, auth_time: s.auth_time, last_seen_at: s.last_seen_at, expires_at: s.expires_at, idle_expires_at: s.idle_expires_at }
+        if (!(await store.sessions.reauthenticate(s.session_hash, { ...facts, binding: lockedPrefix + binding }))) continue
+        locked++
+        await store.audit.append({ at: now(), type: 'session.locked', subject: s.sub, detail: { sid: s.sid } })
+      }
+      return locked
     },
 
     async sweep() {

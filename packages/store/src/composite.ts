@@ -16,6 +16,7 @@ export function combineStores(durable: Store, shortLived: RedisShortLivedStore):
     keys: durable.keys,
     people: durable.people,
     credentials: durable.credentials,
+    cards: durable.cards,
     grants: durable.grants,
     refreshTokens: durable.refreshTokens,
     outbox: durable.outbox,

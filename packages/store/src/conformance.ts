@@ -7,6 +7,7 @@ import { describe, it } from 'node:test'
 import type {
   AuditEvent,
   AuthorizationCodeRecord,
+  CardRecord,
   ClientRecord,
   CredentialRecord,
   GrantRecord,
@@ -78,6 +79,21 @@ function credential(id: string, uid: string, changes: Partial<CredentialRecord> 
     state: { failures: 0, locked_until: null, recent: [1, 2], nested: { ok: true } },
     version: 0,
     created_at: T,
+    ...changes,
+  }
+}
+
+function card(serial: string, uid: string, changes: Partial<CardRecord> = {}): CardRecord {
+  return {
+    serial,
+    uid,
+    kind: 'virtual',
+    certificate: `-----BEGIN CERTIFICATE-----\nMIIB-${serial}\n-----END CERTIFICATE-----\n`,
+    not_before: T,
+    not_after: T + 730 * 24 * 60 * MINUTE,
+    created_at: T,
+    status: 'active',
+    failed_attempts: 0,
     ...changes,
   }
 }
@@ -403,6 +419,132 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         assert.equal(await store.credentials.remove('c1'), false)
         assert.equal(await store.credentials.get('c1'), undefined)
         assert.deepStrictEqual(await store.credentials.listByPerson('u1'), [credential('c2', 'u1')])
+      })
+    })
+
+    describe('cards', () => {
+      test('round-trips with and without optional fields, and lists by person', async (store) => {
+        const mine = [card('0a', 'u1'), card('0b', 'u1', { kind: 'pkcs11', created_at: T + 1, failed_attempts: 3, locked_at: T + 2, status: 'revoked', revoked_at: T + 3 })]
+        for (const c of mine) await store.cards.put(c)
+        await store.cards.put(card('0c', 'u2', { created_at: T + 2 }))
+        assert.deepStrictEqual(await store.cards.get('0a'), mine[0])
+        assert.deepStrictEqual(await store.cards.get('0b'), mine[1])
+        assert.deepStrictEqual(await store.cards.listByPerson('u1'), mine)
+        assert.deepStrictEqual(await store.cards.listByPerson('nobody'), [])
+        assert.deepStrictEqual(await store.cards.list(), [...mine, card('0c', 'u2', { created_at: T + 2 })])
+        assert.equal(await store.cards.get('ff'), undefined)
+      })
+
+      test('put replaces by serial, dropping fields the new record lacks', async (store) => {
+        await store.cards.put(card('0a', 'u1', { failed_attempts: 3, locked_at: T }))
+        await store.cards.put(card('0a', 'u1'))
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
+        assert.equal((await store.cards.list()).length, 1)
+      })
+
+      test('each begun attempt counts; three unproven ones lock the card and later ones are refused', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 1), { outcome: 'begun', attemptsLeft: 2, card: card('0a', 'u1', { failed_attempts: 1 }) })
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 2), { outcome: 'begun', attemptsLeft: 1, card: card('0a', 'u1', { failed_attempts: 2 }) })
+        // The third is still begun, unlocked: the right passcode on the third try must open the card.
+        const third = card('0a', 'u1', { failed_attempts: 3 })
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 3), { outcome: 'begun', attemptsLeft: 0, card: third })
+        assert.deepStrictEqual(await store.cards.get('0a'), third)
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 4), { outcome: 'locked' })
+        const locked = card('0a', 'u1', { failed_attempts: 3, locked_at: T + 4 })
+        assert.deepStrictEqual(await store.cards.get('0a'), locked)
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 5), { outcome: 'locked' })
+        assert.deepStrictEqual(await store.cards.get('0a'), locked, 'the time of locking stays the first')
+      })
+
+      test('the right passcode on the third attempt opens the card and resets the count', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        for (let i = 0; i < 3; i++) assert.equal((await store.cards.beginPasscodeAttempt('0a', T)).outcome, 'begun')
+        assert.equal(await store.cards.passcodeProven('0a'), true)
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
+      })
+
+      test('concurrent attempts never count past the limit', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        const results = await race(RACERS, (i) => store.cards.beginPasscodeAttempt('0a', T + i))
+        const begun = results.filter((r) => r.outcome === 'begun')
+        assert.equal(begun.length, 3)
+        assert.equal(results.filter((r) => r.outcome === 'locked').length, RACERS - 3)
+        assert.deepStrictEqual(begun.map((r) => (r.outcome === 'begun' ? r.attemptsLeft : -1)).sort(), [0, 1, 2])
+        const stored = await store.cards.get('0a')
+        assert.equal(stored?.failed_attempts, 3)
+        assert.equal(typeof stored?.locked_at, 'number')
+      })
+
+      test('a proven passcode resets the count, but not on a locked or revoked card', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        await store.cards.beginPasscodeAttempt('0a', T)
+        await store.cards.beginPasscodeAttempt('0a', T)
+        assert.equal(await store.cards.passcodeProven('0a'), true)
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
+        // Proven after every attempt: the count never reaches the limit.
+        for (let i = 0; i < 5; i++) {
+          assert.equal((await store.cards.beginPasscodeAttempt('0a', T)).outcome, 'begun')
+          assert.equal(await store.cards.passcodeProven('0a'), true)
+        }
+        for (let i = 0; i < 4; i++) await store.cards.beginPasscodeAttempt('0a', T + 9)
+        assert.equal(await store.cards.passcodeProven('0a'), false)
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1', { failed_attempts: 3, locked_at: T + 9 }))
+        await store.cards.put(card('0b', 'u1', { status: 'revoked', revoked_at: T, failed_attempts: 1 }))
+        assert.equal(await store.cards.passcodeProven('0b'), false)
+        assert.equal((await store.cards.get('0b'))?.failed_attempts, 1)
+        assert.equal(await store.cards.passcodeProven('ff'), false)
+      })
+
+      test('unlock clears the count and the lock of an active card only', async (store) => {
+        await store.cards.put(card('0a', 'u1', { failed_attempts: 3, locked_at: T }))
+        assert.equal(await store.cards.unlock('0a', T + 1), true)
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
+        assert.equal((await store.cards.beginPasscodeAttempt('0a', T + 2)).outcome, 'begun')
+        await store.cards.put(card('0b', 'u1', { status: 'revoked', revoked_at: T, failed_attempts: 3, locked_at: T }))
+        assert.equal(await store.cards.unlock('0b', T + 1), false)
+        assert.deepStrictEqual(await store.cards.get('0b'), card('0b', 'u1', { status: 'revoked', revoked_at: T, failed_attempts: 3, locked_at: T }))
+        assert.equal(await store.cards.unlock('ff', T), false)
+      })
+
+      test('revoke is idempotent, keeps the first time, and refuses later attempts', async (store) => {
+        await store.cards.put(card('0a', 'u1', { failed_attempts: 1 }))
+        assert.equal(await store.cards.revoke('0a', T + 5), true)
+        assert.equal(await store.cards.revoke('0a', T + 9), true)
+        const revoked = card('0a', 'u1', { failed_attempts: 1, status: 'revoked', revoked_at: T + 5 })
+        assert.deepStrictEqual(await store.cards.get('0a'), revoked)
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 10), { outcome: 'revoked' })
+        assert.deepStrictEqual(await store.cards.get('0a'), revoked)
+        // Revoked wins over locked: the answer tells the holder the card is gone for good.
+        await store.cards.put(card('0b', 'u1', { failed_attempts: 3, locked_at: T }))
+        await store.cards.revoke('0b', T + 1)
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0b', T + 2), { outcome: 'revoked' })
+        assert.equal(await store.cards.revoke('ff', T), false)
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('ff', T), { outcome: 'unknown' })
+      })
+
+      test('the card authority is stored once; a second one is refused in favour of the first', async (store) => {
+        assert.equal(await store.cards.getAuthority(), undefined)
+        const first = { certificate: 'ca-1', private_key_sealed: 'v1.sealed-1', created_at: T }
+        assert.deepStrictEqual(await store.cards.initAuthority(first), first)
+        assert.deepStrictEqual(await store.cards.initAuthority({ certificate: 'ca-2', private_key_sealed: 'v1.sealed-2', created_at: T + 1 }), first)
+        assert.deepStrictEqual(await store.cards.getAuthority(), first)
+      })
+
+      test('concurrent first authorities: every caller gets the same one', async (store) => {
+        const results = await race(RACERS, (i) => store.cards.initAuthority({ certificate: `ca-${i}`, private_key_sealed: `sealed-${i}`, created_at: T + i }))
+        const stored = await store.cards.getAuthority()
+        assert.ok(stored)
+        for (const result of results) assert.deepStrictEqual(result, stored)
+      })
+
+      test('returns fresh objects', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        const first = await store.cards.get('0a')
+        assert.ok(first)
+        first.failed_attempts = 99
+        first.status = 'revoked'
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
       })
     })
 

@@ -232,6 +232,79 @@ export interface LogoutOutbox {
   counts(): Promise<{ pending: number; delivered: number; gave_up: number }>
 }
 
+/**
+ * A smartcard the card authority issued: its certificate and its passcode counter. The counter of
+ * record lives here, not on the card, so it survives restarts and cannot be reset by copying or
+ * editing a card file.
+ */
+export interface CardRecord {
+  /** The certificate serial, lowercase hex. */
+  serial: string
+  /** The holder's 12-digit UID. */
+  uid: string
+  kind: 'virtual' | 'pkcs11'
+  /** The card certificate, PEM. */
+  certificate: string
+  not_before: number
+  not_after: number
+  created_at: number
+  status: 'active' | 'revoked'
+  revoked_at?: number | undefined
+  /** Passcode attempts begun and not (yet) proven right; 3 = locked. */
+  failed_attempts: number
+  locked_at?: number | undefined
+}
+
+/** Passcode attempts begun without proof after which a card is locked. */
+export const CARD_PASSCODE_ATTEMPTS = 3
+
+export type PasscodeAttempt =
+  /** Counted; `attemptsLeft` more may begin after this one before the card locks (0: this was the last). */
+  | { outcome: 'begun'; attemptsLeft: number; card: CardRecord }
+  | { outcome: 'locked' }
+  | { outcome: 'revoked' }
+  | { outcome: 'unknown' }
+
+export interface CardStore {
+  /** Inserts or replaces by serial. */
+  put(card: CardRecord): Promise<void>
+  get(serial: string): Promise<CardRecord | undefined>
+  /** Oldest first. */
+  listByPerson(uid: string): Promise<CardRecord[]>
+  /** Oldest first. */
+  list(): Promise<CardRecord[]>
+  /**
+   * Atomically: an active, unlocked card with fewer than CARD_PASSCODE_ATTEMPTS unproven attempts
+   * gets failed_attempts + 1 and `begun` with the new record (the last of them may still be proven
+   * right). An attempt after CARD_PASSCODE_ATTEMPTS unproven ones sets locked_at = now (once) and is
+   * `locked`. Concurrent callers never push the counter past CARD_PASSCODE_ATTEMPTS. A revoked card
+   * is `revoked` (even if locked).
+   */
+  beginPasscodeAttempt(serial: string, now: number): Promise<PasscodeAttempt>
+  /** A valid card signature arrived: failed_attempts = 0, only if the card is active and not locked. True if reset. */
+  passcodeProven(serial: string): Promise<boolean>
+  /** The Registration Authority's unlock: failed_attempts = 0, locked_at cleared. False if unknown or revoked. */
+  unlock(serial: string, now: number): Promise<boolean>
+  /** Marks the card revoked (idempotent: the first revoked_at stays). False if unknown. */
+  revoke(serial: string, now: number): Promise<boolean>
+  /** The card authority, once made. */
+  getAuthority(): Promise<CardAuthorityRecord | undefined>
+  /**
+   * Stores `authority` unless one is stored already, and returns the one stored: two processes
+   * making the first card at once end up with the same authority.
+   */
+  initAuthority(authority: CardAuthorityRecord): Promise<CardAuthorityRecord>
+}
+
+/** The certificate authority that issues card certificates; there is one per deployment. */
+export interface CardAuthorityRecord {
+  /** Its self-signed certificate, PEM. */
+  certificate: string
+  /** Its private key (PKCS#8), sealed under the key-encryption key. */
+  private_key_sealed: string
+  created_at: number
+}
+
 export interface AuditEvent {
   at: number
   /** e.g. `session.started`, `token.issued`, `code.reused`, `client.added`. */
@@ -385,6 +458,7 @@ export interface Store {
   readonly keys: KeyStore
   readonly people: PersonStore
   readonly credentials: CredentialStore
+  readonly cards: CardStore
   readonly grants: GrantStore
   readonly refreshTokens: RefreshTokenStore
   readonly outbox: LogoutOutbox

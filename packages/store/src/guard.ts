@@ -27,6 +27,7 @@ const parts = [
   'keys',
   'people',
   'credentials',
+  'cards',
   'grants',
   'refreshTokens',
   'outbox',

@@ -1,4 +1,5 @@
 export type * from './contract.ts'
+export { CARD_PASSCODE_ATTEMPTS } from './contract.ts'
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite_store.ts'
 export { latestSchemaVersion, sqliteMigrations, type Migration } from './sqlite/migrations.ts'
 export { openPostgresStore } from './postgres/postgres_store.ts'

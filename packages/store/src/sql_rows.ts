@@ -7,6 +7,7 @@
 import type {
   AuditEvent,
   AuthorizationCodeRecord,
+  CardRecord,
   ClientAssertionAlg,
   ClientRecord,
   CredentialRecord,
@@ -182,6 +183,23 @@ export interface AuditRow<C extends ColumnTypes> {
   detail: C['json'] | null
 }
 
+export interface CardRow<C extends ColumnTypes> {
+  serial: string
+  uid: string
+  kind: string
+  certificate: string
+  not_before: C['int']
+  not_after: C['int']
+  created_at: C['int']
+  status: string
+  revoked_at: C['int'] | null
+  failed_attempts: number
+  locked_at: C['int'] | null
+}
+
+export const cardColumns =
+  'serial, uid, kind, certificate, not_before, not_after, created_at, status, revoked_at, failed_attempts, locked_at'
+
 /** Optional columns: SQL NULL becomes an absent field, never `null`. */
 function setIfPresent<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | null): void {
   if (value !== null) target[key] = value
@@ -319,6 +337,23 @@ export function rowReaders<C extends ColumnTypes>({ int, optionalInt, json, bool
       setIfPresent(notification, 'gave_up_at', optionalInt(row.gave_up_at))
       setIfPresent(notification, 'last_error', row.last_error)
       return notification
+    },
+
+    toCard(row: CardRow<C>): CardRecord {
+      const card: CardRecord = {
+        serial: row.serial,
+        uid: row.uid,
+        kind: row.kind as CardRecord['kind'],
+        certificate: row.certificate,
+        not_before: int(row.not_before),
+        not_after: int(row.not_after),
+        created_at: int(row.created_at),
+        status: row.status as CardRecord['status'],
+        failed_attempts: row.failed_attempts,
+      }
+      setIfPresent(card, 'revoked_at', optionalInt(row.revoked_at))
+      setIfPresent(card, 'locked_at', optionalInt(row.locked_at))
+      return card
     },
 
     toAuditEvent(row: AuditRow<C>): AuditEvent {

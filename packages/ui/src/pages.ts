@@ -58,6 +58,28 @@ export interface TotpPage {
   back?: string | undefined
 }
 
+/**
+ * The smartcard step: the page's script (served from 'self') asks the Identity Agent on this
+ * computer for a ticket over `challenge` and posts it as `ticket`. Without the agent, a card or
+ * JavaScript, the page says so and offers the other ways the application accepts.
+ */
+export interface SmartcardPage {
+  page: 'smartcard'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  /** This sign-in's challenge, for the agent to sign. */
+  challenge: string
+  /** The Identity Agent's local API origin, e.g. `http://127.0.0.1:4445`. */
+  agent_origin: string
+  /** Labels of the other sign-in methods the application accepts. */
+  alternatives: string[]
+  /** Where the page itself is (a fresh try). */
+  retry: string
+  error?: 'invalid_ticket' | 'challenge_expired' | 'card_not_valid' | 'card_session_ended' | 'method_not_accepted' | 'missing_input' | undefined
+  back?: string | undefined
+}
+
 export interface RoleOption {
   person_roleid: string
   /** e.g. `"Clinical":"Clinical Provision":"Nurse Access Role"` shown as `Nurse Access Role`. */
@@ -138,6 +160,7 @@ export type Page =
   | ChooseAuthenticatorPage
   | PasswordPage
   | TotpPage
+  | SmartcardPage
   | SelectRolePage
   | ErrorPage
   | SignedOutPage

@@ -98,6 +98,7 @@ const templates: { [K in Page['page']]: string } = {
   choose_authenticator: 'choose_authenticator.njk',
   password: 'password.njk',
   totp: 'totp.njk',
+  smartcard: 'smartcard.njk',
   select_role: 'select_role.njk',
   error: 'error.njk',
   signed_out: 'signed_out.njk',

@@ -42,6 +42,17 @@ function pageOf(view: JourneyView, action: string): PageModel {
       }
       const locked = view.view.data?.locked_minutes
       const lockedMinutes = typeof locked === 'number' ? locked : undefined
+      if (view.view.page === 'smartcard') {
+        return {
+          page: 'smartcard',
+          ...common,
+          challenge: String(view.view.data?.challenge ?? ''),
+          agent_origin: String(view.view.data?.agent_origin ?? ''),
+          alternatives: view.alternatives.map((m) => m.label),
+          retry: action,
+          error: view.view.error as never,
+        }
+      }
       if (view.view.page === 'totp') {
         return { page: 'totp', ...common, error: view.view.error as never, locked_minutes: lockedMinutes }
       }
@@ -71,7 +82,10 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     if (outcome.type === 'error_page') return sendErrorPage(request, res, render, outcome.error)
     if (outcome.session !== undefined) setSessionCookie(res, cookies, outcome.session.secret, outcome.session.maxAgeMs)
     if (outcome.type === 'redirect') return res.redirect(outcome.location, request.method === 'POST' ? 303 : 302)
-    return render(res.code(outcome.status), pageOf(outcome.view, `${base}/interaction/${id}`), { formTargets: outcome.formTargets })
+    const page = pageOf(outcome.view, `${base}/interaction/${id}`)
+    // The smartcard page's script talks to the Identity Agent: the one extra connect-src, on that page only.
+    const connectTargets = page.page === 'smartcard' ? [page.agent_origin] : undefined
+    return render(res.code(outcome.status), page, { formTargets: outcome.formTargets, connectTargets })
   }
 
   function input(request: FastifyRequest<{ Params: { id: string } }>, form: Form) {

@@ -163,10 +163,37 @@ CREATE TABLE rate_counters (
 CREATE INDEX rate_counters_by_window_end ON rate_counters (window_end);
 `
 
+// The card registry; see the SQLite schema for why the counter's CHECK stops at 3.
+const cardsSchema = `
+CREATE TABLE cards (
+  serial TEXT PRIMARY KEY,
+  uid TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('virtual', 'pkcs11')),
+  certificate TEXT NOT NULL,
+  not_before BIGINT NOT NULL,
+  not_after BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+  revoked_at BIGINT,
+  failed_attempts INTEGER NOT NULL CHECK (failed_attempts BETWEEN 0 AND 3),
+  locked_at BIGINT
+);
+CREATE INDEX cards_by_person ON cards (uid, created_at, serial);
+
+-- At most one row: the deployment's card authority.
+CREATE TABLE card_authority (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  certificate TEXT NOT NULL,
+  private_key_sealed TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+`
+
 /** Every PostgreSQL migration, oldest first; `sql` is PostgreSQL, run as one transaction. */
 export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
+  { version: 3, name: 'smartcards', sql: cardsSchema },
 ]
 
 /** The version a fully migrated PostgreSQL database is at. */

@@ -3,6 +3,7 @@
  * of Careid nodes.
  */
 import type { Store } from '../contract.ts'
+import { postgresCardStore } from './cards.ts'
 import { openPool, resolveOptions, type PostgresStoreOptions } from './database.ts'
 import { postgresClientStore, postgresCredentialStore, postgresKeyStore, postgresPersonStore } from './directory.ts'
 import { postgresCodeStore, postgresGrantStore, postgresRefreshTokenStore } from './grants.ts'
@@ -27,6 +28,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     keys: postgresKeyStore(postgres),
     people: postgresPersonStore(postgres),
     credentials: postgresCredentialStore(postgres),
+    cards: postgresCardStore(postgres),
     grants: postgresGrantStore(postgres),
     refreshTokens: postgresRefreshTokenStore(postgres),
     outbox: postgresLogoutOutbox(postgres),

@@ -175,10 +175,38 @@ CREATE TABLE rate_counters (
 CREATE INDEX rate_counters_by_window_end ON rate_counters (window_end);
 `
 
+// The card registry. The passcode counter of record is here, never on the card; CARD_PASSCODE_ATTEMPTS
+// (3) is the most it can reach, so the CHECK also refuses a counter pushed past the lock.
+const cardsSchema = `
+CREATE TABLE cards (
+  serial TEXT PRIMARY KEY,
+  uid TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('virtual', 'pkcs11')),
+  certificate TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+  revoked_at INTEGER,
+  failed_attempts INTEGER NOT NULL CHECK (failed_attempts BETWEEN 0 AND 3),
+  locked_at INTEGER
+);
+CREATE INDEX cards_by_person ON cards (uid, created_at, serial);
+
+-- At most one row: the deployment's card authority.
+CREATE TABLE card_authority (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  certificate TEXT NOT NULL,
+  private_key_sealed TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`
+
 /** Every migration, oldest first. */
 export const sqliteMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
+  { version: 3, name: 'smartcards', sql: cardsSchema },
 ]
 
 /** The version a fully migrated database is at. */

@@ -2,6 +2,7 @@
  * The embedded store: every contract interface over one SQLite database through libsql.
  */
 import type { Store } from '../contract.ts'
+import { sqliteCardStore } from './cards.ts'
 import { openDatabase } from './database.ts'
 import { sqliteClientStore, sqliteCredentialStore, sqliteKeyStore, sqlitePersonStore } from './directory.ts'
 import { sqliteCodeStore, sqliteGrantStore, sqliteRefreshTokenStore } from './grants.ts'
@@ -34,6 +35,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     keys: sqliteKeyStore(sqlite),
     people: sqlitePersonStore(sqlite),
     credentials: sqliteCredentialStore(sqlite),
+    cards: sqliteCardStore(sqlite),
     grants: sqliteGrantStore(sqlite),
     refreshTokens: sqliteRefreshTokenStore(sqlite),
     outbox: sqliteLogoutOutbox(sqlite),

@@ -1,0 +1,257 @@
+/**
+ * The Identity Agent in-process against a real Careid: its local API (only the provider's origin,
+ * CORS for it alone, getTicket / getTicketNoAuth), its status, card removal, and the Smartcard
+ * Connect mode (passcode for every sign-in, CIS2_SMARTCARD, removal ends nothing). The person's
+ * answers come from a script instead of a terminal.
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { createAgent, createAgentKey, createProviderClient, startLocalApi, type Agent, type AgentMode, type Prompter } from '@careid/agent'
+import { issueVirtualCard, openCardAuthority, VirtualCardReader, writeCardFile } from '@careid/cards'
+import { demoWorkforce } from '@careid/domain'
+import type { AeadSecretBox } from '@careid/oidc'
+import { Browser, form, type PageResult } from '../../../test/support/browser.ts'
+import { freePort, startTestCareid, type TestCareid } from '../../../test/support/careid.ts'
+import { authorizeUrl, redeem, type TestRp } from '../../../test/support/rp.ts'
+
+const passcode = '7351902'
+
+/** The person at the agent, as a script: passcodes and role choices are given when asked. */
+function scriptedPerson() {
+  const said: string[] = []
+  const asked: string[] = []
+  const answers: Array<string | undefined> = []
+  const waiting: Array<(answer: string | undefined) => void> = []
+  const next = (what: string) => {
+    asked.push(what)
+    const answer = answers.shift()
+    return answer !== undefined || answers.length > 0 ? Promise.resolve(answer) : new Promise<string | undefined>((resolve) => waiting.push(resolve))
+  }
+  const prompter: Prompter = {
+    passcode: () => next('passcode'),
+    chooseRole: (roles) => next(`role of ${roles.length}`),
+    say: (line) => said.push(line),
+  }
+  return {
+    prompter,
+    said,
+    asked,
+    answer(value: string | undefined) {
+      const resolve = waiting.shift()
+      if (resolve !== undefined) resolve(value)
+      else answers.push(value)
+    },
+    async until(predicate: () => boolean, what: string): Promise<void> {
+      for (let i = 0; i < 400 && !predicate(); i++) await new Promise((r) => setTimeout(r, 25))
+      assert.ok(predicate(), `${what}; the agent said: ${said.join(' | ')}`)
+    },
+  }
+}
+
+interface Running {
+  agent: Agent
+  api: { origin: string; close(): Promise<void> }
+  person: ReturnType<typeof scriptedPerson>
+  cardPath: string
+}
+
+describe('the Identity Agent', () => {
+  let careid: TestCareid
+  let agentPort: number
+  let work: string
+  let rp: TestRp
+  const running: Running[] = []
+
+  before(async () => {
+    agentPort = await freePort()
+    careid = await startTestCareid({ config: { agentOrigin: `http://127.0.0.1:${agentPort}` } })
+    const redirect_uri = 'https://rp.example.test/callback'
+    const registered = await careid.addClient({ redirect_uris: [redirect_uri], token_endpoint_auth_method: 'client_secret_post' })
+    rp = { careid, client_id: registered.client_id, client_secret: registered.client_secret as string, redirect_uri }
+    work = mkdtempSync(join(tmpdir(), 'careid-agent-'))
+  })
+  after(async () => {
+    for (const r of running) {
+      await r.api.close()
+      await r.agent.stop()
+    }
+    await careid?.close()
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  async function start(username: string, mode: AgentMode, port = 0): Promise<Running> {
+    const holder = demoWorkforce.find((p) => p.username === username)
+    assert.ok(holder)
+    const store = careid.context.store
+    const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets: careid.context.secrets as AeadSecretBox })
+    const { file } = await issueVirtualCard({ authority, uid: holder.uid, passcode, now: Date.now() })
+    const dir = join(work, username, 'reader')
+    mkdirSync(dir, { recursive: true })
+    const cardPath = join(dir, 'card.json')
+    await writeCardFile(cardPath, file)
+    const key = await createAgentKey()
+    const person = scriptedPerson()
+    const agent = createAgent({ issuer: careid.issuer, mode, reader: new VirtualCardReader(cardPath), provider: createProviderClient({ issuer: careid.issuer, key }), key, prompter: person.prompter, pollMs: 50 })
+    const api = await startLocalApi({ agent, providerOrigin: careid.origin, port })
+    const r = { agent, api, person, cardPath }
+    running.push(r)
+    void agent.start()
+    return r
+  }
+
+  function ticket(r: Running, challenge: string, options: { origin?: string | null; noauth?: boolean } = {}) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (options.origin !== null) headers.origin = options.origin ?? careid.origin
+    return fetch(`${r.api.origin}/ticket${options.noauth === true ? '?noauth=1' : ''}`, { method: 'POST', headers, body: JSON.stringify({ challenge }) })
+  }
+
+  async function smartcardPage(browser: Browser, acr: string): Promise<PageResult> {
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: acr }))
+    assert.ok(landing.page, `expected the smartcard page, got ${landing.location}`)
+    assert.match(landing.page.html, /Sign in with your smartcard/)
+    return landing.page
+  }
+
+  const challengeOf = (page: PageResult) => /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+
+  describe('in Identity Agent mode', () => {
+    let r: Running
+    const challenge = 'c'.repeat(43)
+
+    before(async () => {
+      r = await start('dr.patel', 'identity-agent')
+      await r.person.until(() => r.person.asked.includes('passcode'), 'the agent asks the passcode when the card is seen')
+    })
+
+    it('serves only the provider origin: anything else is 403 wrong_origin without CORS headers', async () => {
+      for (const origin of ['http://evil.example', 'http://127.0.0.1:1', careid.origin.replace('localhost', '127.0.0.1')]) {
+        const response = await ticket(r, challenge, { origin })
+        assert.equal(response.status, 403, origin)
+        assert.deepEqual(await response.json(), { error: 'wrong_origin' })
+        assert.equal(response.headers.get('access-control-allow-origin'), null)
+        const preflight = await fetch(`${r.api.origin}/ticket`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } })
+        assert.equal(preflight.status, 403)
+        assert.equal(preflight.headers.get('access-control-allow-origin'), null)
+        const status = await fetch(`${r.api.origin}/status`, { headers: { origin } })
+        assert.equal(status.status, 403)
+      }
+      // A ticket needs a page of the provider: no Origin at all is refused too.
+      const bare = await ticket(r, challenge, { origin: null })
+      assert.equal(bare.status, 403)
+      assert.deepEqual(await bare.json(), { error: 'wrong_origin' })
+    })
+
+    it('answers the provider origin with CORS for it alone', async () => {
+      const preflight = await fetch(`${r.api.origin}/ticket`, {
+        method: 'OPTIONS',
+        headers: { origin: careid.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type', 'access-control-request-private-network': 'true' },
+      })
+      assert.equal(preflight.status, 204)
+      assert.equal(preflight.headers.get('access-control-allow-origin'), careid.origin)
+      assert.equal(preflight.headers.get('access-control-allow-methods'), 'POST')
+      assert.equal(preflight.headers.get('access-control-allow-private-network'), 'true')
+      const bad = await ticket(r, 'short')
+      assert.equal(bad.status, 400)
+      assert.equal(bad.headers.get('access-control-allow-origin'), careid.origin)
+      assert.deepEqual(await bad.json(), { error: 'invalid_request' })
+    })
+
+    it('getTicketNoAuth before the person signed in at the agent: 404 no_session, and no prompt', async () => {
+      const asked = r.person.asked.length
+      const response = await ticket(r, challenge, { noauth: true })
+      assert.equal(response.status, 404)
+      assert.deepEqual(await response.json(), { error: 'no_session' })
+      assert.equal(r.person.asked.length, asked)
+    })
+
+    it('signs in at the agent (passcode, role), then gives tickets without asking; status holds no secret', async () => {
+      r.person.answer(passcode)
+      await r.person.until(() => r.person.asked.includes('role of 3'), 'the agent asks for a role')
+      const role = demoWorkforce.find((p) => p.username === 'dr.patel')?.positions[2]?.person_roleid as string
+      r.person.answer(role)
+      await r.person.until(() => r.agent.status().selected_roleid === role, 'the role is chosen')
+      const status = await fetch(`${r.api.origin}/status`)
+      const body = (await status.json()) as Record<string, unknown>
+      assert.equal(status.status, 200)
+      assert.deepEqual(Object.keys(body).sort(), ['card', 'mode', 'provider', 'selected_roleid', 'signed_in', 'uid'])
+      assert.equal(body.signed_in, true)
+      assert.equal(body.selected_roleid, role)
+
+      const browser = new Browser(careid.origin)
+      const page = await smartcardPage(browser, 'AAL3_N3_SMARTCARD')
+      const asked = r.person.asked.length
+      const response = await ticket(r, challengeOf(page), { noauth: true })
+      assert.equal(response.status, 200)
+      assert.equal(response.headers.get('access-control-allow-origin'), careid.origin)
+      const { ticket: value } = (await response.json()) as { ticket: string }
+      assert.equal(r.person.asked.length, asked, 'no passcode asked')
+      const f = form(page, '/authenticate')
+      const landing = await browser.go(f.action, { form: { ...f.fields, ticket: value } })
+      const tokens = await redeem(rp, landing.location)
+      assert.deepEqual(tokens.id.amr, ['N3_SMARTCARD'])
+      assert.equal(tokens.id.acr, 'AAL3_N3_SMARTCARD')
+      assert.equal(tokens.id.selected_roleid, role)
+    })
+
+    it('ends the card session when the card is removed: then no card, no ticket', async () => {
+      rmSync(r.cardPath)
+      await r.person.until(() => r.person.said.some((l) => l.startsWith('Card removed: signed out')), 'the agent signs out')
+      assert.equal(r.agent.status().signed_in, false)
+      const response = await ticket(r, challenge)
+      assert.equal(response.status, 409)
+      assert.deepEqual(await response.json(), { error: 'no_card' })
+    })
+  })
+
+  describe('in Smartcard Connect mode', () => {
+    let r: Running
+
+    before(async () => {
+      r = await start('midwife.taylor', 'smartcard-connect', agentPort)
+      await r.person.until(() => r.agent.status().card.present, 'the card is seen')
+    })
+
+    it('asks the passcode for every sign-in (CIS2_SMARTCARD), refuses it where only N3_SMARTCARD is accepted, and removal ends nothing', async () => {
+      assert.equal(r.person.asked.length, 0, 'nothing asked at insertion')
+      const noauth = await ticket(r, 'c'.repeat(43), { noauth: true })
+      assert.equal(noauth.status, 404)
+      assert.deepEqual(await noauth.json(), { error: 'no_session' })
+
+      // Two applications in two browsers (one browser would have a CIS2 session by the second).
+      const browsers = [new Browser(careid.origin), new Browser(careid.origin)]
+      for (let round = 1; round <= 2; round++) {
+        const browser = browsers[round - 1] as Browser
+        const page = await smartcardPage(browser, round === 1 ? 'AAL3_CIS2_SMARTCARD' : 'AAL3_SMARTCARD')
+        r.person.answer(passcode)
+        const response = await ticket(r, challengeOf(page))
+        assert.equal(response.status, 200)
+        assert.equal(r.person.asked.filter((a) => a === 'passcode').length, round, 'the passcode is asked each time')
+        const { ticket: value } = (await response.json()) as { ticket: string }
+        const f = form(page, '/authenticate')
+        const landing = await browser.go(f.action, { form: { ...f.fields, ticket: value } })
+        const tokens = await redeem(rp, landing.location)
+        assert.deepEqual(tokens.id.amr, ['CIS2_SMARTCARD'])
+        assert.equal(tokens.id.acr, round === 1 ? 'AAL3_CIS2_SMARTCARD' : 'AAL3_SMARTCARD')
+      }
+
+      // An application that accepts only the Identity Agent's smartcard: a Connect sign-in is not enough.
+      const strictBrowser = new Browser(careid.origin)
+      const strict = await smartcardPage(strictBrowser, 'AAL3_N3_SMARTCARD')
+      r.person.answer(passcode)
+      const { ticket: connect } = (await (await ticket(r, challengeOf(strict))).json()) as { ticket: string }
+      const strictForm = form(strict, '/authenticate')
+      const refused = await strictBrowser.go(strictForm.action, { form: { ...strictForm.fields, ticket: connect } })
+      assert.equal(refused.page?.status, 400)
+      assert.match(refused.page?.html ?? '', /The way your smartcard signed in is not one/)
+
+      // Removing the card logs nobody out (cis2.md 4): the browser's session still answers prompt=none.
+      rmSync(r.cardPath)
+      await r.person.until(() => r.person.said.includes('Card removed.'), 'the agent notices the removal')
+      const silent = await (browsers[0] as Browser).go(authorizeUrl(rp, { scope: 'openid', state: 's2', acr_values: 'AAL3_SMARTCARD', prompt: 'none' }))
+      assert.ok(silent.location?.includes('code='), `still signed in: ${silent.location}`)
+    })
+  })
+})

@@ -1,0 +1,70 @@
+/**
+ * Card challenges: a random value the provider gives the agent for one card; the card signs it
+ * (which needs the passcode) to prove the passcode right. Issuing one counts a passcode attempt in
+ * the card registry (the counter of record, which survives restarts and cannot be reset by copying
+ * a card file); only a valid card signature over it resets the counter. Single use, 60 seconds,
+ * stored hashed in the short-lived store.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import type { CardRecord, CardStore, Store } from '@careid/store'
+
+export const cardChallengeTtlMs = 60_000
+/** The record outlives the challenge a little, so a late answer is told "expired", not "unknown". */
+const retainMs = 5 * 60_000
+const prefix = 'agent-challenge:'
+
+/** Checks a presented card certificate: chain to the card authority, validity, registry status. */
+export type CardCertificateVerifier = (pem: string, now: number) => Promise<
+  | { ok: true; card: CardRecord }
+  | { ok: false; reason: 'unknown_card' | 'revoked' | 'expired' | 'not_yet_valid' | 'bad_chain' | 'locked' }
+>
+
+/** The agent protocol's name for each refusal of a card. */
+export const cardRefusal = {
+  unknown_card: 'unknown_card',
+  revoked: 'card_revoked',
+  expired: 'card_expired',
+  not_yet_valid: 'card_not_yet_valid',
+  bad_chain: 'unknown_card',
+  locked: 'card_locked',
+} as const
+
+export type CardRefusal = (typeof cardRefusal)[keyof typeof cardRefusal]
+
+export type CardChallengeIssue =
+  | { ok: true; challenge: string; expires_at: number; attempts_left: number }
+  | { ok: false; error: CardRefusal }
+
+export type CardChallengeUse = 'ok' | 'unknown' | 'expired'
+
+function key(challenge: string): string {
+  return prefix + createHash('sha256').update(challenge).digest('base64url')
+}
+
+export function createCardChallenges(store: Pick<Store, 'interactions'> & { cards: Pick<CardStore, 'beginPasscodeAttempt'> }) {
+  return {
+    /** A challenge for `serial`, counting one passcode attempt; refused for a locked, revoked or unknown card. */
+    async issue(serial: string, now: number): Promise<CardChallengeIssue> {
+      const attempt = await store.cards.beginPasscodeAttempt(serial, now)
+      if (attempt.outcome === 'locked') return { ok: false, error: 'card_locked' }
+      if (attempt.outcome === 'revoked') return { ok: false, error: 'card_revoked' }
+      if (attempt.outcome === 'unknown') return { ok: false, error: 'unknown_card' }
+      const challenge = randomBytes(32).toString('base64url')
+      const expires_at = now + cardChallengeTtlMs
+      await store.interactions.put({ id: key(challenge), expires_at: expires_at + retainMs, payload: { serial, exp: expires_at } })
+      return { ok: true, challenge, expires_at, attempts_left: attempt.attemptsLeft }
+    },
+
+    /** Uses a challenge up (once) for `serial`. */
+    async use(challenge: string, serial: string, now: number): Promise<CardChallengeUse> {
+      if (challenge.length === 0 || challenge.length > 100) return 'unknown'
+      const record = await store.interactions.get(key(challenge), now)
+      if (record === undefined || record.payload.serial !== serial) return 'unknown'
+      // remove() is atomic: of two concurrent users of one challenge only one gets true.
+      if (!(await store.interactions.remove(record.id))) return 'unknown'
+      return Number(record.payload.exp) > now ? 'ok' : 'expired'
+    },
+  }
+}
+
+export type CardChallenges = ReturnType<typeof createCardChallenges>

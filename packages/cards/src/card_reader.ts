@@ -1,0 +1,46 @@
+/**
+ * The card reader port: what the Identity Agent needs from a smartcard, whatever holds it (a
+ * virtual card file, or a PKCS#11 token such as a real card behind OpenSC). A card holds one EC
+ * P-256 key and the certificate the Careid card authority issued for it.
+ */
+
+/** What a card says about itself without its passcode. */
+export interface CardInfo {
+  /** The certificate serial, hex. */
+  serial: string
+  /** The holder's 12-digit UID. */
+  uid: string
+  kind: 'virtual' | 'pkcs11'
+  /** The card certificate, PEM. */
+  certificate: string
+}
+
+export type UnlockResult =
+  | { ok: true; card: UnlockedCard }
+  | { ok: false; reason: 'no_card' | 'wrong_passcode' | 'locked' }
+
+/** A card whose key the passcode has opened. */
+export interface UnlockedCard {
+  readonly info: CardInfo
+  /** ES256 signature (raw r||s, 64 bytes) of `data` with the card's key. */
+  sign(data: Uint8Array): Promise<Uint8Array>
+  /** Forget the opened key (virtual) / C_Logout + close session (pkcs11). */
+  close(): Promise<void>
+}
+
+export interface CardReader {
+  /** The card in the reader now (no passcode needed), or undefined. */
+  present(): Promise<CardInfo | undefined>
+  /** Opens the card's key with the passcode (6–8 digits; anything else: 'wrong_passcode' without touching the card). */
+  unlock(passcode: string): Promise<UnlockResult>
+  /** Calls `listener` once when the card is removed (virtual: `careid agent eject` / file gone; pkcs11: token gone). Returns unsubscribe. */
+  onRemoved(listener: () => void): () => void
+  close(): Promise<void>
+}
+
+/** A card passcode: 6 to 8 digits. */
+export const PASSCODE_PATTERN = /^[0-9]{6,8}$/
+
+export function isWellFormedPasscode(passcode: string): boolean {
+  return PASSCODE_PATTERN.test(passcode)
+}

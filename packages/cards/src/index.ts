@@ -1,0 +1,21 @@
+/**
+ * Smartcards: the card reader port and its implementations, and the card certificate authority.
+ */
+export type * from './card_reader.ts'
+export { PASSCODE_PATTERN, isWellFormedPasscode } from './card_reader.ts'
+export {
+  CARD_RENEWAL_WINDOW_MS,
+  CARD_VALIDITY_MS,
+  CardIssueRefused,
+  openCardAuthority,
+  type CardAuthority,
+  type CardAuthorityOptions,
+  type CardRefusal,
+  type CardVerification,
+  type IssueCardInput,
+} from './certificate_authority.ts'
+export { CARD_FILE_FORMAT, parseCardFile, writeCardFile, type CardFile } from './virtual/card_file.ts'
+export { issueVirtualCard, type IssueVirtualCardInput } from './virtual/issue.ts'
+export { VirtualCardReader } from './virtual/reader.ts'
+export { issuePkcs11Card, type IssuePkcs11CardInput } from './pkcs11/issue.ts'
+export { Pkcs11CardReader, type Pkcs11CardReaderOptions } from './pkcs11/reader.ts'

@@ -1,0 +1,222 @@
+/**
+ * Upgrades: a database left by any earlier Careid (every schema version from empty up), holding the
+ * data that version wrote, opens at the latest version with all of that data readable through the
+ * contract, on both SQL backends.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import pg from 'pg'
+import type { CardRecord, ClientRecord, CredentialRecord, GrantRecord, LogoutNotification, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store } from '../src/contract.ts'
+import { latestPostgresSchemaVersion, postgresMigrations } from '../src/postgres/migrations.ts'
+import { openPostgresStore } from '../src/postgres/postgres_store.ts'
+import { latestSchemaVersion, sqliteMigrations } from '../src/sqlite/migrations.ts'
+import { openSqliteStore } from '../src/sqlite/sqlite_store.ts'
+import { insertPostgres, insertSqlite, migratePostgresTo, migrateSqliteTo, type Row } from './support/migrate_to.ts'
+import { rateWindowEnd } from '../src/rate_window.ts'
+import { ensurePostgres } from './support/services.ts'
+
+const T = 1_700_000_000_000
+const MINUTE = 60_000
+
+const client: ClientRecord = {
+  client_id: '000000000001.apps.national',
+  client_name: 'Ward rounds',
+  redirect_uris: ['https://ward.example/callback'],
+  post_logout_redirect_uris: ['https://ward.example/bye'],
+  backchannel_logout_uri: 'https://ward.example/backchannel',
+  token_endpoint_auth_method: 'client_secret_basic',
+  client_secret_hash: 'c2VjcmV0LWhhc2g',
+  refresh_tokens: true,
+  created_at: T,
+}
+const signingKey: SigningKeyRecord = {
+  kid: 'k1',
+  alg: 'ES256',
+  public_jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1', alg: 'ES256', use: 'sig' },
+  private_jwk_encrypted: 'envelope',
+  state: 'active',
+  created_at: T,
+  activate_at: T,
+}
+const person = { uid: '555000000001', name: 'Dr Ada Nurse', roles: [{ person_roleid: '555000000001-1' }] }
+const credential: CredentialRecord = { id: 'cred-1', uid: '555000000001', kind: 'password', secret: '$argon2id$x', state: { failures: 1 }, version: 2, created_at: T }
+const grant: GrantRecord = { grant_id: 'g1', client_id: client.client_id, sub: '555000000001', sid: 'sid-1', scope: 'openid', created_at: T, expires_at: T + 600 * MINUTE }
+const refreshToken: RefreshTokenRecord = { token_hash: 'rt-hash', grant_id: 'g1', client_id: client.client_id, created_at: T, expires_at: T + 300 * MINUTE }
+const session: SessionRecord = {
+  session_hash: 's-hash',
+  sid: 'sid-1',
+  sub: '555000000001',
+  amr: ['PWD', 'OTP'],
+  aal: 3,
+  auth_time: T,
+  created_at: T,
+  last_seen_at: T,
+  expires_at: T + 600 * MINUTE,
+  idle_expires_at: T + 30 * MINUTE,
+  selected_roleid: '555000000001-1',
+  clients: [client.client_id],
+  binding: 'card-session-1',
+}
+const notification: LogoutNotification = {
+  id: 'n1',
+  client_id: client.client_id,
+  backchannel_logout_uri: 'https://ward.example/backchannel',
+  sub: '555000000001',
+  sid: 'sid-0',
+  created_at: T,
+  attempts: 1,
+  next_attempt_at: T + MINUTE,
+  last_error: '503',
+}
+const card: CardRecord = {
+  serial: '7f3a9c0e11d24b6a8e5f0c1d2b3a4958',
+  uid: '555000000001',
+  kind: 'virtual',
+  certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  not_before: T,
+  not_after: T + 730 * 1440 * MINUTE,
+  created_at: T,
+  status: 'active',
+  failed_attempts: 2,
+}
+
+/**
+ * What a Careid at each schema version wrote (its own tables' rows), and how the latest store must
+ * read it back. Every version of the schema has an entry, so a new migration without one fails.
+ */
+const written: Record<number, { rows: [table: string, row: Row][]; check(store: Store): Promise<void> }> = {
+  1: {
+    rows: [
+      ['clients', { ...client }],
+      ['signing_keys', { ...signingKey }],
+      ['people', { uid: person.uid, username: 'ada.nurse', person }],
+      ['credentials', { ...credential }],
+      ['grants', { ...grant }],
+      ['refresh_tokens', { ...refreshToken }],
+      ['sessions', { ...session }],
+      ['logout_outbox', { ...notification }],
+      ['audit_log', { at: T, type: 'session.started', subject: '555000000001', detail: { amr: ['PWD'] } }],
+      ['codes', { code_hash: 'c-hash', client_id: client.client_id, redirect_uri: client.redirect_uris[0], grant_id: 'g2', expires_at: T + MINUTE, payload: { nonce: 'n' } }],
+      ['interactions', { id: 'i1', expires_at: T + 10 * MINUTE, payload: { step: 1 } }],
+      ['replay_markers', { key: 'jti:1', expires_at: T + MINUTE }],
+    ],
+    async check(store) {
+      assert.deepStrictEqual(await store.clients.get(client.client_id), client)
+      assert.deepStrictEqual(await store.keys.list(), [signingKey])
+      assert.deepStrictEqual(await store.people.get(person.uid), person)
+      assert.deepStrictEqual(await store.people.getByUsername('ada.nurse'), person)
+      assert.deepStrictEqual(await store.credentials.listByPerson('555000000001'), [credential])
+      assert.deepStrictEqual(await store.grants.get('g1'), grant)
+      assert.deepStrictEqual(await store.refreshTokens.get('rt-hash'), refreshToken)
+      assert.deepStrictEqual(await store.sessions.get('s-hash'), session)
+      assert.deepStrictEqual(await store.sessions.listByBinding('card-session-1'), [session])
+      assert.deepStrictEqual(await store.outbox.get('n1'), notification)
+      assert.deepStrictEqual(await store.audit.recent(5), [{ at: T, type: 'session.started', subject: '555000000001', detail: { amr: ['PWD'] } }])
+      assert.equal((await store.codes.redeem('c-hash', T)).kind, 'first')
+      assert.deepStrictEqual(await store.interactions.get('i1', T), { id: 'i1', expires_at: T + 10 * MINUTE, payload: { step: 1 } })
+      assert.equal(await store.replay.has('jti:1', T), true)
+    },
+  },
+  2: {
+    rows: [['rate_counters', { key: 'sign-in:abc', window_end: rateWindowEnd(MINUTE, T), hits: 4 }]],
+    async check(store) {
+      // The window carried over counts on from where it was.
+      assert.equal(await store.rates.hit('sign-in:abc', MINUTE, T), 5)
+    },
+  },
+  3: {
+    rows: [
+      ['cards', { ...card }],
+      ['card_authority', { id: 1, certificate: 'ca-pem', private_key_sealed: 'v1.sealed', created_at: T }],
+    ],
+    async check(store) {
+      assert.deepStrictEqual(await store.cards.get(card.serial), card)
+      assert.deepStrictEqual(await store.cards.listByPerson('555000000001'), [card])
+      assert.deepStrictEqual(await store.cards.getAuthority(), { certificate: 'ca-pem', private_key_sealed: 'v1.sealed', created_at: T })
+      // The counter carried over counts on: one more attempt is the last, and the next is refused.
+      const attempt = await store.cards.beginPasscodeAttempt(card.serial, T + 1)
+      assert.deepStrictEqual(attempt, { outcome: 'begun', attemptsLeft: 0, card: { ...card, failed_attempts: 3 } })
+      assert.deepStrictEqual(await store.cards.beginPasscodeAttempt(card.serial, T + 2), { outcome: 'locked' })
+    },
+  },
+}
+
+/** Every version a database can be found at: 0 (empty) up to the latest. */
+function versions(latest: number): number[] {
+  return Array.from({ length: latest + 1 }, (_, v) => v)
+}
+
+it('every schema version has data written at it', () => {
+  assert.deepStrictEqual(Object.keys(written).map(Number), sqliteMigrations.map((m) => m.version))
+  assert.deepStrictEqual(Object.keys(written).map(Number), postgresMigrations.map((m) => m.version))
+})
+
+describe('sqlite: upgrades', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'careid-migrations-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  for (const from of versions(latestSchemaVersion)) {
+    it(`from version ${from}, with its data, to the latest (${latestSchemaVersion})`, async () => {
+      const path = join(dir, `from-${from}.db`)
+      for (let version = 1; version <= from; version++) {
+        migrateSqliteTo(path, version)
+        for (const [table, row] of written[version]?.rows ?? []) insertSqlite(path, table, row)
+      }
+      const store = await openSqliteStore({ path })
+      try {
+        assert.equal(await store.ping(), true)
+        for (let version = 1; version <= from; version++) await written[version]?.check(store)
+        // Tables a later version added start empty and work.
+        if (from < 2) {
+          await store.cards.put(card)
+          assert.deepStrictEqual(await store.cards.get(card.serial), card)
+        }
+      } finally {
+        await store.close()
+      }
+    })
+  }
+})
+
+const postgres = await ensurePostgres()
+if (postgres.available) {
+  const url = postgres.url
+  describe('postgres: upgrades', () => {
+    const schemas: string[] = []
+    after(async () => {
+      const admin = new pg.Client({ connectionString: url })
+      await admin.connect()
+      for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await admin.end()
+    })
+
+    for (const from of versions(latestPostgresSchemaVersion)) {
+      it(`from version ${from}, with its data, to the latest (${latestPostgresSchemaVersion})`, async () => {
+        const schema = `careid_test_${randomBytes(6).toString('hex')}`
+        schemas.push(schema)
+        await migratePostgresTo(url, schema, 0)
+        for (let version = 1; version <= from; version++) {
+          await migratePostgresTo(url, schema, version)
+          for (const [table, row] of written[version]?.rows ?? []) await insertPostgres(url, schema, table, row)
+        }
+        const store = await openPostgresStore({ url, schema })
+        try {
+          assert.equal(await store.ping(), true)
+          for (let version = 1; version <= from; version++) await written[version]?.check(store)
+          if (from < 2) {
+            await store.cards.put(card)
+            assert.deepStrictEqual(await store.cards.get(card.serial), card)
+          }
+        } finally {
+          await store.close()
+        }
+      })
+    }
+  })
+} else {
+  it('postgres: upgrades', { skip: postgres.reason }, () => {})
+}

@@ -1,0 +1,400 @@
+/**
+ * The Identity Agent protocol against abuse, at the provider's `{issuer}/agent/...` endpoints and
+ * in the smartcard sign-in step: each refusal has its exact `error` and status and opens nothing.
+ * Cards are issued by the deployment's real card authority; the test holds their keys.
+ */
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { demoWorkforce } from '@careid/domain'
+import { openContext } from '../../packages/cli/src/context.ts'
+import { seedDemoWorkforce } from '../../packages/cli/src/seed.ts'
+import { resolveSettings } from '../../packages/cli/src/settings.ts'
+import { Browser, form, type PageResult } from '../support/browser.ts'
+import { startTestCareid, type TestCareid } from '../support/careid.ts'
+import { expectJsonError } from '../support/refusals.ts'
+import { addRp, authorizeUrl, redeem, type TestRp } from '../support/rp.ts'
+import {
+  agentProof,
+  agentUrl,
+  cardAssertion,
+  challenge,
+  createAgentKey,
+  identityAgentTicket,
+  issueTestCard,
+  openCardSession,
+  postJson,
+  type TestCard,
+} from '../support/smartcard.ts'
+
+const dayMs = 24 * 60 * 60_000
+const byName = (username: string) => {
+  const person = demoWorkforce.find((p) => p.username === username)
+  assert.ok(person, username)
+  return person
+}
+
+describe('the Identity Agent protocol refuses abuse', () => {
+  let careid: TestCareid
+  let rp: TestRp
+
+  before(async () => {
+    careid = await startTestCareid()
+    rp = await addRp(careid)
+  })
+  after(async () => {
+    await careid?.close()
+  })
+
+  async function issued(card: TestCard): Promise<{ challenge: string; attempts_left: number }> {
+    const response = await challenge(careid, card.record.serial)
+    assert.equal(response.status, 200)
+    return (await response.json()) as { challenge: string; attempts_left: number }
+  }
+
+  async function openSession(assertion: string, agentJwk: unknown) {
+    return postJson(agentUrl(careid, '/agent/session'), { assertion, agent_key: agentJwk })
+  }
+
+  it('opens a card session for a card signature over a fresh challenge, and resets the passcode counter', async () => {
+    const person = byName('dr.patel')
+    const card = await issueTestCard(careid, person.uid)
+    const agent = await createAgentKey()
+    const first = await issued(card)
+    assert.equal(first.attempts_left, 2)
+    assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 1)
+    const response = await openSession(await cardAssertion(careid, card, first.challenge, agent), agent.publicJwk)
+    const body = (await response.json()) as { uid: string; roles: Array<{ person_roleid: string }>; card_session_secret: string; selected_roleid?: string }
+    assert.equal(response.status, 200, JSON.stringify(body))
+    assert.equal(body.uid, person.uid)
+    assert.deepEqual(body.roles.map((r) => r.person_roleid).sort(), person.positions.map((p) => p.person_roleid).sort())
+    assert.equal(body.selected_roleid, undefined, 'three roles: the person chooses at the agent')
+    assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 0)
+  })
+
+  it('refuses a replayed card signature (the challenge is single use)', async () => {
+    const card = await issueTestCard(careid, byName('nurse.jones').uid)
+    const agent = await createAgentKey()
+    const { challenge: value } = await issued(card)
+    const assertion = await cardAssertion(careid, card, value, agent)
+    assert.equal((await openSession(assertion, agent.publicJwk)).status, 200)
+    await expectJsonError(await openSession(assertion, agent.publicJwk), { status: 401, error: 'invalid_challenge' })
+    // Replayed by another agent (with its own key in the request): refused before the challenge.
+    const other = await createAgentKey()
+    await expectJsonError(await openSession(assertion, other.publicJwk), { status: 401, error: 'invalid_assertion' })
+  })
+
+  it('refuses an expired challenge, and an assertion past its own exp', async () => {
+    const card = await issueTestCard(careid, byName('agency.clark').uid)
+    const agent = await createAgentKey()
+    const { challenge: value } = await issued(card)
+    // 60 seconds pass: the stored challenge's expiry is moved into the past (the record itself lives on).
+    const id = `agent-challenge:${createHash('sha256').update(value).digest('base64url')}`
+    const record = await careid.context.store.interactions.get(id, Date.now())
+    assert.ok(record)
+    await careid.context.store.interactions.put({ ...record, payload: { ...record.payload, exp: Date.now() - 1 } })
+    await expectJsonError(await openSession(await cardAssertion(careid, card, value, agent), agent.publicJwk), { status: 401, error: 'challenge_expired' })
+
+    const next = await issued(card)
+    const past = Math.floor(Date.now() / 1000) - 120
+    const stale = await cardAssertion(careid, card, next.challenge, agent, { iat: past, exp: past + 60 })
+    await expectJsonError(await openSession(stale, agent.publicJwk), { status: 401, error: 'invalid_assertion' })
+  })
+
+  it("refuses one card's signature over another card's challenge, and a wrong audience", async () => {
+    const a = await issueTestCard(careid, byName('midwife.taylor').uid)
+    const b = await issueTestCard(careid, byName('dentist.walker').uid)
+    const agent = await createAgentKey()
+    const forA = await issued(a)
+    await expectJsonError(await openSession(await cardAssertion(careid, b, forA.challenge, agent), agent.publicJwk), { status: 401, error: 'invalid_challenge' })
+    const forB = await issued(b)
+    await expectJsonError(await openSession(await cardAssertion(careid, b, forB.challenge, agent, { aud: 'https://elsewhere.example' }), agent.publicJwk), {
+      status: 401,
+      error: 'invalid_assertion',
+    })
+  })
+
+  it('refuses a revoked card: no challenge, and no session from a challenge issued before', async () => {
+    const card = await issueTestCard(careid, byName('reception.brown').uid)
+    const agent = await createAgentKey()
+    const before = await issued(card)
+    assert.ok(await careid.context.store.cards.revoke(card.record.serial, Date.now()))
+    await expectJsonError(await challenge(careid, card.record.serial), { status: 403, error: 'card_revoked' })
+    await expectJsonError(await openSession(await cardAssertion(careid, card, before.challenge, agent), agent.publicJwk), { status: 403, error: 'card_revoked' })
+  })
+
+  it('locks a card after three passcode attempts without proof', async () => {
+    const card = await issueTestCard(careid, byName('ra.whitfield').uid)
+    const agent = await createAgentKey()
+    const left = []
+    let last = ''
+    for (let i = 0; i < 3; i++) {
+      const answer = await issued(card)
+      left.push(answer.attempts_left)
+      last = answer.challenge
+    }
+    assert.deepEqual(left, [2, 1, 0])
+    await expectJsonError(await challenge(careid, card.record.serial), { status: 403, error: 'card_locked' })
+    await expectJsonError(await openSession(await cardAssertion(careid, card, last, agent), agent.publicJwk), { status: 403, error: 'card_locked' })
+    const stored = await careid.context.store.cards.get(card.record.serial)
+    assert.ok(stored?.locked_at !== undefined)
+  })
+
+  it('refuses an unknown card and malformed requests, precisely', async () => {
+    await expectJsonError(await challenge(careid, 'abcdef0123456789'), { status: 403, error: 'unknown_card' })
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/challenge'), {}), { status: 400, error: 'invalid_request' })
+    await expectJsonError(await challenge(careid, 'NOT-HEX'), { status: 400, error: 'invalid_request' })
+    const agent = await createAgentKey()
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/session'), { assertion: 'a.b.c' }), { status: 400, error: 'invalid_request' })
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/session'), { assertion: 'a.b.c', agent_key: agent.publicJwk }), { status: 401, error: 'invalid_assertion' })
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/session'), { assertion: 'x', agent_key: { ...agent.publicJwk, d: 'secret' } }), { status: 400, error: 'invalid_request' })
+    const bad = await fetch(agentUrl(careid, '/agent/challenge'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' })
+    await expectJsonError(bad, { status: 400, error: 'invalid_request' })
+  })
+
+  it('refuses a second agent presenting the same card session', async () => {
+    const person = byName('locum.okafor')
+    const card = await issueTestCard(careid, person.uid)
+    const agent = await createAgentKey()
+    const opened = await openCardSession(careid, card, agent)
+    const secret = opened.card_session_secret
+    const role = person.positions[2]?.person_roleid as string
+    const rolePath = '/agent/session/role'
+    const thief = await createAgentKey()
+    const call = (path: string, headers: Record<string, string>, body: unknown = { person_roleid: role }) => postJson(agentUrl(careid, path), body, headers)
+
+    // The copied secret with the other agent's own proof, with no proof, or with a wrong secret.
+    await expectJsonError(await call(rolePath, { authorization: `Bearer ${secret}`, 'agent-proof': await agentProof(careid, thief, rolePath) }), { status: 401, error: 'invalid_agent_proof', secrets: [secret] })
+    await expectJsonError(await call(rolePath, { authorization: `Bearer ${secret}` }), { status: 401, error: 'invalid_agent_proof' })
+    await expectJsonError(await call(rolePath, { authorization: `Bearer ${'x'.repeat(43)}`, 'agent-proof': await agentProof(careid, agent, rolePath) }), { status: 401, error: 'invalid_card_session' })
+    // The real agent's proof made for another endpoint, or replayed.
+    await expectJsonError(await call('/agent/session/end', { authorization: `Bearer ${secret}`, 'agent-proof': await agentProof(careid, agent, rolePath) }), { status: 401, error: 'invalid_agent_proof' })
+    const proof = await agentProof(careid, agent, rolePath)
+    const ok = await call(rolePath, { authorization: `Bearer ${secret}`, 'agent-proof': proof })
+    assert.equal(ok.status, 200, await ok.clone().text())
+    assert.deepEqual(await ok.json(), { selected_roleid: role })
+    await expectJsonError(await call(rolePath, { authorization: `Bearer ${secret}`, 'agent-proof': proof }), { status: 401, error: 'invalid_agent_proof' })
+    // A role is chosen once per card session (a change needs the card removed), and only a role the person holds.
+    await expectJsonError(await call(rolePath, { authorization: `Bearer ${secret}`, 'agent-proof': await agentProof(careid, agent, rolePath) }), { status: 409, error: 'role_already_selected' })
+
+    // In the browser journey: a ticket the card signed but another agent key co-signed is refused.
+    const browser = new Browser(careid.origin)
+    const page = await smartcardPage(browser)
+    const forged = await identityAgentTicket(careid, card, thief, opened.card_session, pageChallenge(page))
+    const refused = await postTicket(browser, page, forged)
+    assert.equal(refused.page?.status, 400)
+    assert.match(refused.page?.html ?? '', /Your smartcard sign-in could not be checked/)
+  })
+
+  it('refuses a role the card holder does not hold', async () => {
+    const card = await issueTestCard(careid, byName('new.starter').uid)
+    const agent = await createAgentKey()
+    const opened = await openCardSession(careid, card, agent)
+    const path = '/agent/session/role'
+    await expectJsonError(
+      await postJson(agentUrl(careid, path), { person_roleid: byName('dr.patel').positions[0]?.person_roleid }, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) }),
+      { status: 400, error: 'unknown_role' },
+    )
+  })
+
+  async function smartcardPage(browser: Browser): Promise<PageResult> {
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', nonce: 'n', acr_values: 'AAL3_ANY' }))
+    assert.ok(landing.page, `expected the smartcard page, got a redirect to ${landing.location}`)
+    assert.match(landing.page.html, /Sign in with your smartcard/)
+    return landing.page
+  }
+
+  function pageChallenge(page: PageResult): string {
+    const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1]
+    assert.ok(value)
+    return value
+  }
+
+  function postTicket(browser: Browser, page: PageResult, ticket: string) {
+    const f = form(page, '/authenticate')
+    return browser.go(f.action, { form: { ...f.fields, ticket } })
+  }
+
+  it('signs in with a ticket (N3_SMARTCARD, the agent role) and refuses the same ticket again', async () => {
+    const person = byName('pharm.singh')
+    const card = await issueTestCard(careid, person.uid)
+    const agent = await createAgentKey()
+    const opened = await openCardSession(careid, card, agent)
+    assert.equal(opened.selected_roleid, undefined)
+    const role = person.positions[1]?.person_roleid as string
+    const path = '/agent/session/role'
+    assert.equal((await postJson(agentUrl(careid, path), { person_roleid: role }, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })).status, 200)
+
+    const browser = new Browser(careid.origin)
+    const page = await smartcardPage(browser)
+    assert.match(page.headers.get('content-security-policy') ?? '', /connect-src 'self' http:\/\/127\.0\.0\.1:4445;/)
+    const ticket = await identityAgentTicket(careid, card, agent, opened.card_session, pageChallenge(page))
+    const landing = await postTicket(browser, page, ticket)
+    const tokens = await redeem(rp, landing.location)
+    assert.deepEqual(tokens.id.amr, ['N3_SMARTCARD'])
+    assert.equal(tokens.id.acr, 'AAL3_ANY')
+    assert.equal(tokens.id.authentication_assurance_level, '3')
+
+    // The same ticket in another sign-in: its challenge is not that sign-in's.
+    const other = new Browser(careid.origin)
+    const second = await smartcardPage(other)
+    const replay = await postTicket(other, second, ticket)
+    assert.equal(replay.page?.status, 400)
+    assert.match(replay.page?.html ?? '', /Your smartcard sign-in could not be checked/)
+
+    // After the card is revoked, the card session gives no more sign-ins.
+    await careid.context.store.cards.revoke(card.record.serial, Date.now())
+    const third = await smartcardPage(other)
+    const revoked = await postTicket(other, third, await identityAgentTicket(careid, card, agent, opened.card_session, pageChallenge(third)))
+    assert.equal(revoked.page?.status, 400)
+    assert.match(revoked.page?.html ?? '', /Your smartcard cannot be used/)
+  })
+})
+
+describe('a card whose certificate has expired', () => {
+  let careid: TestCareid | undefined
+  after(async () => {
+    await careid?.close()
+  })
+
+  it('is refused with card_expired (its registry entry is still active, so a challenge is given)', async () => {
+    // A deployment whose card authority was made 800 days ago, when the card was issued.
+    const dataDir = mkdtempSync(join(tmpdir(), 'careid-test-'))
+    const past = Date.now() - 800 * dayMs
+    const context = await openContext(resolveSettings({ dataDir, logLevel: 'silent' }, { CAREID_KEY_ENCRYPTION_KEY: undefined }))
+    let card: TestCard
+    try {
+      await seedDemoWorkforce(context)
+      card = await issueTestCard({ context }, byName('dr.hughes').uid, past, past - 1000)
+    } finally {
+      await context.close()
+    }
+    careid = await startTestCareid({ dataDir })
+    const agent = await createAgentKey()
+    const response = await challenge(careid, card.record.serial)
+    assert.equal(response.status, 200)
+    const { challenge: value } = (await response.json()) as { challenge: string }
+    const opened = await postJson(agentUrl(careid, '/agent/session'), { assertion: await cardAssertion(careid, card, value, agent), agent_key: agent.publicJwk })
+    await expectJsonError(opened, { status: 403, error: 'card_expired' })
+  })
+})
+
+describe("removing a card where the organisation's policy is to lock", () => {
+  let careid: TestCareid
+  before(async () => {
+    careid = await startTestCareid()
+  })
+  after(async () => {
+    await careid?.close()
+  })
+
+  it('locks the sign-ins instead of ending them; the card and passcode unlock the same session', async () => {
+    const person = byName('midwife.taylor')
+    const role = person.positions.find((p) => p.org_code === 'RJ1')?.person_roleid as string
+    assert.ok(role, 'midwife.taylor works at RJ1, whose policy is lock')
+    const redirect_uri = 'https://rp.example.test/callback'
+    const registered = await careid.addClient({ redirect_uris: [redirect_uri], backchannel_logout_uri: 'https://rp.example.test/backchannel', token_endpoint_auth_method: 'client_secret_post' })
+    const rp: TestRp = { careid, client_id: registered.client_id, client_secret: registered.client_secret as string, redirect_uri }
+    const card = await issueTestCard(careid, person.uid)
+    const agent = await createAgentKey()
+    const browser = new Browser(careid.origin)
+
+    async function cardSessionWithRole() {
+      const opened = await openCardSession(careid, card, agent)
+      const path = '/agent/session/role'
+      const chosen = await postJson(agentUrl(careid, path), { person_roleid: role }, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+      assert.equal(chosen.status, 200)
+      return opened
+    }
+    async function signInWithTicket(cardSession: string) {
+      const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+      const page = landing.page
+      assert.ok(page, `expected the smartcard page, got ${landing.location}`)
+      const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+      const f = form(page, '/authenticate')
+      return redeem(rp, (await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, cardSession, value) } })).location)
+    }
+
+    const first = await cardSessionWithRole()
+    const before = await signInWithTicket(first.card_session)
+    assert.equal(before.id.selected_roleid, role)
+
+    // The card is removed: the agent ends its card session; the sign-in is locked, not ended.
+    const path = '/agent/session/end'
+    const ended = await postJson(agentUrl(careid, path), {}, { authorization: `Bearer ${first.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+    assert.equal(ended.status, 200)
+    assert.deepEqual(await ended.json(), { sessions_ended: 0, sessions_locked: 1 })
+    assert.deepEqual(await careid.context.store.outbox.counts(), { pending: 0, delivered: 0, gave_up: 0 }, 'no relying party is logged out')
+    const silent = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'quiet', acr_values: 'AAL3_ANY', prompt: 'none' }))
+    assert.equal(new URL(silent.location ?? '').searchParams.get('error'), 'login_required', 'a locked session answers nothing')
+
+    // The card is back, with its passcode: a new card session, and the same CIS2 session goes on.
+    const second = await cardSessionWithRole()
+    const after = await signInWithTicket(second.card_session)
+    assert.equal(after.id.sid, before.id.sid, 'the same session (sid), unlocked')
+    assert.deepEqual(after.id.amr, ['N3_SMARTCARD'])
+    const again = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'quiet', acr_values: 'AAL3_ANY', prompt: 'none' }))
+    assert.ok(new URL(again.location ?? '').searchParams.get('code'), 'it answers prompt=none again')
+  })
+})
+
+describe('the sign-in page challenge', () => {
+  let careid: TestCareid
+  before(async () => {
+    careid = await startTestCareid()
+  })
+  after(async () => {
+    await careid?.close()
+  })
+
+  it('expires after 60 seconds: a ticket for it is refused and the page gets a fresh challenge', async () => {
+    const rp = await addRp(careid)
+    const card = await issueTestCard(careid, byName('dr.hughes').uid)
+    const agent = await createAgentKey()
+    const opened = await openCardSession(careid, card, agent)
+    const browser = new Browser(careid.origin)
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+    const page = landing.page
+    assert.ok(page)
+    const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+    // 60 seconds pass: the challenge kept in the interaction is moved into the past.
+    const id = new URL(page.url).pathname.split('/').at(-1) as string
+    const record = await careid.context.store.interactions.get(id, Date.now())
+    assert.ok(record)
+    const state = record.payload.auth_state as { challenge: string; exp: number }
+    assert.equal(state.challenge, value)
+    await careid.context.store.interactions.put({ ...record, payload: { ...record.payload, auth_state: { ...state, exp: Date.now() - 1 } } })
+    const f = form(page, '/authenticate')
+    const refused = await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, value) } })
+    assert.equal(refused.location, undefined, 'no redirect to the application')
+    assert.equal(refused.page?.status, 400)
+    assert.match(refused.page?.html ?? '', /This sign-in took too long/)
+    const fresh = /data-challenge="([^"]+)"/.exec(refused.page?.html ?? '')?.[1]
+    assert.ok(fresh !== undefined && fresh !== value, 'a new challenge')
+    // With the new challenge, the same card session signs in.
+    const again = form(refused.page as PageResult, '/authenticate')
+    const done = await browser.go(again.action, { form: { ...again.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, fresh) } })
+    assert.deepEqual((await redeem(rp, done.location)).id.amr, ['N3_SMARTCARD'])
+  })
+
+  it('lets the right passcode open the card on the third try (three wrong ones lock it, cis2.md 4)', async () => {
+    const card = await issueTestCard(careid, byName('nurse.jones').uid)
+    const agent = await createAgentKey()
+    const left: number[] = []
+    let third = ''
+    for (let i = 0; i < 3; i++) {
+      const response = await challenge(careid, card.record.serial)
+      assert.equal(response.status, 200)
+      const body = (await response.json()) as { challenge: string; attempts_left: number }
+      left.push(body.attempts_left)
+      third = body.challenge
+    }
+    assert.deepEqual(left, [2, 1, 0], 'the third is the last try')
+    const opened = await postJson(agentUrl(careid, '/agent/session'), { assertion: await cardAssertion(careid, card, third, agent), agent_key: agent.publicJwk })
+    assert.equal(opened.status, 200, await opened.clone().text())
+    assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 0)
+  })
+})

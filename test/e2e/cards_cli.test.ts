@@ -1,0 +1,162 @@
+/**
+ * `careid cards issue|list|unlock|revoke` as a Registration Authority runs them, on a data directory:
+ * what they print, what they refuse (exit code 2, one message, nothing changed), and that the card
+ * they issue opens with its passcode and is locked and unlocked through the provider's counter.
+ */
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { openCardAuthority, VirtualCardReader } from '@careid/cards'
+import { demoWorkforce } from '@careid/domain'
+import { createSecretBox, loadKeyEncryptionKey } from '@careid/oidc'
+import { openSqliteStore, type Json, type Store } from '@careid/store'
+import { runCareid, type CliResult } from '../support/cli.ts'
+
+const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]
+const dir = mkdtempSync(join(tmpdir(), 'careid-cards-cli-'))
+const dataDir = join(dir, 'data')
+mkdirSync(dataDir, { mode: 0o700 })
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+const careid = (...args: string[]) => runCareid([...args, '--data-dir', dataDir], { timeoutMs: 60_000 })
+
+function ok(result: CliResult): string {
+  assert.equal(result.code, 0, `exit code 0 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
+  assert.equal(result.stderr, '')
+  return result.stdout
+}
+
+function refused(result: CliResult, message: RegExp): void {
+  assert.equal(result.code, 2, `exit code 2 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
+  assert.match(result.stderr, /^careid: /)
+  assert.match(result.stderr, message)
+  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  assert.equal(result.stdout, '')
+}
+
+/** The data directory's store, opened only while `read` runs (the commands open it too). */
+async function withStore<R>(read: (store: Store) => Promise<R>): Promise<R> {
+  const store = await openSqliteStore({ path: join(dataDir, 'careid.db') })
+  try {
+    return await read(store)
+  } finally {
+    await store.close()
+  }
+}
+
+describe('careid cards', { concurrency: 1 }, () => {
+  let adaSerial = ''
+  let adaPasscode = ''
+  const adaFile = join(dir, 'ada.json')
+
+  before(async () => {
+    // The workforce `careid start` would have seeded.
+    await withStore(async (store) => {
+      for (const person of [ada, ben]) await store.people.put(person.uid, person.username, person as unknown as Json)
+    })
+  })
+
+  it('issue: writes a card file (mode 0600) and prints a generated passcode once', async () => {
+    const stdout = ok(await careid('cards', 'issue', ada.uid, '--out', adaFile))
+    const lines = stdout.split('\n')
+    const issued = /^Issued card ([0-9a-f]{32}) to (\d{12}), valid until (\S+)\.$/.exec(lines[0] ?? '')
+    assert.ok(issued, stdout)
+    adaSerial = issued[1] ?? ''
+    assert.equal(issued[2], ada.uid)
+    assert.equal(lines[1], `Card file: ${adaFile}`)
+    const passcode = /^Passcode \(shown once; give it to the holder only\): (\d{6})$/.exec(lines[2] ?? '')
+    assert.ok(passcode, stdout)
+    adaPasscode = passcode[1] ?? ''
+    assert.equal(lines.length, 4)
+    assert.equal(statSync(adaFile).mode & 0o777, 0o600)
+    // The card opens with that passcode, and with no other.
+    const reader = new VirtualCardReader(adaFile)
+    assert.equal((await reader.present())?.serial, adaSerial)
+    assert.equal((await reader.unlock(adaPasscode)).ok, true)
+    const wrong = String((Number(adaPasscode) + 1) % 1_000_000).padStart(6, '0')
+    assert.deepStrictEqual(await reader.unlock(wrong), { ok: false, reason: 'wrong_passcode' })
+    await reader.close()
+    await withStore(async (store) => {
+      assert.equal((await store.cards.get(adaSerial))?.status, 'active')
+      // The audit trail names the card, never its passcode.
+      const [event] = await store.audit.recent(1)
+      assert.deepStrictEqual({ type: event?.type, subject: event?.subject, detail: event?.detail }, { type: 'card.issued', subject: ada.uid, detail: { serial: adaSerial, kind: 'virtual' } })
+      assert.doesNotMatch(JSON.stringify(await store.audit.recent(50)), new RegExp(adaPasscode))
+    })
+  })
+
+  it('issue with a chosen passcode prints no passcode', async () => {
+    const file = join(dir, 'ben.json')
+    const stdout = ok(await careid('cards', 'issue', ben.uid, '--passcode', '90817263', '--out', file, '--json'))
+    const result = JSON.parse(stdout) as { serial: string; uid: string; file: string; passcode?: string }
+    assert.equal(result.uid, ben.uid)
+    assert.equal(result.file, file)
+    assert.equal(result.passcode, undefined)
+    assert.doesNotMatch(stdout, /90817263/)
+    assert.equal((await new VirtualCardReader(file).unlock('90817263')).ok, true)
+  })
+
+  it('issue refuses bad passcodes, unknown people, a second active card and an existing file, changing nothing', async () => {
+    const count = () => withStore(async (store) => (await store.cards.list()).length)
+    const before = await count()
+    const file = join(dir, 'refused.json')
+    for (const passcode of ['12345', '123456789', '12345a', '']) {
+      refused(await careid('cards', 'issue', ben.uid, '--passcode', passcode, '--out', file), /^careid: a card passcode is 6 to 8 digits\n$/)
+    }
+    refused(await careid('cards', 'issue', '999999999999', '--out', file), /^careid: no person has the UID 999999999999\n$/)
+    refused(await careid('cards', 'issue', 'ada', '--out', file), /^careid: a UID is 12 digits\n$/)
+    refused(await careid('cards', 'issue', ada.uid, '--out', file), new RegExp(`^careid: ${ada.uid} already holds active card ${adaSerial}, valid until `))
+    writeFileSync(file, 'precious')
+    refused(await careid('cards', 'issue', ada.uid, '--out', file), /^careid: the card file .* exists already; give another --out\n$/)
+    assert.equal(readFileSync(file, 'utf8'), 'precious')
+    rmSync(file)
+    assert.equal(await count(), before)
+    assert.equal(existsSync(file), false)
+  })
+
+  it('list shows every card, or one person\'s', async () => {
+    const all = ok(await careid('cards', 'list')).trim().split('\n')
+    assert.equal(all.length, 2)
+    assert.match(all[0] ?? '', new RegExp(`^${adaSerial}  ${ada.uid}  virtual  valid until \\S+  active, 0 unproven attempt\\(s\\)$`))
+    const mine = ok(await careid('cards', 'list', '--uid', ada.uid)).trim().split('\n')
+    assert.deepStrictEqual(mine, [all[0]])
+    assert.equal(ok(await careid('cards', 'list', '--uid', '999999999999')), 'No cards for 999999999999.\n')
+  })
+
+  it('unlock: a card locked by three unproven attempts is usable again', async () => {
+    await withStore(async (store) => {
+      for (let i = 0; i < 3; i++) await store.cards.beginPasscodeAttempt(adaSerial, Date.now())
+      assert.deepStrictEqual(await store.cards.beginPasscodeAttempt(adaSerial, Date.now()), { outcome: 'locked' })
+    })
+    assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), / LOCKED \S+\n$/)
+    assert.equal(ok(await careid('cards', 'unlock', adaSerial)), `Card ${adaSerial} unlocked; its holder has 3 passcode attempts again.\n`)
+    await withStore(async (store) => {
+      const card = await store.cards.get(adaSerial)
+      assert.equal(card?.failed_attempts, 0)
+      assert.equal(card?.locked_at, undefined)
+      const secrets = createSecretBox(loadKeyEncryptionKey({ dataDir }))
+      const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets })
+      assert.deepStrictEqual(await authority.verifyCardCertificate(card?.certificate ?? '', Date.now()), { ok: true, card })
+      assert.equal((await store.cards.beginPasscodeAttempt(adaSerial, Date.now())).outcome, 'begun')
+    })
+    refused(await careid('cards', 'unlock', 'ffff'), /^careid: no card ffff\n$/)
+  })
+
+  it('revoke: the card is refused from then on, and cannot be unlocked', async () => {
+    assert.equal(ok(await careid('cards', 'revoke', adaSerial)), `Card ${adaSerial} revoked: it signs nobody in from now on.\n`)
+    assert.match(ok(await careid('cards', 'revoke', adaSerial)), new RegExp(`^Card ${adaSerial} was already revoked \\(`))
+    refused(await careid('cards', 'unlock', adaSerial), new RegExp(`^careid: card ${adaSerial} is revoked; issue a new card instead\\n$`))
+    assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), / revoked \S+\n$/)
+    await withStore(async (store) => {
+      const secrets = createSecretBox(loadKeyEncryptionKey({ dataDir }))
+      const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets })
+      const card = await store.cards.get(adaSerial)
+      assert.deepStrictEqual(await authority.verifyCardCertificate(card?.certificate ?? '', Date.now()), { ok: false, reason: 'revoked' })
+    })
+    refused(await careid('cards', 'revoke', 'ffff'), /^careid: no card ffff\n$/)
+    // Revoked, Ada may be issued a new card.
+    ok(await careid('cards', 'issue', ada.uid, '--passcode', '123456', '--out', join(dir, 'ada-2.json')))
+  })
+})
