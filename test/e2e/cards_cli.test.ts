@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test'
 import { openCardAuthority, VirtualCardReader } from '@careid/cards'
 import { demoWorkforce } from '@careid/domain'
 import { createSecretBox, loadKeyEncryptionKey } from '@careid/oidc'
-import { openSqliteStore, type Json, type Store } from '@careid/store'
-import { runCareid, type CliResult } from '../support/cli.ts'
+import type { Json } from '@careid/store'
+import { ok, refused, runCareid, withStore } from '../support/cli.ts'
 
 const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]
 const dir = mkdtempSync(join(tmpdir(), 'careid-cards-cli-'))
@@ -22,29 +22,8 @@ after(() => rmSync(dir, { recursive: true, force: true }))
 
 const careid = (...args: string[]) => runCareid([...args, '--data-dir', dataDir], { timeoutMs: 60_000 })
 
-function ok(result: CliResult): string {
-  assert.equal(result.code, 0, `exit code 0 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
-  assert.equal(result.stderr, '')
-  return result.stdout
-}
 
-function refused(result: CliResult, message: RegExp): void {
-  assert.equal(result.code, 2, `exit code 2 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
-  assert.match(result.stderr, /^careid: /)
-  assert.match(result.stderr, message)
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
-  assert.equal(result.stdout, '')
-}
 
-/** The data directory's store, opened only while `read` runs (the commands open it too). */
-async function withStore<R>(read: (store: Store) => Promise<R>): Promise<R> {
-  const store = await openSqliteStore({ path: join(dataDir, 'careid.db') })
-  try {
-    return await read(store)
-  } finally {
-    await store.close()
-  }
-}
 
 describe('careid cards', { concurrency: 1 }, () => {
   let adaSerial = ''
@@ -53,7 +32,7 @@ describe('careid cards', { concurrency: 1 }, () => {
 
   before(async () => {
     // The workforce `careid start` would have seeded.
-    await withStore(async (store) => {
+    await withStore(dataDir, async (store) => {
       for (const person of [ada, ben]) await store.people.put(person.uid, person.username, person as unknown as Json)
     })
   })
@@ -78,7 +57,7 @@ describe('careid cards', { concurrency: 1 }, () => {
     const wrong = String((Number(adaPasscode) + 1) % 1_000_000).padStart(6, '0')
     assert.deepStrictEqual(await reader.unlock(wrong), { ok: false, reason: 'wrong_passcode' })
     await reader.close()
-    await withStore(async (store) => {
+    await withStore(dataDir, async (store) => {
       assert.equal((await store.cards.get(adaSerial))?.status, 'active')
       // The audit trail names the card, never its passcode.
       const [event] = await store.audit.recent(1)
@@ -99,7 +78,7 @@ describe('careid cards', { concurrency: 1 }, () => {
   })
 
   it('issue refuses bad passcodes, unknown people, a second active card and an existing file, changing nothing', async () => {
-    const count = () => withStore(async (store) => (await store.cards.list()).length)
+    const count = () => withStore(dataDir, async (store) => (await store.cards.list()).length)
     const before = await count()
     const file = join(dir, 'refused.json')
     for (const passcode of ['12345', '123456789', '12345a', '']) {
@@ -126,13 +105,13 @@ describe('careid cards', { concurrency: 1 }, () => {
   })
 
   it('unlock: a card locked by three unproven attempts is usable again', async () => {
-    await withStore(async (store) => {
+    await withStore(dataDir, async (store) => {
       for (let i = 0; i < 3; i++) await store.cards.beginPasscodeAttempt(adaSerial, Date.now())
       assert.deepStrictEqual(await store.cards.beginPasscodeAttempt(adaSerial, Date.now()), { outcome: 'locked' })
     })
     assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), / LOCKED \S+\n$/)
     assert.equal(ok(await careid('cards', 'unlock', adaSerial)), `Card ${adaSerial} unlocked; its holder has 3 passcode attempts again.\n`)
-    await withStore(async (store) => {
+    await withStore(dataDir, async (store) => {
       const card = await store.cards.get(adaSerial)
       assert.equal(card?.failed_attempts, 0)
       assert.equal(card?.locked_at, undefined)
@@ -149,7 +128,7 @@ describe('careid cards', { concurrency: 1 }, () => {
     assert.match(ok(await careid('cards', 'revoke', adaSerial)), new RegExp(`^Card ${adaSerial} was already revoked \\(`))
     refused(await careid('cards', 'unlock', adaSerial), new RegExp(`^careid: card ${adaSerial} is revoked; issue a new card instead\\n$`))
     assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), / revoked \S+\n$/)
-    await withStore(async (store) => {
+    await withStore(dataDir, async (store) => {
       const secrets = createSecretBox(loadKeyEncryptionKey({ dataDir }))
       const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets })
       const card = await store.cards.get(adaSerial)

@@ -20,8 +20,8 @@ import pkcs11js from 'pkcs11js'
 import { openCardAuthority, Pkcs11CardReader, type CardReader } from '@careid/cards'
 import { demoWorkforce } from '@careid/domain'
 import { createSecretBox, loadKeyEncryptionKey } from '@careid/oidc'
-import { openSqliteStore, type Json, type Store } from '@careid/store'
-import { runCareid, type CliResult } from '../support/cli.ts'
+import type { Json } from '@careid/store'
+import { ok, refused, runCareid, withStore } from '../support/cli.ts'
 
 const run = promisify(execFile)
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so'
@@ -53,27 +53,8 @@ function deleteToken(label: string): Promise<unknown> {
 
 const careid = (...args: string[]) => runCareid([...args, '--data-dir', dataDir], { env: { SOFTHSM2_CONF: conf }, timeoutMs: 60_000 })
 
-function ok(result: CliResult): string {
-  assert.equal(result.code, 0, `exit code 0 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
-  assert.equal(result.stderr, '')
-  return result.stdout
-}
 
-function refused(result: CliResult, message: RegExp): void {
-  assert.equal(result.code, 2, `exit code 2 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
-  assert.match(result.stderr, message)
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
-  assert.equal(result.stdout, '')
-}
 
-async function withStore<R>(read: (store: Store) => Promise<R>): Promise<R> {
-  const store = await openSqliteStore({ path: join(dataDir, 'careid.db') })
-  try {
-    return await read(store)
-  } finally {
-    await store.close()
-  }
-}
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -87,7 +68,7 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
   let reader: CardReader
 
   before(async () => {
-    await withStore(async (store) => {
+    await withStore(dataDir, async (store) => {
       for (const person of [ada, ben]) await store.people.put(person.uid, person.username, person as unknown as Json)
     })
     await initToken(label)
@@ -101,14 +82,14 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
     assert.ok(issued, stdout)
     serial = issued[1] ?? ''
     assert.doesNotMatch(stdout, new RegExp(PIN))
-    const card = await withStore((store) => store.cards.get(serial))
+    const card = await withStore(dataDir, (store) => store.cards.get(serial))
     assert.equal(card?.kind, 'pkcs11')
     assert.equal(card?.uid, ada.uid)
   })
 
   it('the reader finds the card on the token without a passcode', async () => {
     const info = await reader.present()
-    const card = await withStore((store) => store.cards.get(serial))
+    const card = await withStore(dataDir, (store) => store.cards.get(serial))
     assert.deepStrictEqual(info, { serial, uid: ada.uid, kind: 'pkcs11', certificate: card?.certificate })
   })
 
@@ -162,7 +143,7 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
     await unlocked.card.close()
     await assert.rejects(unlocked.card.sign(data), { message: 'the card was closed' })
 
-    await withStore(async (store) => {
+    await withStore(dataDir, async (store) => {
       const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets: createSecretBox(loadKeyEncryptionKey({ dataDir })) })
       const verified = await authority.verifyCardCertificate(unlocked.card.info.certificate, Date.now())
       assert.equal(verified.ok, true)
@@ -170,7 +151,7 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
   })
 
   it('issue refuses a wrong PIN, an absent token and a token already holding a card, registering nothing', async () => {
-    const count = () => withStore(async (store) => (await store.cards.list()).length)
+    const count = () => withStore(dataDir, async (store) => (await store.cards.list()).length)
     const before = await count()
     await initToken('careid-ben')
     refused(await careid('cards', 'issue', ben.uid, '--pkcs11-module', MODULE, '--token-label', 'careid-ben', '--passcode', '111111'), /^careid: the PIN of token "careid-ben" is not the passcode given\n$/)

@@ -14,7 +14,7 @@ import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { sha256 } from '@careid/oidc'
 import { Browser } from '../support/browser.ts'
 import { freePort } from '../support/careid.ts'
-import { runCareid, startCareidProcess, type CliResult, type StartedCareid } from '../support/cli.ts'
+import { ok, refused, runCareid, startCareidProcess, type CliResult, type StartedCareid } from '../support/cli.ts'
 import { h1, signIn } from '../support/journey.ts'
 
 const realmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
@@ -48,20 +48,7 @@ async function inTurn<T>(tasks: (() => Promise<T>)[], limit = 1): Promise<T[]> {
   return results
 }
 
-function ok(result: CliResult): string {
-  assert.equal(result.code, 0, `exit code 0 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
-  assert.equal(result.stderr, '')
-  return result.stdout
-}
 
-/** A usage mistake: exit code 2, one clear message on stderr, no stack trace, nothing on stdout. */
-function refused(result: CliResult, message: RegExp): void {
-  assert.equal(result.code, 2, `exit code 2 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
-  assert.match(result.stderr, /^careid: /)
-  assert.match(result.stderr, message)
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
-  assert.equal(result.stdout, '')
-}
 
 // The four parts are independent (each has its own data directory), so two run at a time: most of
 // the time is spent starting `careid` processes, one after another within a part. Each part says

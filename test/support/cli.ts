@@ -4,8 +4,11 @@
  * signal). The child gets a clean environment: no CAREID_* or PORT from the test runner's shell
  * and no node:test context, so only what a test passes counts.
  */
+import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { openSqliteStore, type Store } from '@careid/store'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const careidBin = 'packages/cli/bin/careid.js'
@@ -98,4 +101,30 @@ export function startCareidProcess(args: string[], options: { env?: Record<strin
       reject(new Error(`careid start exited (${code ?? signal}) before it was running\nstdout:\n${stdout}\nstderr:\n${stderr}`))
     })
   })
+}
+
+/** A command that worked: exit code 0, nothing on stderr; returns what it printed. */
+export function ok(result: CliResult): string {
+  assert.equal(result.code, 0, `exit code 0 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
+  assert.equal(result.stderr, '')
+  return result.stdout
+}
+
+/** A usage mistake: exit code 2, one clear message on stderr, no stack trace, nothing on stdout. */
+export function refused(result: CliResult, message: RegExp): void {
+  assert.equal(result.code, 2, `exit code 2 expected\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
+  assert.match(result.stderr, /^careid: /)
+  assert.match(result.stderr, message)
+  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  assert.equal(result.stdout, '')
+}
+
+/** The embedded store of `dataDir`, opened only while `read` runs (the commands open it too). */
+export async function withStore<R>(dataDir: string, read: (store: Store) => Promise<R>): Promise<R> {
+  const store = await openSqliteStore({ path: join(dataDir, 'careid.db') })
+  try {
+    return await read(store)
+  } finally {
+    await store.close()
+  }
 }

@@ -3,25 +3,13 @@
  * opened carry its secret and a one-use proof signed by the agent instance key.
  */
 import { randomBytes } from 'node:crypto'
+import type { RoleOption } from '@careid/domain'
+import type { OpenedCardSession } from '@careid/oidc'
 import type { AgentKey } from './signing.ts'
 import { signCompact } from './signing.ts'
 
-export interface RoleOption {
-  person_roleid: string
-  role_name: string
-  job_role: string
-  org_code: string
-  org_name: string
-}
-
-export interface OpenedCardSession {
-  card_session_secret: string
-  card_session: string
-  uid: string
-  roles: RoleOption[]
-  selected_roleid?: string | undefined
-  expires_at: number
-}
+// The provider's answers, typed where the provider defines them (one wire format).
+export type { OpenedCardSession, RoleOption }
 
 /** The provider said no: its `error` code and the HTTP status. */
 export class ProviderRefusal extends Error {
