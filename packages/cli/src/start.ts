@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import { defaultAuthenticators } from '@careid/authenticators'
 import { createDirectory } from '@careid/domain'
 import { buildServer, createMetrics, createPageRenderer } from '@careid/http'
-import { openCardAuthority } from '@careid/cards'
+import type { CardAuthority } from '@careid/cards'
 import { createProvider, defaultConfig, type AeadSecretBox, type ProviderConfig } from '@careid/oidc'
 import type { FastifyInstance } from 'fastify'
 import { openContext, type CareidContext } from './context.ts'
@@ -44,8 +44,18 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     demo = await seedDemoClient(context)
   }
   const metrics = createMetrics()
-  // The card authority is made on first start (its key sealed like the signing keys); every node loads the same one.
-  const cardAuthority = await openCardAuthority({ cards: context.store.cards, people: context.store.people, secrets: context.secrets as AeadSecretBox })
+  // The card authority (its key sealed like the signing keys) is opened when a card is first
+  // presented, or made then if no node or `careid cards` has made it yet; every node loads the same
+  // one. Until then its X.509 library is not loaded at all: most nodes' memory never holds it.
+  let cardAuthority: Promise<CardAuthority> | undefined
+  const openAuthority = () =>
+    (cardAuthority ??= import('@careid/cards')
+      .then(({ openCardAuthority }) => openCardAuthority({ cards: context.store.cards, people: context.store.people, secrets: context.secrets as AeadSecretBox }))
+      // A store that failed mid-way is asked again by the next card, not remembered as failed.
+      .catch((error: unknown) => {
+        cardAuthority = undefined
+        throw error
+      }))
   const provider = createProvider({
     store: context.store,
     keys: context.keys,
@@ -56,7 +66,7 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     node: `${hostname()}:${process.pid}`,
     metrics: metrics.logout,
     events: context.events,
-    smartcard: { verifyCard: (pem, now) => cardAuthority.verifyCardCertificate(pem, now) },
+    smartcard: { verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now) },
   })
   const app = await buildServer({
     provider,

@@ -3,9 +3,9 @@
  * tables and columns as the SQLite adapter's, so one version number means the same schema on every
  * SQL backend. A database records what it has applied in `careid_schema_migrations`.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import type { Migration } from '../sqlite/migrations.ts'
-import { connectionConfig, resolveOptions, type Query } from './database.ts'
+import type { Query } from './database.ts'
 
 // Times are BIGINT milliseconds; JSON values are JSONB, parsed by pg on the way out.
 const initialSchema = `
@@ -229,7 +229,7 @@ export async function appliedPostgresVersion(query: Query): Promise<number> {
  * re-reads the version, so each migration is applied exactly once. Refuses a database migrated by a
  * newer Careid, whose schema this code does not know. Returns the version the database is at.
  */
-async function migrateOn(client: pg.Client, schema: string | undefined): Promise<number> {
+async function migrateOn(postgres: typeof pg, client: pg.Client, schema: string | undefined): Promise<number> {
   const query: Query = (text, values) => client.query(text, values)
   const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
     await client.query('BEGIN')
@@ -242,14 +242,14 @@ async function migrateOn(client: pg.Client, schema: string | undefined): Promise
       return result
     } catch (error) {
       // After any other failure the connection is closed unused, which ends the transaction too.
-      if (error instanceof pg.DatabaseError) await client.query('ROLLBACK').catch(() => undefined)
+      if (error instanceof postgres.DatabaseError) await client.query('ROLLBACK').catch(() => undefined)
       throw error
     }
   }
 
   // Under the lock too: concurrent CREATE ... IF NOT EXISTS can still collide on the catalog.
   let current = await locked(async () => {
-    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`)
+    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${postgres.escapeIdentifier(schema)}`)
     await client.query(createLedger)
     return appliedPostgresVersion(query)
   })
@@ -281,14 +281,16 @@ async function migrateOn(client: pg.Client, schema: string | undefined): Promise
  * Careid.
  */
 export async function migratePostgres(url: string, options: { schema?: string; connectionTimeoutMs?: number } = {}): Promise<number> {
+  // Loaded here, not with the module: the migration list is read by code that never connects.
+  const [{ default: postgres }, { connectionConfig, resolveOptions }] = await Promise.all([import('pg'), import('./database.ts')])
   const resolved = resolveOptions({ url, ...options })
-  const client = new pg.Client(connectionConfig(resolved, MIGRATION_STATEMENT_TIMEOUT_MS))
+  const client = new postgres.Client(connectionConfig(resolved, MIGRATION_STATEMENT_TIMEOUT_MS))
   // A connection dropped while idle emits 'error'; unhandled, it would end the process. The
   // statement in flight, if any, fails on its own.
   client.on('error', () => {})
   try {
     await client.connect()
-    return await migrateOn(client, resolved.schema)
+    return await migrateOn(postgres, client, resolved.schema)
   } finally {
     await client.end().catch(() => undefined)
   }

@@ -1,7 +1,7 @@
 /**
  * What authorization produces: codes, the grants they create and the refresh tokens issued from
- * those grants. Single use here is a conditional UPDATE ... RETURNING inside a write transaction,
- * so exactly one caller (in this process or another) sees the row change.
+ * those grants. Single use here is a conditional UPDATE ... RETURNING, one statement and so one
+ * transaction, so exactly one caller (in this process or another) sees the row change.
  */
 import type { CodeStore, GrantStore, RefreshTokenRecord, RefreshTokenStore } from '../contract.ts'
 import { codeColumns, grantColumns, tokenColumns, type CodeRow, type GrantRow, type RefreshTokenRow } from '../sql_rows.ts'
@@ -137,14 +137,17 @@ export function sqliteCodeStore(sqlite: Sqlite): CodeStore {
       })
     },
     async redeem(codeHash, now) {
-      return sqlite.write(() => {
-        const first = markRedeemed.all({ code_hash: codeHash, now }) as CodeRow<SqliteColumns>[]
-        if (first[0] !== undefined) return { kind: 'first', code: toCode(first[0]) }
-        const row = select.get(codeHash) as CodeRow<SqliteColumns> | undefined
-        // Redeemed before: reuse, even past expiry. Never redeemed and now expired: absent.
-        if (row === undefined || row.redeemed_at === null) return { kind: 'absent' }
-        return { kind: 'reused', code: toCode(row) }
-      })
+      // One statement is its own transaction: exactly one caller's UPDATE changes the row, with no
+      // BEGIN/COMMIT round of its own. A caller whose UPDATE changed nothing reads the row after it;
+      // a code that was not redeemable then stays so, so the read answers as of that moment.
+      // The code hash is the key: one row at most, and SQLite makes every change of an UPDATE ...
+      // RETURNING in its first step, so `get` (one step) applies it as `all` would.
+      const first = markRedeemed.get({ code_hash: codeHash, now }) as CodeRow<SqliteColumns> | undefined
+      if (first !== undefined) return { kind: 'first', code: toCode(first) }
+      const row = select.get(codeHash) as CodeRow<SqliteColumns> | undefined
+      // Redeemed before: reuse, even past expiry. Never redeemed and now expired: absent.
+      if (row === undefined || row.redeemed_at === null) return { kind: 'absent' }
+      return { kind: 'reused', code: toCode(row) }
     },
     async removeExpired(now, retainMs) {
       return removeExpired.run(now - retainMs).changes
