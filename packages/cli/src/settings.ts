@@ -3,6 +3,7 @@
  * else defaults; validated once with messages a person can act on.
  */
 import { resolve } from 'node:path'
+import { z } from 'zod'
 
 export const cis2RealmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
 
@@ -53,104 +54,49 @@ export interface SettingsInput {
   agentOrigin?: string | undefined
 }
 
-/**
- * What checking one value found: the value to use, or what is wrong with it (every rule it breaks,
- * in the order the rules are listed). Hand-written rather than a schema library: the settings are
- * read once, and such a library would stay in every node's memory for the rest of its life.
- */
-type Checked<T> = { ok: true; value: T } | { ok: false; problems: string[] }
-
-type Check<T> = (input: unknown) => Checked<T>
-
-function typeName(input: unknown): string {
-  if (input === null) return 'null'
-  if (Array.isArray(input)) return 'array'
-  if (typeof input === 'number' && Number.isNaN(input)) return 'NaN'
-  return typeof input
-}
-
-function checked<T>(value: T, problems: string[]): Checked<T> {
-  return problems.length === 0 ? { ok: true, value } : { ok: false, problems }
-}
-
-/** A whole number from `min` to `max`, given as a number or as text ('12'); '' counts as 0. */
-function wholeNumber(min: number, max: number): Check<number> {
-  const range = `must be between ${min} and ${max}`
-  return (input) => {
-    let value: unknown = input
-    try {
-      value = Number(input)
-    } catch {
-      // A value Number() cannot convert (a Symbol) is reported as not a number below.
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value)) return { ok: false, problems: ['must be a number'] }
-    // A fraction is told only that; a whole number too large to hold exactly is told its range too.
-    if (!Number.isInteger(value)) return { ok: false, problems: ['must be a whole number'] }
-    const problems: string[] = []
-    if (!Number.isSafeInteger(value)) problems.push('must be a whole number')
-    if (value < min) problems.push(range)
-    if (value > max) problems.push(range)
-    return checked(value, problems)
-  }
-}
-
-/** Text, checked by `rules` (each a test and what to say when it fails). */
-function text(rules: [(value: string) => boolean, string][]): Check<string> {
-  return (input) => {
-    if (typeof input !== 'string') return { ok: false, problems: [`Invalid input: expected string, received ${typeName(input)}`] }
-    return checked(input, rules.filter(([test]) => !test(input)).map(([, message]) => message))
-  }
-}
-
-/** `check`, or absent. */
-function optional<T>(check: Check<T>): Check<T | undefined> {
-  return (input) => (input === undefined ? { ok: true, value: undefined } : check(input))
-}
-
-const nonEmpty: [(value: string) => boolean, string] = [(v) => v.length >= 1, 'must not be empty']
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-
 /** A rate limit: how many a minute. */
-const perMinute = wholeNumber(1, 1_000_000)
+const perMinute = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 1000000')
+  .max(1_000_000, 'must be between 1 and 1000000')
 
-const checks = {
-  port: wholeNumber(1, 65535),
-  host: text([nonEmpty]),
-  dataDir: text([nonEmpty]),
-  issuer: optional(text([[isIssuer, 'must be an absolute http(s) URL without query, fragment or trailing slash']])),
-  logLevel: ((input) =>
-    logLevels.includes(input as (typeof logLevels)[number])
-      ? { ok: true, value: input as (typeof logLevels)[number] }
-      : { ok: false, problems: [`Invalid option: expected one of ${logLevels.map((l) => `"${l}"`).join('|')}`] }) as Check<(typeof logLevels)[number]>,
+const schema = z.object({
+  port: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 65535')
+    .max(65535, 'must be between 1 and 65535'),
+  host: z.string().min(1, 'must not be empty'),
+  dataDir: z.string().min(1, 'must not be empty'),
+  issuer: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || isIssuer(v), 'must be an absolute http(s) URL without query, fragment or trailing slash'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   // The messages never quote a URL: it may carry a password.
-  databaseUrl: optional(text([[(v) => hasProtocol(v, ['postgres:', 'postgresql:']), 'must be a postgres:// or postgresql:// URL']])),
-  databaseSchema: optional(
-    text([[(v) => /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(v), 'must be a plain identifier: a letter or underscore, then letters, digits or underscores (at most 63)']]),
-  ),
-  redisUrl: optional(text([[(v) => hasProtocol(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL']])),
-  dbPoolSize: wholeNumber(1, 1000),
+  databaseUrl: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || hasProtocol(v, ['postgres:', 'postgresql:']), 'must be a postgres:// or postgresql:// URL'),
+  databaseSchema: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier: a letter or underscore, then letters, digits or underscores (at most 63)')
+    .optional(),
+  redisUrl: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || hasProtocol(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL'),
+  dbPoolSize: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 1000')
+    .max(1000, 'must be between 1 and 1000'),
   signInRateLimit: perMinute,
   tokenRateLimit: perMinute,
-  demo: ((input) => {
-    const value = input === 'true' ? true : input === 'false' ? false : input
-    return typeof value === 'boolean' ? { ok: true, value } : { ok: false, problems: ['must be true or false'] }
-  }) as Check<boolean>,
-  agentOrigin: text([[isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)']]),
-}
-
-type CheckedSettings = { [K in keyof typeof checks]: (typeof checks)[K] extends Check<infer T> ? T : never }
-
-/** Every setting checked, in the order above: the values, and each problem with the setting it is about. */
-function checkAll(input: Record<keyof typeof checks, unknown>): { values: CheckedSettings; problems: [keyof SettingsInput, string][] } {
-  const values: Record<string, unknown> = {}
-  const problems: [keyof SettingsInput, string][] = []
-  for (const key of Object.keys(checks) as (keyof typeof checks)[]) {
-    const result = (checks[key] as Check<unknown>)(input[key])
-    if (result.ok) values[key] = result.value
-    else for (const problem of result.problems) problems.push([key, problem])
-  }
-  return { values: values as CheckedSettings, problems }
-}
+  demo: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' })),
+  agentOrigin: z.string().refine(isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)'),
+})
 
 const envNames: Record<keyof SettingsInput, string> = {
   port: 'CAREID_PORT',
@@ -204,7 +150,7 @@ export class SettingsError extends Error {
 
 export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = process.env): Settings {
   const pick = (key: keyof SettingsInput) => flags[key] ?? env[envNames[key]]
-  const parsed = checkAll({
+  const parsed = schema.safeParse({
     port: pick('port') ?? env.PORT ?? '8080',
     host: pick('host') ?? 'localhost',
     dataDir: pick('dataDir') ?? '.careid',
@@ -223,7 +169,12 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     agentOrigin: pick('agentOrigin') ?? 'http://127.0.0.1:4445',
   })
   const flag = (key: keyof SettingsInput) => flagNames[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
-  const problems = parsed.problems.map(([key, message]) => `  ${flag(key)} (${envNames[key]}): ${message}`)
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0]) as keyof SettingsInput
+        return `  ${flag(key)} (${envNames[key]}): ${issue.message}`
+      })
   // Redis holds only the short-lived half of the data; the durable half needs PostgreSQL.
   if (pick('redisUrl') !== undefined && pick('databaseUrl') === undefined) {
     problems.push(`  ${flag('redisUrl')} (${envNames.redisUrl}): needs ${flag('databaseUrl')} (${envNames.databaseUrl}) as well`)
@@ -231,8 +182,8 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
   if (pick('databaseSchema') !== undefined && pick('databaseUrl') === undefined) {
     problems.push(`  ${flag('databaseSchema')} (${envNames.databaseSchema}): needs ${flag('databaseUrl')} (${envNames.databaseUrl}) as well`)
   }
-  if (problems.length > 0) throw new SettingsError(`Invalid settings:\n${problems.join('\n')}`)
-  const s = parsed.values
+  if (!parsed.success || problems.length > 0) throw new SettingsError(`Invalid settings:\n${problems.join('\n')}`)
+  const s = parsed.data
   const baseUrl = `http://${s.host}:${s.port}`
   return {
     port: s.port,
