@@ -23,6 +23,15 @@ export interface VerifiedAccessToken {
 }
 
 export async function verifyAccessToken(deps: { store: Store; verifier: OwnTokenVerifier; issuer: string; now: () => number }, token: string): Promise<VerifiedAccessToken | undefined> {
+  const read = readAccessToken(deps, token)
+  return read !== undefined && (await isLive(deps.store, read, deps.now())) ? read : undefined
+}
+
+/**
+ * The first half of `verifyAccessToken`, which needs no store: our signature, not expired, an access
+ * token of ours. A caller that has store reads of its own may start them alongside `isLive`.
+ */
+export function readAccessToken(deps: { verifier: OwnTokenVerifier; issuer: string; now: () => number }, token: string): VerifiedAccessToken | undefined {
   if (token.length > 8192) return undefined
   const verified = deps.verifier.verify(token)
   if (verified === undefined) return undefined
@@ -30,9 +39,6 @@ export async function verifyAccessToken(deps: { store: Store; verifier: OwnToken
   if (c.tokenName !== 'access_token' || c.iss !== deps.issuer) return undefined
   if (typeof c.exp !== 'number' || c.exp * 1000 <= deps.now()) return undefined
   if (typeof c.sub !== 'string' || typeof c.authGrantId !== 'string' || typeof c.jti !== 'string' || typeof c.client_id !== 'string') return undefined
-  const now = deps.now()
-  const [grant, revoked] = await Promise.all([deps.store.grants.get(c.authGrantId), deps.store.replay.has(`revoked_at:${c.jti}`, now)])
-  if (grant === undefined || grant.revoked_at !== undefined || revoked) return undefined
   return {
     sub: c.sub,
     client_id: c.client_id,
@@ -44,4 +50,10 @@ export async function verifyAccessToken(deps: { store: Store; verifier: OwnToken
     selected_roleid: typeof c.selected_roleid === 'string' ? c.selected_roleid : undefined,
     claims: c,
   }
+}
+
+/** The second half: its grant not revoked, and its own `jti` not revoked (RFC 7009). */
+export async function isLive(store: Store, token: VerifiedAccessToken, now: number): Promise<boolean> {
+  const [grant, revoked] = await Promise.all([store.grants.get(token.grant_id), store.replay.has(`revoked_at:${token.jti}`, now)])
+  return grant !== undefined && grant.revoked_at === undefined && !revoked
 }
