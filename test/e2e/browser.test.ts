@@ -12,11 +12,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core'
+import type { BrowserContext, Page, Request } from 'playwright-core'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
+import { chromiumPath, launchChromium } from '../support/chromium.ts'
 
-const chromiumPath = '/usr/bin/chromium'
 const person = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5)
 assert.ok(person, 'the demo workforce has someone with 2 to 5 roles')
 const password = demoCredentials[person.uid]?.password as string
@@ -44,16 +44,7 @@ describe('a new user in a real browser', () => {
     if (!existsSync(chromiumPath)) return
     careid = await startTestCareid()
     userDataDir = mkdtempSync(join(tmpdir(), 'careid-chromium-'))
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
-    page = context.pages()[0] ?? (await context.newPage())
-    // Chromium reports CSP violations as console errors; the event makes them explicit as well.
-    await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))",
-    })
+    ;({ context, page } = await launchChromium(userDataDir))
     page.on('console', (message) => seen.push({ page: page.url(), kind: `console.${message.type()}`, text: message.text() }))
     page.on('pageerror', (error) => seen.push({ page: page.url(), kind: 'pageerror', text: error.message }))
     page.on('requestfailed', (request) => seen.push({ page: page.url(), kind: 'requestfailed', text: `${request.url()} ${request.failure()?.errorText ?? ''}` }))

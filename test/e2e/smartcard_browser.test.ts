@@ -16,18 +16,18 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { issuePkcs11Card, issueVirtualCard, openCardAuthority, writeCardFile, type CardAuthority } from '@careid/cards'
 import { demoWorkforce } from '@careid/domain'
 import type { AeadSecretBox } from '@careid/oidc'
 import { startAgentProcess, type AgentProcess } from '../support/agent.ts'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts'
+import { chromiumPath, launchChromium } from '../support/chromium.ts'
 import { runCareid } from '../support/cli.ts'
 import { authorizeUrl, fetchJwks, redeem, type TestRp } from '../support/rp.ts'
 
 const run = promisify(execFile)
-const chromiumPath = '/usr/bin/chromium'
 const softhsm = '/usr/lib/softhsm/libsofthsm2.so'
 
 interface CardKind {
@@ -105,15 +105,7 @@ for (const kind of [virtualCard, pkcs11Card]) {
       const reader = await kind.insert(authority, person.uid, passcode, work)
       agent = startAgentProcess(['--provider', careid.issuer, '--port', String(agentPort), ...reader.args], reader.env)
 
-      context = await chromium.launchPersistentContext(mkdtempSync(join(work, 'chromium-')), {
-        executablePath: chromiumPath,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      })
-      page = context.pages()[0] ?? (await context.newPage())
-      await page.addInitScript({
-        content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))",
-      })
+      ;({ context, page } = await launchChromium(mkdtempSync(join(work, 'chromium-'))))
       page.on('console', (message) => {
         if (message.type() === 'error' || message.type() === 'warning') problems.push(`${page.url()}: ${message.text()}`)
       })
@@ -205,13 +197,7 @@ describe('the smartcard page without an agent or without a card', () => {
     agentPort = await freePort()
     careid = await startTestCareid({ config: { agentOrigin: `http://127.0.0.1:${agentPort}` } })
     work = mkdtempSync(join(tmpdir(), 'careid-smartcard-'))
-    context = await chromium.launchPersistentContext(mkdtempSync(join(work, 'chromium-')), {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
-    page = context.pages()[0] ?? (await context.newPage())
-    await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective))" })
+    ;({ context, page } = await launchChromium(mkdtempSync(join(work, 'chromium-'))))
     page.on('console', (message) => {
       if (message.text().includes('CSP violation')) violations.push(message.text())
     })

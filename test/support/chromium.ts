@@ -1,0 +1,23 @@
+/**
+ * Debian's Chromium driven by playwright-core, launched the same way by every browser test (never a
+ * browser download): headless, no sandbox (tests run as root), and no background networking, whose
+ * connections this machine's closed network would refuse.
+ */
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+
+export const chromiumPath = '/usr/bin/chromium'
+
+/** A fresh browser profile in `userDataDir` and its first page, reporting CSP violations in its console. */
+export async function launchChromium(userDataDir: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  const page = context.pages()[0] ?? (await context.newPage())
+  // Chromium reports CSP violations as console errors; the event makes them explicit as well.
+  await page.addInitScript({
+    content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI))",
+  })
+  return { context, page }
+}
