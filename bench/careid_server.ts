@@ -13,8 +13,7 @@ import { join } from 'node:path'
 import { registerClient } from '@careid/oidc'
 import { resolveSettings } from '../packages/cli/src/settings.ts'
 import { startCareid } from '../packages/cli/src/start.ts'
-import { announceReady } from './processes.ts'
-import type { ServerReady } from './target.ts'
+import { announceReady, type ServerReady } from './target.ts'
 
 const env = process.env
 const port = env.BENCH_PORT as string

@@ -16,8 +16,7 @@ import Provider, { type Account, type KoaContextWithOIDC } from 'oidc-provider'
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js'
 import LRU from 'oidc-provider/lib/helpers/lru.js'
 import { hashPassword, verifyPassword } from '../packages/authenticators/src/password/hash.ts'
-import { announceReady } from './processes.ts'
-import type { ClientCredentials, ServerReady } from './target.ts'
+import { announceReady, type ClientCredentials, type ServerReady } from './target.ts'
 
 interface BenchAccount {
   uid: string

@@ -5,18 +5,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { bundle, distDir } from '../scripts/build.js'
+import { readyMarker } from './target.ts'
 
 /** The core servers run on; the load generator takes the other one (which a second node shares). */
 export const serverCore = 0
 export const generatorCore = 1
-
-/** A child announces it is listening by printing this marker, then its details as JSON, on one line. */
-const readyMarker = 'BENCH_READY '
-
-export function announceReady(details: object): void {
-  process.stdout.write(`${readyMarker}${JSON.stringify(details)}\n`)
-}
 
 /** Pins every thread of this process (V8's workers, tsx's loader) to the generator's core. */
 export function pinSelf(): void {
@@ -42,14 +38,44 @@ export interface ServerProcess<T> {
   stop(graceMs?: number): Promise<void>
 }
 
+const compiled = new Map<string, Promise<string>>()
+
 /**
- * Starts `script` (a .ts file in bench/) under tsx, pinned to `core` (the server core unless told),
- * and waits for its ready line. Anything else it prints is kept (the last lines) only to explain a
- * failure.
+ * `script` (a .ts file in bench/) compiled to JavaScript as `careid` itself is (scripts/build.js),
+ * so that no server under test carries a TypeScript loader: its memory and start-up are the
+ * server's own. Built once per run, into dist/bench/ (where node_modules resolve as from the sources).
  */
-export async function startServer<T>(script: string, env: Record<string, string>, nodeArgs: string[] = [], core = serverCore, timeoutMs = 90_000): Promise<ServerProcess<T>> {
-  const path = fileURLToPath(new URL(script, import.meta.url))
-  const child: ChildProcess = spawn('taskset', ['-c', String(core), process.execPath, ...nodeArgs, '--import', 'tsx', path], {
+function compile(script: string): Promise<string> {
+  let out = compiled.get(script)
+  if (out === undefined) {
+    const name = basename(script, '.ts')
+    const dir = join(distDir, 'bench')
+    out = bundle({ [name]: fileURLToPath(new URL(script, import.meta.url)) }, dir).then(() => join(dir, `${name}.js`))
+    compiled.set(script, out)
+  }
+  return out
+}
+
+export interface StartServerOptions {
+  nodeArgs?: string[]
+  /** The server core unless told. */
+  core?: number
+  /**
+   * Run the TypeScript sources through tsx instead of the compiled script: for the profiler, whose
+   * samples then name Careid's source files (the loader's own thread is left out of its summary).
+   */
+  fromSources?: boolean
+  timeoutMs?: number
+}
+
+/**
+ * Starts `script` (a .ts file in bench/), compiled, pinned to a core, and waits for its ready line.
+ * Anything else it prints is kept (the last lines) only to explain a failure.
+ */
+export async function startServer<T>(script: string, env: Record<string, string>, options: StartServerOptions = {}): Promise<ServerProcess<T>> {
+  const { nodeArgs = [], core = serverCore, fromSources = false, timeoutMs = 90_000 } = options
+  const run = fromSources ? ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))] : [await compile(script)]
+  const child: ChildProcess = spawn('taskset', ['-c', String(core), process.execPath, ...nodeArgs, ...run], {
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -78,6 +78,8 @@ interface Server {
 
 interface StartOptions {
   nodeArgs?: string[]
+  /** Run the sources through tsx (for the profiler) rather than compiled. */
+  fromSources?: boolean
   core?: number
   /** The issuer's origin, when the node serves an issuer shared with others. */
   origin?: string
@@ -95,7 +97,7 @@ async function startNode(name: string, script: string, options: StartOptions = {
     BENCH_ACCOUNT: JSON.stringify(account),
     ...options.env,
   }
-  const server = await startServer<ServerReady>(script, env, options.nodeArgs, options.core)
+  const server = await startServer<ServerReady>(script, env, { nodeArgs: options.nodeArgs, core: options.core, fromSources: options.fromSources })
   process.stderr.write(`${name} started (pid ${server.pid}, ${node}, core ${options.core ?? serverCore})\n`)
   return { process: server, origin: node }
 }
@@ -398,7 +400,7 @@ function notes(careid: Prepared, oidcProvider: Prepared, unit: UnitCosts): strin
   const o = oidcProvider.observed
   const c = careid.observed
   return [
-    `Servers pinned to core ${serverCore} (taskset -c ${serverCore}), one child process each; load generator on core ${generatorCore}. Benchmarks alternate: Careid, then oidc-provider (then Careid scaled out, below).`,
+    `Servers pinned to core ${serverCore} (taskset -c ${serverCore}), one child process each, compiled to JavaScript as \`careid\` runs (no TypeScript loader in any server); load generator on core ${generatorCore}. Benchmarks alternate: Careid, then oidc-provider (then Careid scaled out, below).`,
     `Issuer shape (CIS2 realm path) and endpoint paths alike; RS256 2048-bit keys; PKCE S256; client_secret_post; scope "openid profile"; no refresh tokens.`,
     `autocannon, ${connections} connections, 1 s warm-up + ${requestSeconds} s (token: a pool of pre-minted codes, one per request, ~${requestSeconds} s); journeys: fetch keep-alive, ${ssoWorkers} workers (SSO) / ${passwordWorkers} (password), ${journeySeconds} s / ${passwordSeconds} s after a warm-up.`,
     `Token responses: Careid ID token ${c.idTokenAlg} + access token ${c.accessToken}; oidc-provider ID token ${o.idTokenAlg} + access token ${o.accessToken} (resource indicators, accessTokenFormat jwt).`,
@@ -485,8 +487,8 @@ async function sharedServices(): Promise<SharedServices | undefined> {
 /** Node A (core 0, seeds the demo workforce and registers the client), then node B (core 1) if asked. */
 type Node = Awaited<ReturnType<typeof startNode>>
 
-async function startScaledOut(services: SharedServices, twoNodes: boolean, nodeArgs: string[] = []): Promise<{ a: Node; b?: Node | undefined }> {
-  const a = await startNode('Careid on PostgreSQL + Redis, node A', './careid_server.ts', { nodeArgs, env: scaledOutEnv(services, 'first') })
+async function startScaledOut(services: SharedServices, twoNodes: boolean, profiled?: Pick<StartOptions, 'nodeArgs' | 'fromSources'>): Promise<{ a: Node; b?: Node | undefined }> {
+  const a = await startNode('Careid on PostgreSQL + Redis, node A', './careid_server.ts', { ...profiled, env: scaledOutEnv(services, 'first') })
   cleanups.push(() => a.process.stop())
   if (!twoNodes) return { a }
   const b = await startNode('Careid on PostgreSQL + Redis, node B', './careid_server.ts', { core: generatorCore, origin: a.origin, env: scaledOutEnv(services, 'further') })
@@ -612,8 +614,8 @@ async function profile(keys: string[]): Promise<void> {
       const nodeArgs = ['--cpu-prof', '--cpu-prof-dir', dir]
       const server =
         services === undefined
-          ? await startTarget('Careid (profiled)', './careid_server.ts', { nodeArgs })
-          : await startScaledOut(services, false, nodeArgs).then(({ a }): Server => ({ name: scaledOutLabels.postgres, processes: [a.process], origin: a.origin, nodes: [a.origin] }))
+          ? await startTarget('Careid (profiled)', './careid_server.ts', { nodeArgs, fromSources: true })
+          : await startScaledOut(services, false, { nodeArgs, fromSources: true }).then(({ a }): Server => ({ name: scaledOutLabels.postgres, processes: [a.process], origin: a.origin, nodes: [a.origin] }))
       const process0 = server.processes[0] as ServerProcess<ServerReady>
       try {
         const m = await bench.run(await prepare(server))

@@ -1,5 +1,12 @@
 /** What a benchmark server tells the load generator once it listens, and what the generator then knows. */
 
+/** A server announces it is listening by printing this marker, then its details as JSON, on one line. */
+export const readyMarker = 'BENCH_READY '
+
+export function announceReady(details: object): void {
+  process.stdout.write(`${readyMarker}${JSON.stringify(details)}\n`)
+}
+
 export interface ClientCredentials {
   client_id: string
   client_secret: string

@@ -76,6 +76,10 @@ if (missing.length > 0) {
   process.exit(1)
 }
 
+// Tests that run the `careid` command run dist/: built here once, not by many test processes at once.
+const build = spawnSync(process.execPath, [join(root, 'scripts/build.js')], { cwd: root, stdio: 'inherit' })
+if (build.status !== 0) process.exit(build.status ?? 1)
+
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' })
 process.exit(result.status ?? 1)

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// The `careid` command. Careid is written in TypeScript and runs through tsx's loader, so there is
-// no build step between a checkout and a running server.
-import { register } from 'tsx/esm/api'
+// The `careid` command. It runs Careid compiled into dist/ (scripts/build.js), building it first
+// when a source file is newer than the build, so a checkout edited since the last build never runs
+// stale code.
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
-register()
-await import('../src/main.ts')
+const build = fileURLToPath(new URL('../../../scripts/build.js', import.meta.url))
+const { entryFile, isStale } = await import(build)
+if (isStale()) execFileSync(process.execPath, [build], { stdio: 'inherit' })
+// Stack traces name the TypeScript sources.
+process.setSourceMapsEnabled(true)
+await import(pathToFileURL(entryFile).href)

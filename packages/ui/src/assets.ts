@@ -1,6 +1,5 @@
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { nhsukDist } from './render.ts'
+import { nhsukDist, uiPackageDir } from './render.ts'
 
 /**
  * The static files the pages link to, for the HTTP layer to serve: `careid.css` (built from
@@ -10,6 +9,6 @@ import { nhsukDist } from './render.ts'
 export function assetsDirectories(): Array<{ prefix: string; root: string }> {
   return [
     { prefix: '/assets/nhsuk/', root: join(nhsukDist, 'nhsuk', 'assets') },
-    { prefix: '/assets/', root: fileURLToPath(new URL('../public/', import.meta.url)) },
+    { prefix: '/assets/', root: join(uiPackageDir, 'public') },
   ]
 }

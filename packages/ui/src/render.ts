@@ -1,12 +1,16 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import nunjucks from 'nunjucks'
 import type { Page, RoleOption } from './pages.ts'
 
 /** nhsuk-frontend's `dist` folder: its templates import each other as `nhsuk/components/...`. */
 export const nhsukDist = join(dirname(createRequire(import.meta.url).resolve('nhsuk-frontend/package.json')), 'dist')
-const views = fileURLToPath(new URL('../views/', import.meta.url))
+/**
+ * This package's own folder, found by its name rather than from this module's place, which
+ * differs once compiled into dist/.
+ */
+export const uiPackageDir = dirname(createRequire(import.meta.url).resolve('@careid/ui/package.json'))
+const views = join(uiPackageDir, 'views')
 
 // One environment for the process: the loader caches every compiled template (nhsuk-frontend's
 // included ones too) after first use, and does not watch files, so rendering is pure CPU.
