@@ -47,30 +47,32 @@ export async function bundle(entryPoints, outdir) {
   })
 }
 
-/** The newest modification time of a file under `dir` (skipping test folders), in ms. */
+/** The newest modification time of a file under `dir`, in ms. */
 function newestUnder(dir) {
   let newest = 0
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === 'test') continue
     const path = join(dir, entry.name)
     newest = Math.max(newest, entry.isDirectory() ? newestUnder(path) : statSync(path).mtimeMs)
   }
   return newest
 }
 
-/** Whether `dist/` is missing or older than a source of the command (a package's src or package.json). */
-export function isStale() {
+/**
+ * Whether the build under `dir` (the checkout's root unless told) is missing or older than a source
+ * of the command: a file under a package's src/ (test folders aside) or a package's package.json.
+ */
+export function isStale(dir = root) {
   let built
   try {
-    built = statSync(entryFile).mtimeMs
+    built = statSync(join(dir, 'dist', 'careid.js')).mtimeMs
   } catch {
     return true
   }
-  const packages = join(root, 'packages')
+  const packages = join(dir, 'packages')
   for (const name of readdirSync(packages)) {
-    const dir = join(packages, name)
-    if (statSync(join(dir, 'package.json')).mtimeMs > built) return true
-    if (newestUnder(join(dir, 'src')) > built) return true
+    const packageDir = join(packages, name)
+    if (statSync(join(packageDir, 'package.json')).mtimeMs > built) return true
+    if (newestUnder(join(packageDir, 'src')) > built) return true
   }
   return false
 }

@@ -53,6 +53,7 @@ export const files = [
   'test/e2e/scaled.test.ts',
   'test/e2e/multinode.test.ts',
   'test/e2e/rate_limits.test.ts',
+  'test/build.test.ts',
   'test/conformance/oidcc_basic.test.ts',
   'test/conformance/oidcc_config.test.ts',
   'test/conformance/oidcc_rp_initiated_logout.test.ts',
