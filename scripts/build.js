@@ -18,8 +18,18 @@ export const distDir = join(root, 'dist')
 export const entryFile = join(distDir, 'careid.js')
 
 /**
+ * What is compiled into the bundle rather than imported from node_modules at run time: Careid's
+ * own packages, and zod, whose functional API (`zod/mini`) is made to be tree-shaken, so only the
+ * few checks the settings and card files use are loaded, not the whole library (about 7 MB of
+ * memory when imported whole).
+ */
+function compiledIn(path) {
+  return path.startsWith('@careid/') || path === 'zod' || path.startsWith('zod/')
+}
+
+/**
  * Bundles `entryPoints` ({ name: source }) into `outdir`: Careid's packages (`@careid/*` and
- * relative imports) compiled in, every other bare import left to node_modules.
+ * relative imports) and zod compiled in, every other bare import left to node_modules.
  */
 export async function bundle(entryPoints, outdir) {
   const { build } = await import('esbuild')
@@ -40,7 +50,7 @@ export async function bundle(entryPoints, outdir) {
       {
         name: 'node-modules-external',
         setup(build) {
-          build.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@careid/') ? undefined : { path: args.path, external: true }))
+          build.onResolve({ filter: /^[^./]/ }, (args) => (compiledIn(args.path) ? undefined : { path: args.path, external: true }))
         },
       },
     ],

@@ -3,7 +3,8 @@
  * else defaults; validated once with messages a person can act on.
  */
 import { resolve } from 'node:path'
-import { z } from 'zod'
+// zod's functional API: compiled into the bundle, only what is used here is loaded.
+import * as z from 'zod/mini'
 
 export const cis2RealmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
 
@@ -54,48 +55,40 @@ export interface SettingsInput {
   agentOrigin?: string | undefined
 }
 
-/** A rate limit: how many a minute. */
-const perMinute = z.coerce
-  .number({ error: 'must be a number' })
-  .int('must be a whole number')
-  .min(1, 'must be between 1 and 1000000')
-  .max(1_000_000, 'must be between 1 and 1000000')
+/** A whole number from a flag or variable (a string), between `min` and `max`. */
+function wholeNumber(min: number, max: number) {
+  const range = `must be between ${min} and ${max}`
+  return z.coerce
+    .number({ error: 'must be a number' })
+    .check(z.refine(Number.isInteger, 'must be a whole number'), z.gte(min, range), z.lte(max, range))
+}
+
+/** A string that is either absent or passes `test`. */
+function optionalString(test: (value: string) => boolean, message: string) {
+  return z.optional(z.string().check(z.refine(test, message)))
+}
 
 const schema = z.object({
-  port: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 65535')
-    .max(65535, 'must be between 1 and 65535'),
-  host: z.string().min(1, 'must not be empty'),
-  dataDir: z.string().min(1, 'must not be empty'),
-  issuer: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || isIssuer(v), 'must be an absolute http(s) URL without query, fragment or trailing slash'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  port: wholeNumber(1, 65535),
+  host: z.string().check(z.minLength(1, 'must not be empty')),
+  dataDir: z.string().check(z.minLength(1, 'must not be empty')),
+  issuer: optionalString(isIssuer, 'must be an absolute http(s) URL without query, fragment or trailing slash'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace or silent' }),
   // The messages never quote a URL: it may carry a password.
-  databaseUrl: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || hasProtocol(v, ['postgres:', 'postgresql:']), 'must be a postgres:// or postgresql:// URL'),
-  databaseSchema: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier: a letter or underscore, then letters, digits or underscores (at most 63)')
-    .optional(),
-  redisUrl: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || hasProtocol(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL'),
-  dbPoolSize: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 1000')
-    .max(1000, 'must be between 1 and 1000'),
-  signInRateLimit: perMinute,
-  tokenRateLimit: perMinute,
-  demo: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' })),
-  agentOrigin: z.string().refine(isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)'),
+  databaseUrl: optionalString((v) => hasProtocol(v, ['postgres:', 'postgresql:']), 'must be a postgres:// or postgresql:// URL'),
+  databaseSchema: z.optional(
+    z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain identifier: a letter or underscore, then letters, digits or underscores (at most 63)')),
+  ),
+  redisUrl: optionalString((v) => hasProtocol(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL'),
+  dbPoolSize: wholeNumber(1, 1000),
+  // A rate limit: how many a minute.
+  signInRateLimit: wholeNumber(1, 1_000_000),
+  tokenRateLimit: wholeNumber(1, 1_000_000),
+  demo: z.pipe(
+    z.transform((v: unknown) => (v === 'true' ? true : v === 'false' ? false : v)),
+    z.boolean({ error: 'must be true or false' }),
+  ),
+  agentOrigin: z.string().check(z.refine(isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)')),
 })
 
 const envNames: Record<keyof SettingsInput, string> = {

@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { z } from 'zod'
+import * as z from 'zod/mini'
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: ScryptOptions) => Promise<Buffer>
 
@@ -27,19 +27,19 @@ const SALT_BYTES = 16
 const IV_BYTES = 12
 const TAG_BYTES = 16
 
-const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/)
+const base64url = z.string().check(z.regex(/^[A-Za-z0-9_-]*$/))
 
 /** What a card file must look like; anything else is not a card. The scrypt cost is bounded so an edited file cannot make the reader spend unbounded memory. */
 const cardFileSchema = z.object({
   format: z.literal(CARD_FILE_FORMAT),
   version: z.literal(1),
-  serial: z.string().regex(/^[0-9a-f]{2,64}$/),
-  uid: z.string().regex(/^[0-9]{12}$/),
-  certificate: z.string().min(1),
-  authority_certificate: z.string().min(1),
+  serial: z.string().check(z.regex(/^[0-9a-f]{2,64}$/)),
+  uid: z.string().check(z.regex(/^[0-9]{12}$/)),
+  certificate: z.string().check(z.minLength(1)),
+  authority_certificate: z.string().check(z.minLength(1)),
   key: z.object({
     kdf: z.literal('scrypt'),
-    N: z.number().int().min(2 ** 15).max(2 ** 17).refine((n) => (n & (n - 1)) === 0, 'a power of two'),
+    N: z.int().check(z.gte(2 ** 15), z.lte(2 ** 17), z.refine((n) => (n & (n - 1)) === 0, 'a power of two')),
     r: z.literal(8),
     p: z.literal(1),
     salt: base64url,
