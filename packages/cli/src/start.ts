@@ -13,7 +13,6 @@ import type { CardAuthority } from '@careid/cards'
 import { createProvider, defaultConfig, type AeadSecretBox, type ProviderConfig } from '@careid/oidc'
 import type { FastifyInstance } from 'fastify'
 import { openContext, type CareidContext } from './context.ts'
-import { demoRelyingParty } from './demo_rp.ts'
 import { seedDemoClient, seedDemoWorkforce, type DemoClient } from './seed.ts'
 import type { Settings } from './settings.ts'
 
@@ -80,6 +79,8 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     },
   })
   if (demo !== undefined) {
+    // Loaded only with the demo: a production node (--no-demo) never loads it or its OpenID client.
+    const { demoRelyingParty } = await import('./demo_rp.ts')
     await app.register(demoRelyingParty, {
       provider,
       client: demo,
