@@ -7,7 +7,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const build = fileURLToPath(new URL('../../../scripts/build.js', import.meta.url))
 const { entryFile, isStale } = await import(build)
-if (isStale()) execFileSync(process.execPath, [build], { stdio: 'inherit' })
+if (isStale()) {
+  try {
+    execFileSync(process.execPath, [build], { stdio: 'inherit' })
+  } catch {
+    // esbuild has printed what is wrong, with the file and line.
+    process.stderr.write('careid: could not build Careid from its sources (see above)\n')
+    process.exit(1)
+  }
+}
 // Stack traces name the TypeScript sources.
 process.setSourceMapsEnabled(true)
 await import(pathToFileURL(entryFile).href)
