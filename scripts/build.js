@@ -96,5 +96,8 @@ export async function buildCareid() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--force') || isStale()) await buildCareid()
+  if (process.argv.includes('--force') || isStale()) {
+    // esbuild has already printed each error with its file and line; its exception adds nothing.
+    await buildCareid().catch(() => process.exit(1))
+  }
 }
