@@ -12,6 +12,9 @@
  * fresh schema and key prefix removed at the end; if they cannot be reached, the run says so and
  * measures the embedded store alone.
  *
+ * `npm run bench -- --rounds=3`: each benchmark run three times on every server (in turn, as
+ * always), each figure then the round with the median rate: steadier ratios on a noisy machine.
+ *
  * `npm run bench -- --profile`: Careid alone under the token and the SSO journey loads, each with
  * `node --cpu-prof` in the server, and where its time went (`--profile=discovery,password` for
  * others; `--stores=postgres` for a node on PostgreSQL + Redis).
@@ -396,11 +399,11 @@ function checkTargets(rows: Row[], idle: { careid: number; oidcProvider: number 
   ]
 }
 
-function notes(careid: Prepared, oidcProvider: Prepared, unit: UnitCosts): string[] {
+function notes(careid: Prepared, oidcProvider: Prepared, unit: UnitCosts, rounds: number): string[] {
   const o = oidcProvider.observed
   const c = careid.observed
   return [
-    `Servers pinned to core ${serverCore} (taskset -c ${serverCore}), one child process each, compiled to JavaScript as \`careid\` runs (no TypeScript loader in any server); load generator on core ${generatorCore}. Benchmarks alternate: Careid, then oidc-provider (then Careid scaled out, below).`,
+    `Servers pinned to core ${serverCore} (taskset -c ${serverCore}), one child process each, compiled to JavaScript as \`careid\` runs (no TypeScript loader in any server); load generator on core ${generatorCore}. Benchmarks alternate: Careid, then oidc-provider (then Careid scaled out, below)${rounds > 1 ? `, ${rounds} rounds of each; every figure is its server's round with the median rate` : ''}.`,
     `Issuer shape (CIS2 realm path) and endpoint paths alike; RS256 2048-bit keys; PKCE S256; client_secret_post; scope "openid profile"; no refresh tokens.`,
     `autocannon, ${connections} connections, 1 s warm-up + ${requestSeconds} s (token: a pool of pre-minted codes, one per request, ~${requestSeconds} s); journeys: fetch keep-alive, ${ssoWorkers} workers (SSO) / ${passwordWorkers} (password), ${journeySeconds} s / ${passwordSeconds} s after a warm-up.`,
     `Token responses: Careid ID token ${c.idTokenAlg} + access token ${c.accessToken}; oidc-provider ID token ${o.idTokenAlg} + access token ${o.accessToken} (resource indicators, accessTokenFormat jwt).`,
@@ -455,6 +458,21 @@ function selectedStores(): { embedded: boolean; kinds: ScaledOut[] } {
   return { embedded: picked.includes('embedded'), kinds: (['postgres', 'postgres2'] as const).filter((k) => picked.includes(k)) }
 }
 
+/** --rounds=N (1 to 9, default 1): how many times each benchmark runs on every server. */
+function selectedRounds(): number {
+  const arg = process.argv.find((a) => a.startsWith('--rounds='))
+  if (arg === undefined) return 1
+  const rounds = Number(arg.slice('--rounds='.length))
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be a whole number from 1 to 9')
+  return rounds
+}
+
+/** The measurement of the round with the median rate (the lower middle one of an even count). */
+function medianRound(taken: Measurement[]): Measurement {
+  const sorted = [...taken].sort((a, b) => a.rate - b.rate)
+  return sorted[Math.floor((sorted.length - 1) / 2)] as Measurement
+}
+
 async function stopAll(servers: ServerProcess<ServerReady>[]): Promise<void> {
   await Promise.all(servers.map((s) => s.stop()))
 }
@@ -499,6 +517,7 @@ async function startScaledOut(services: SharedServices, twoNodes: boolean, profi
 async function compare(): Promise<void> {
   const started = performance.now()
   const stores = selectedStores()
+  const rounds = selectedRounds()
   if (!stores.embedded) throw new Error('--stores must include embedded: the other stores are measured against it')
   const services = stores.kinds.length === 0 ? undefined : await sharedServices()
   const kinds = services === undefined ? [] : stores.kinds
@@ -526,18 +545,25 @@ async function compare(): Promise<void> {
     for (const kind of kinds) scaled[kind] = await prepare(servers[kind] as Server)
     const rows: Row[] = []
     for (const b of benchmarks) {
-      process.stderr.write(`${b.label}: Careid…`)
-      const c = await b.run(careid)
-      process.stderr.write(` ${rate(c.rate)} ${b.unit}; oidc-provider…`)
-      const o = await b.run(oidcProvider)
-      process.stderr.write(` ${rate(o.rate)} ${b.unit}`)
-      const row: Row = { key: b.key, label: b.label, unit: b.unit, careid: c, oidcProvider: o }
-      for (const kind of kinds) {
-        process.stderr.write(`; ${scaledOutLabels[kind]}…`)
-        row[kind] = await b.run(scaled[kind] as Prepared)
-        process.stderr.write(` ${rate((row[kind] as Measurement).rate)} ${b.unit}`)
+      const taken: { careid: Measurement[]; oidcProvider: Measurement[] } & Partial<Record<ScaledOut, Measurement[]>> = { careid: [], oidcProvider: [] }
+      for (let round = 1; round <= rounds; round++) {
+        process.stderr.write(`${b.label}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}: Careid…`)
+        const c = await b.run(careid)
+        taken.careid.push(c)
+        process.stderr.write(` ${rate(c.rate)} ${b.unit}; oidc-provider…`)
+        const o = await b.run(oidcProvider)
+        taken.oidcProvider.push(o)
+        process.stderr.write(` ${rate(o.rate)} ${b.unit}`)
+        for (const kind of kinds) {
+          process.stderr.write(`; ${scaledOutLabels[kind]}…`)
+          const m = await b.run(scaled[kind] as Prepared)
+          ;(taken[kind] ??= []).push(m)
+          process.stderr.write(` ${rate(m.rate)} ${b.unit}`)
+        }
+        process.stderr.write('\n')
       }
-      process.stderr.write('\n')
+      const row: Row = { key: b.key, label: b.label, unit: b.unit, careid: medianRound(taken.careid), oidcProvider: medianRound(taken.oidcProvider) }
+      for (const kind of kinds) row[kind] = medianRound(taken[kind] as Measurement[])
       rows.push(row)
     }
     await cleanUp()
@@ -550,7 +576,7 @@ async function compare(): Promise<void> {
         if (m !== undefined && m.errors > 0) failures.push(`${r.label} on ${name}: ${m.errors} failed (${m.firstError})`)
       }
     }
-    const setup = [...notes(careid, oidcProvider, unit), ...(services === undefined ? [] : scaledOutNotes(services, kinds))]
+    const setup = [...notes(careid, oidcProvider, unit, rounds), ...(services === undefined ? [] : scaledOutNotes(services, kinds))]
     console.log(`\nCareid vs oidc-provider — ${new Date().toISOString()}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`)
     console.log(table(rows, idle))
     if (kinds.length > 0) {
