@@ -2,7 +2,7 @@
 // of Careid's own packages, split at its dynamic imports so what a run never uses is never loaded
 // (PostgreSQL and Redis on the embedded store, the card authority until a card is used); every
 // npm dependency stays an import of node_modules. Running compiled code rather than through a
-// TypeScript loader keeps the compiler out of the server: about 30 MB less resident memory per node
+// TypeScript loader keeps the compiler out of the server: about 35 MB less resident memory per node
 // and a faster start.
 //
 // `node scripts/build.js` builds when a source file is newer than the last build; `--force` always.
@@ -69,7 +69,7 @@ function newestUnder(dir) {
 
 /**
  * Whether the build under `dir` (the checkout's root unless told) is missing or older than a source
- * of the command: a file under a package's src/ (test folders aside) or a package's package.json.
+ * of the command: a file under a package's src/, or a package's package.json.
  */
 export function isStale(dir = root) {
   let built
