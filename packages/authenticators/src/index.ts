@@ -27,4 +27,4 @@ export function defaultAuthenticators(): Authenticator[] {
 export { smartcardAuthenticator, SMARTCARD_PAGE, ticketChallengeTtlMs, type SmartcardAuthenticatorOptions } from './smartcard/authenticator.ts'
 export { createCardSessions, hashSecret, type CardSession, type CardSessions } from './smartcard/card_sessions.ts'
 export { createCardChallenges, cardChallengeTtlMs, cardRefusal, type CardCertificateVerifier, type CardChallenges, type CardRefusal } from './smartcard/card_challenges.ts'
-export { agentKeyOf, pemOfX5c, x5cOfPem, verifyWithCertificate, verifyWithJwk } from './smartcard/jws.ts'
+export { agentKeyOf, pemOfX5c, x5cOfPem, verifyCompact } from './smartcard/jws.ts'

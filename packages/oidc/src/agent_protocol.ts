@@ -21,8 +21,7 @@ import {
   cardRefusal,
   hashSecret,
   pemOfX5c,
-  verifyWithCertificate,
-  verifyWithJwk,
+  verifyCompact,
   type CardCertificateVerifier,
   type CardChallenges,
   type CardSession,
@@ -122,7 +121,7 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
     const match = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(caller.authorization ?? '')
     const session = match?.[1] === undefined ? undefined : await deps.cardSessions.get(hashSecret(match[1]), deps.now())
     if (session === undefined) throw new AgentError('invalid_card_session', 401, 'no card session for this secret')
-    const claims = caller.proof === undefined || caller.proof.length > 4096 ? undefined : await verifyWithJwk(caller.proof, session.agent_jwk)
+    const claims = caller.proof === undefined || caller.proof.length > 4096 ? undefined : await verifyCompact(caller.proof, { jwk: session.agent_jwk })
     const nowS = Math.floor(deps.now() / 1000)
     const fresh =
       claims !== undefined &&
@@ -173,7 +172,7 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
       const verified = await deps.verifyCard(pem, now)
       if (!verified.ok) throw new AgentError(cardRefusal[verified.reason], 403, `card refused: ${verified.reason.replaceAll('_', ' ')}`)
       const card = verified.card
-      const claims = await verifyWithCertificate(assertion, pem)
+      const claims = await verifyCompact(assertion, { pem })
       const nowS = Math.floor(now / 1000)
       const valid =
         claims !== undefined &&

@@ -18,7 +18,7 @@ import type { Json } from '@careid/store'
 import type { AuthenticationError, AuthenticationMethod, Authenticator, AuthenticatorContext, StepResult, StepView } from '../authenticator.ts'
 import type { CardCertificateVerifier, CardChallenges } from './card_challenges.ts'
 import type { CardSessions } from './card_sessions.ts'
-import { compactHeader, parseGeneralJws, pemOfX5c, verifyGeneralSignature, verifyWithCertificate, type Json as Claims } from './jws.ts'
+import { compactHeader, parseGeneralJws, pemOfX5c, verifyCompact, verifyGeneralSignature, type Json as Claims } from './jws.ts'
 
 /** How long the page has to bring back a ticket for its challenge. */
 export const ticketChallengeTtlMs = 60_000
@@ -110,7 +110,7 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
     if (header?.alg !== 'ES256' || pem === undefined) return failure(ctx.now, 'invalid_ticket')
     const card = await options.verifyCard(pem, ctx.now)
     if (!card.ok) return failure(ctx.now, 'card_not_valid')
-    const claims = await verifyWithCertificate(text, pem)
+    const claims = await verifyCompact(text, { pem })
     if (claims === undefined || !ticketClaimsOk(claims, 'connect', state, ctx.now) || typeof claims.card_challenge !== 'string') return failure(ctx.now, 'invalid_ticket')
     if ((await options.cardChallenges.use(claims.card_challenge, card.card.serial, ctx.now)) !== 'ok') return failure(ctx.now, 'invalid_ticket')
     if (!(await useChallenge(ctx, state))) return failure(ctx.now, 'invalid_ticket')

@@ -40,22 +40,17 @@ export function compactHeader(jws: string): { [key: string]: unknown } | undefin
   }
 }
 
-/** Verifies a compact ES256 JWS with the key of a PEM certificate; the payload, or undefined. */
-export async function verifyWithCertificate(jws: string, pem: string): Promise<{ [key: string]: Json } | undefined> {
-  try {
-    const key = await importX509(pem, 'ES256')
-    const { payload } = await compactVerify(jws, key, { algorithms: ['ES256'] })
-    return payloadOf(payload)
-  } catch {
-    return undefined
-  }
+/** A card's key (its PEM certificate) or the agent's (a public JWK). */
+export type VerificationKey = { pem: string } | { jwk: JWK }
+
+function importEs256(key: VerificationKey) {
+  return 'pem' in key ? importX509(key.pem, 'ES256') : importJWK(key.jwk, 'ES256')
 }
 
-/** Verifies a compact ES256 JWS with a public JWK; the payload, or undefined. */
-export async function verifyWithJwk(jws: string, jwk: JWK): Promise<{ [key: string]: Json } | undefined> {
+/** Verifies a compact ES256 JWS; the payload, or undefined. */
+export async function verifyCompact(jws: string, key: VerificationKey): Promise<{ [key: string]: Json } | undefined> {
   try {
-    const key = await importJWK(jwk, 'ES256')
-    const { payload } = await compactVerify(jws, key, { algorithms: ['ES256'] })
+    const { payload } = await compactVerify(jws, await importEs256(key), { algorithms: ['ES256'] })
     return payloadOf(payload)
   } catch {
     return undefined
@@ -84,12 +79,11 @@ export function parseGeneralJws(text: string): GeneralJws | undefined {
 }
 
 /** Verifies one signature of a general JWS; the payload, or undefined. */
-export async function verifyGeneralSignature(jws: GeneralJws, index: number, key: { pem: string } | { jwk: JWK }): Promise<{ [key: string]: Json } | undefined> {
+export async function verifyGeneralSignature(jws: GeneralJws, index: number, key: VerificationKey): Promise<{ [key: string]: Json } | undefined> {
   const signature = jws.signatures[index]
   if (signature === undefined) return undefined
   try {
-    const k = 'pem' in key ? await importX509(key.pem, 'ES256') : await importJWK(key.jwk, 'ES256')
-    const { payload } = await flattenedVerify({ payload: jws.payload, protected: signature.protected, signature: signature.signature }, k, { algorithms: ['ES256'] })
+    const { payload } = await flattenedVerify({ payload: jws.payload, protected: signature.protected, signature: signature.signature }, await importEs256(key), { algorithms: ['ES256'] })
     return payloadOf(payload)
   } catch {
     return undefined
