@@ -215,7 +215,11 @@ describe('the careid command', { concurrency: 2 }, () => {
       // Each run has several bad settings: all are reported at once, so one run checks several messages.
       const cases: { args: string[]; env?: Record<string, string>; messages: RegExp[] }[] = [
         { args: ['start', '--port', 'abc', '--issuer', `https://op.example.test${realmPath}/`, '--log-level', 'loud', ...d], messages: [portMessage, issuerMessage, logMessage] },
-        { args: ['keys', 'list', '--port', '70000', '--issuer', `https://op.example.test${realmPath}?tenant=a`, ...d], messages: [rangeMessage, issuerMessage] },
+        {
+          args: ['keys', 'list', '--port', '70000', '--issuer', `https://op.example.test${realmPath}?tenant=a`, '--db-pool-size', '2.5', ...d],
+          env: { CAREID_DEMO: 'maybe' },
+          messages: [rangeMessage, issuerMessage, /--db-pool-size \(CAREID_DB_POOL_SIZE\): must be a whole number$/m, /--no-demo \(CAREID_DEMO\): must be true or false$/m],
+        },
         { args: ['start', ...d], env: { CAREID_PORT: 'abc', CAREID_ISSUER: 'https://op.example.test/x/', CAREID_LOG_LEVEL: 'loud' }, messages: [portMessage, issuerMessage, logMessage] },
         {
           args: ['start', '--sign-in-rate-limit', '0', ...d],
