@@ -1,17 +1,28 @@
 /**
- * The agent's local API, on 127.0.0.1 only, for the provider's sign-in page:
+ * The agent's local API, for the provider's sign-in page and for native applications:
  * - `POST /ticket` `{challenge}`: a ticket for that challenge (getTicket: prompts at the agent when
  *   there is no card session); `POST /ticket?noauth=1`: only from an existing card session
  *   (getTicketNoAuth), else 404 `no_session`.
  * - `GET /status`: card and sign-in state, no secrets.
  *
- * Only the provider's pages may use it: a request whose Origin is not the provider's origin is
- * refused (403 `wrong_origin`, no CORS headers), and CORS headers name that one origin. `/ticket`
- * needs the Origin (a browser page); `/status` also answers local tools that send none.
+ * A ticket signs its holder in as the worker at the card, so the API answers that worker alone.
+ * It listens in two places:
+ * - On 127.0.0.1, for the provider's pages in the worker's browser. Every caller must be a process
+ *   of the agent's own user (403 `wrong_user`; see peer_owner.ts: checked on Linux, and elsewhere
+ *   only trusted with `singleUserMachine`), send a Host of 127.0.0.1 or localhost on the agent's
+ *   port (403 `wrong_host`: a page whose own name was re-pointed at 127.0.0.1, DNS rebinding, still
+ *   sends its own name), and send the provider's Origin (403 `wrong_origin`). None of these
+ *   refusals carries CORS headers; answers carry CORS for the provider's origin alone.
+ * - On a Unix domain socket (`socketPath`) for native applications of the same user, which send no
+ *   Origin: the socket is mode 0600 in a directory the agent makes 0700, so only its user (and root)
+ *   can open it. No page can reach a Unix socket, so neither Origin nor Host is asked there.
  */
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo, type Socket } from 'node:net'
+import { dirname } from 'node:path'
 import type { Agent } from './agent.ts'
+import { peerOwner, peerOwnerVisible, type PeerOwner } from './peer_owner.ts'
 
 export interface LocalApiOptions {
   agent: Agent
@@ -19,6 +30,23 @@ export interface LocalApiOptions {
   providerOrigin: string
   port: number
   host?: string | undefined
+  /** Where native applications of this user reach the API, e.g. `<agent dir>/agent.sock`; none when absent. */
+  socketPath?: string | undefined
+  /**
+   * Where the system cannot tell which user opened a loopback connection (not Linux): answer every
+   * loopback caller, as the person starting the agent says only one person uses this computer at a
+   * time. Without it such a system's loopback callers are all refused. Linux always checks.
+   */
+  singleUserMachine?: boolean | undefined
+}
+
+export interface LocalApi {
+  server: Server
+  /** The loopback origin, e.g. `http://127.0.0.1:4445`. */
+  origin: string
+  /** The Unix domain socket for native applications, when there is one. */
+  socketPath?: string | undefined
+  close(): Promise<void>
 }
 
 const maxBody = 4096
@@ -48,8 +76,45 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
   })
 }
 
-export async function startLocalApi(options: LocalApiOptions): Promise<{ server: Server; origin: string; close(): Promise<void> }> {
+/** Listens on a Unix domain socket that only this user can open; a socket left by an agent that died is replaced. */
+async function listenPrivately(server: Server, path: string): Promise<void> {
+  const dir = dirname(path)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const held = lstatSync(dir)
+  if (!held.isDirectory() || held.uid !== process.getuid?.()) throw new Error(`${dir} must be a directory of this user, to hold the agent's socket`)
+  // A directory only its owner can enter: the socket's own mode is not honoured by every system.
+  chmodSync(dir, 0o700)
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  try {
+    await listen()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    const alive = await new Promise<boolean>((resolve) => {
+      const probe = connect(path, () => {
+        probe.destroy()
+        resolve(true)
+      })
+      probe.once('error', () => resolve(false))
+    })
+    if (alive) throw new Error(`another agent is answering on ${path}`)
+    rmSync(path, { force: true })
+    await listen()
+  }
+  chmodSync(path, 0o600)
+}
+
+export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   const { agent, providerOrigin } = options
+  let port = options.port
+  /** Who opened each loopback connection: asked once, when it is accepted, and read by each of its requests. */
+  const callers = new WeakMap<Socket, Promise<PeerOwner>>()
 
   function send(response: ServerResponse, status: number, body: unknown, cors: boolean): void {
     response.statusCode = status
@@ -60,11 +125,31 @@ export async function startLocalApi(options: LocalApiOptions): Promise<{ server:
     response.end(JSON.stringify(body))
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /** The loopback caller is the agent's user (or, where that cannot be known, the machine is declared single-user). */
+  async function fromThisUser(socket: Socket): Promise<boolean> {
+    const owner = await (callers.get(socket) ?? 'unknown')
+    return owner === 'this_user' || (owner === 'unknown' && !peerOwnerVisible && options.singleUserMachine === true)
+  }
+
+  /** A Host naming this agent: what a page on the provider sends, never what a rebinding page sends. */
+  function isLocalHost(host: string | undefined): boolean {
+    const name = host?.toLowerCase()
+    return name === `127.0.0.1:${port}` || name === `localhost:${port}` || (port === 80 && (name === '127.0.0.1' || name === 'localhost'))
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse, on: 'loopback' | 'unix'): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1')
     const origin = request.headers.origin
     const fromProvider = origin === providerOrigin
-    if (origin !== undefined && !fromProvider) return send(response, 403, { error: 'wrong_origin' }, false)
+    if (on === 'loopback') {
+      if (!(await fromThisUser(request.socket))) {
+        response.setHeader('connection', 'close')
+        return send(response, 403, { error: 'wrong_user' }, false)
+      }
+      if (!isLocalHost(request.headers.host)) return send(response, 403, { error: 'wrong_host' }, false)
+      // Only the provider's pages: /status too, as the card's serial and holder are no one else's business.
+      if (!fromProvider) return send(response, 403, { error: 'wrong_origin' }, false)
+    } else if (origin !== undefined && !fromProvider) return send(response, 403, { error: 'wrong_origin' }, false)
 
     if (request.method === 'OPTIONS' && url.pathname === '/ticket' && fromProvider) {
       response.statusCode = 204
@@ -80,7 +165,6 @@ export async function startLocalApi(options: LocalApiOptions): Promise<{ server:
     }
     if (url.pathname === '/status' && request.method === 'GET') return send(response, 200, agent.status(), fromProvider)
     if (url.pathname === '/ticket' && request.method === 'POST') {
-      if (!fromProvider) return send(response, 403, { error: 'wrong_origin' }, false)
       const body = await readBody(request)
       let challenge: unknown
       try {
@@ -88,32 +172,55 @@ export async function startLocalApi(options: LocalApiOptions): Promise<{ server:
       } catch {
         challenge = undefined
       }
-      if (typeof challenge !== 'string' || !/^[A-Za-z0-9_-]{16,100}$/.test(challenge)) return send(response, 400, { error: 'invalid_request' }, true)
+      if (typeof challenge !== 'string' || !/^[A-Za-z0-9_-]{16,100}$/.test(challenge)) return send(response, 400, { error: 'invalid_request' }, fromProvider)
       const result = await agent.ticket(challenge, url.searchParams.get('noauth') === '1')
-      if (result.ok) return send(response, 200, { ticket: result.ticket }, true)
-      return send(response, refusalStatus[result.error] ?? 403, { error: result.error }, true)
+      if (result.ok) return send(response, 200, { ticket: result.ticket }, fromProvider)
+      return send(response, refusalStatus[result.error] ?? 403, { error: result.error }, fromProvider)
     }
     return send(response, 404, { error: 'not_found' }, fromProvider)
   }
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch(() => {
-      if (!response.headersSent) send(response, 500, { error: 'agent_error' }, false)
-      else response.end()
+  const serve = (on: 'loopback' | 'unix') =>
+    createServer((request, response) => {
+      handle(request, response, on).catch(() => {
+        if (!response.headersSent) send(response, 500, { error: 'agent_error' }, false)
+        else response.end()
+      })
     })
+
+  const server = serve('loopback')
+  // Asked as soon as the connection is accepted, alongside the request's arrival rather than after it.
+  server.on('connection', (socket: Socket) => {
+    callers.set(socket, peerOwner(socket).catch(() => 'unknown' as const))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve())
   })
-  const address = server.address() as AddressInfo
+  port = (server.address() as AddressInfo).port
+
+  let unix: Server | undefined
+  if (options.socketPath !== undefined) {
+    unix = serve('unix')
+    try {
+      await listenPrivately(unix, options.socketPath)
+    } catch (error) {
+      server.close()
+      throw error
+    }
+  }
+
+  const closing = (s: Server) =>
+    new Promise<void>((resolve) => {
+      s.closeAllConnections()
+      s.close(() => resolve())
+    })
   return {
     server,
-    origin: `http://127.0.0.1:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    origin: `http://127.0.0.1:${port}`,
+    socketPath: unix === undefined ? undefined : options.socketPath,
+    close: async () => {
+      await Promise.all([closing(server), ...(unix === undefined ? [] : [closing(unix)])])
+    },
   }
 }

@@ -5,9 +5,11 @@
  * answers come from a script instead of a terminal.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createAgent, createAgentKey, createProviderClient, startLocalApi, type Agent, type AgentMode, type Prompter } from '@careid/agent'
 import { issueVirtualCard, openCardAuthority, VirtualCardReader, writeCardFile } from '@careid/cards'
@@ -82,7 +84,7 @@ describe('the Identity Agent', () => {
     rmSync(work, { recursive: true, force: true })
   })
 
-  async function start(username: string, mode: AgentMode, port = 0): Promise<Running> {
+  async function start(username: string, mode: AgentMode, port = 0, socketPath?: string): Promise<Running> {
     const holder = demoWorkforce.find((p) => p.username === username)
     assert.ok(holder)
     const store = careid.context.store
@@ -95,7 +97,7 @@ describe('the Identity Agent', () => {
     const key = await createAgentKey()
     const person = scriptedPerson()
     const agent = createAgent({ issuer: careid.issuer, mode, reader: new VirtualCardReader(cardPath), provider: createProviderClient({ issuer: careid.issuer, key }), key, prompter: person.prompter, pollMs: 50 })
-    const api = await startLocalApi({ agent, providerOrigin: careid.origin, port })
+    const api = await startLocalApi({ agent, providerOrigin: careid.origin, port, socketPath })
     const r = { agent, api, person, cardPath }
     running.push(r)
     void agent.start()
@@ -173,7 +175,7 @@ describe('the Identity Agent', () => {
       const role = demoWorkforce.find((p) => p.username === 'dr.patel')?.positions[2]?.person_roleid as string
       r.person.answer(role)
       await r.person.until(() => r.agent.status().selected_roleid === role, 'the role is chosen')
-      const status = await fetch(`${r.api.origin}/status`)
+      const status = await fetch(`${r.api.origin}/status`, { headers: { origin: careid.origin } })
       const body = (await status.json()) as Record<string, unknown>
       assert.equal(status.status, 200)
       assert.deepEqual(Object.keys(body).sort(), ['card', 'mode', 'provider', 'selected_roleid', 'signed_in', 'uid'])
@@ -203,6 +205,119 @@ describe('the Identity Agent', () => {
       const response = await ticket(r, challenge)
       assert.equal(response.status, 409)
       assert.deepEqual(await response.json(), { error: 'no_card' })
+    })
+  })
+
+  describe('serving only the worker at the card', () => {
+    let r: Running
+    let port: number
+    let socketPath: string
+    /** A world-readable directory holding the caller script, so that a process of another user can run it. */
+    let callerDir: string
+    const nobody = 65534
+    const challenge = 'c'.repeat(43)
+    const asRoot = process.getuid?.() === 0
+    const onLinuxAsRoot = process.platform === 'linux' && asRoot ? false : 'needs Linux and root, to run a caller as another user'
+
+    /** One HTTP request to the local API from a separate node process, as `uid` (default: this process's user). */
+    async function call(request: { method?: string; path: string; headers?: Record<string, string>; unix?: boolean }, uid?: number): Promise<{ status?: number; cors?: string | null; body?: unknown; error?: string }> {
+      const target = request.unix === true ? { socketPath } : { host: '127.0.0.1', port }
+      const child = spawn(process.execPath, [join(callerDir, 'caller.mjs'), JSON.stringify({ ...target, method: request.method ?? 'GET', path: request.path, headers: request.headers ?? {}, challenge })], {
+        cwd: callerDir,
+        env: { PATH: process.env.PATH ?? '' },
+        ...(uid === undefined ? {} : { uid, gid: uid }),
+      })
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+      let err = ''
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+      const [code] = (await once(child, 'close')) as [number]
+      assert.equal(code, 0, err)
+      return JSON.parse(out) as { status?: number; cors?: string | null; body?: unknown; error?: string }
+    }
+    const fromPage = () => ({ origin: careid.origin, host: `127.0.0.1:${port}` })
+
+    before(async () => {
+      callerDir = mkdtempSync(join(tmpdir(), 'careid-agent-caller-'))
+      chmodSync(callerDir, 0o755)
+      writeFileSync(
+        join(callerDir, 'caller.mjs'),
+        `import { request } from 'node:http'
+const { socketPath, host, port, method, path, headers, challenge } = JSON.parse(process.argv[2])
+const req = request({ socketPath, host, port, method, path, headers }, (res) => {
+  let body = ''
+  res.setEncoding('utf8')
+  res.on('data', (chunk) => (body += chunk))
+  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, cors: res.headers['access-control-allow-origin'] ?? null, body: JSON.parse(body || 'null') })))
+})
+req.on('error', (error) => console.log(JSON.stringify({ error: error.code })))
+req.end(method === 'POST' ? JSON.stringify({ challenge }) : undefined)
+`,
+        { mode: 0o644 },
+      )
+      // The way to the socket is open to everyone but its own directory: the agent must close that.
+      chmodSync(work, 0o755)
+      socketPath = join(work, 'nurse.jones', 'agent.sock')
+      r = await start('nurse.jones', 'identity-agent', 0, socketPath)
+      port = Number(new URL(r.api.origin).port)
+      await r.person.until(() => r.person.asked.includes('passcode'), 'the agent asks the passcode')
+      r.person.answer(passcode)
+      await r.person.until(() => r.agent.status().signed_in, 'the worker signs in at the agent')
+    })
+    after(() => {
+      if (callerDir !== undefined) rmSync(callerDir, { recursive: true, force: true })
+    })
+
+    it('refuses a process of another user on loopback, with the right Origin and Host: 403 wrong_user, no ticket, no status', { skip: onLinuxAsRoot }, async () => {
+      const ticketCall = { method: 'POST', path: '/ticket?noauth=1', headers: { ...fromPage(), 'content-type': 'application/json' } }
+      assert.deepEqual(await call(ticketCall, nobody), { status: 403, cors: null, body: { error: 'wrong_user' } })
+      assert.deepEqual(await call({ path: '/status', headers: fromPage() }, nobody), { status: 403, cors: null, body: { error: 'wrong_user' } })
+      assert.deepEqual(await call({ method: 'OPTIONS', path: '/ticket', headers: { ...fromPage(), 'access-control-request-method': 'POST' } }, nobody), { status: 403, cors: null, body: { error: 'wrong_user' } })
+
+      // The same request from the worker's own process still gets its ticket.
+      const mine = await call(ticketCall)
+      assert.equal(mine.status, 200)
+      assert.equal(mine.cors, careid.origin)
+      assert.equal(typeof (mine.body as { ticket?: unknown }).ticket, 'string')
+    })
+
+    it('serves a native application of the same user on its Unix socket, without an Origin', async () => {
+      assert.equal(statSync(socketPath).mode & 0o777, 0o600, 'the socket is its owner\'s alone')
+      assert.equal(statSync(dirname(socketPath)).mode & 0o777, 0o700, 'in a directory only its owner can enter')
+      const issued = await call({ method: 'POST', path: '/ticket?noauth=1', headers: { 'content-type': 'application/json' }, unix: true })
+      assert.equal(issued.status, 200)
+      assert.equal(issued.cors, null, 'no CORS headers: no page can reach this socket')
+      assert.equal(typeof (issued.body as { ticket?: unknown }).ticket, 'string')
+      const status = await call({ path: '/status', unix: true })
+      assert.equal(status.status, 200)
+      assert.equal((status.body as { signed_in: boolean }).signed_in, true)
+    })
+
+    it('cannot be opened on its Unix socket by another user', { skip: onLinuxAsRoot }, async () => {
+      assert.deepEqual(await call({ method: 'POST', path: '/ticket?noauth=1', headers: { 'content-type': 'application/json' }, unix: true }, nobody), { error: 'EACCES' })
+    })
+
+    it('answers /status only to the provider origin: any other Origin, or none, is 403 wrong_origin without CORS headers', async () => {
+      for (const origin of ['http://evil.example', 'null', careid.origin.replace('localhost', '127.0.0.1')]) {
+        assert.deepEqual(await call({ path: '/status', headers: { ...fromPage(), origin } }), { status: 403, cors: null, body: { error: 'wrong_origin' } }, origin)
+      }
+      assert.deepEqual(await call({ path: '/status', headers: { host: `127.0.0.1:${port}` } }), { status: 403, cors: null, body: { error: 'wrong_origin' } })
+    })
+
+    it('answers only a Host of 127.0.0.1 or localhost on its port, on every route (DNS rebinding): 403 wrong_host without CORS headers', async () => {
+      for (const host of [`evil.example:${port}`, `127.0.0.1.evil.example:${port}`, '127.0.0.1', `localhost:${port + 1}`]) {
+        const refused = { status: 403, cors: null, body: { error: 'wrong_host' } }
+        assert.deepEqual(await call({ path: '/status', headers: { origin: careid.origin, host } }), refused, host)
+        assert.deepEqual(await call({ method: 'POST', path: '/ticket?noauth=1', headers: { origin: careid.origin, host, 'content-type': 'application/json' } }), refused, host)
+        assert.deepEqual(await call({ method: 'OPTIONS', path: '/ticket', headers: { origin: careid.origin, host, 'access-control-request-method': 'POST' } }), refused, host)
+        assert.deepEqual(await call({ path: '/elsewhere', headers: { origin: careid.origin, host } }), refused, host)
+      }
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
+        const answered = await call({ path: '/status', headers: { origin: careid.origin, host } })
+        assert.equal(answered.status, 200, host)
+        assert.equal(answered.cors, careid.origin)
+        assert.equal((answered.body as { signed_in: boolean }).signed_in, true)
+      }
     })
   })
 
