@@ -25,6 +25,7 @@ export const files = [
   'packages/authenticators/test/password.test.ts',
   'packages/authenticators/test/totp.test.ts',
   'packages/agent/test/agent.test.ts',
+  'packages/agent/test/peer_owner.test.ts',
   'packages/oidc/test/acr.test.ts',
   'packages/oidc/test/params.test.ts',
   'packages/oidc/test/authorization_request.test.ts',

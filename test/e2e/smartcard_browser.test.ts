@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -66,7 +67,7 @@ const pkcs11Card: CardKind = {
     process.env.SOFTHSM2_CONF = conf
     await run('softhsm2-util', ['--init-token', '--free', '--label', 'careid-card', '--pin', passcode, '--so-pin', '97531864'], { env: { ...process.env, SOFTHSM2_CONF: conf } })
     await issuePkcs11Card({ authority, uid, module: softhsm, tokenLabel: 'careid-card', pin: passcode, now: Date.now() })
-    return { args: ['--pkcs11-module', softhsm, '--token-label', 'careid-card'], env: { SOFTHSM2_CONF: conf } }
+    return { args: ['--pkcs11-module', softhsm, '--token-label', 'careid-card', '--agent-dir', join(work, 'agent')], env: { SOFTHSM2_CONF: conf } }
   },
   async remove(work) {
     await run('softhsm2-util', ['--delete-token', '--token', 'careid-card'], { env: { ...process.env, SOFTHSM2_CONF: join(work, 'softhsm2.conf') } })
@@ -138,6 +139,18 @@ for (const kind of [virtualCard, pkcs11Card]) {
       assert.equal(agent.stdout().includes(passcode), false, 'the agent never prints the passcode')
       const [card] = await careid.context.store.cards.listByPerson(person.uid)
       assert.equal(card?.failed_attempts, 0, 'the right passcode reset the provider counter')
+      // The worker's own applications ask the agent on its Unix socket, with no Origin.
+      const socketPath = join(work, 'agent', 'agent.sock')
+      assert.ok(agent.stdout().includes(`Local API for this user's own applications on ${socketPath} (no Origin needed).`))
+      const status = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        get({ socketPath, path: '/status' }, (response) => {
+          let body = ''
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()))
+          response.on('end', () => resolve({ status: response.statusCode, body }))
+        }).on('error', reject)
+      })
+      assert.equal(status.status, 200)
+      assert.equal((JSON.parse(status.body) as { signed_in: boolean; uid: string }).uid, person.uid)
 
       // 2. In the browser: the application asks for AAL3; Careid's smartcard page gets a ticket from the agent.
       const csp: string[] = []

@@ -220,8 +220,11 @@ describe('the Identity Agent', () => {
     const onLinuxAsRoot = process.platform === 'linux' && asRoot ? false : 'needs Linux and root, to run a caller as another user'
 
     /** One HTTP request to the local API from a separate node process, as `uid` (default: this process's user). */
-    async function call(request: { method?: string; path: string; headers?: Record<string, string>; unix?: boolean }, uid?: number): Promise<{ status?: number; cors?: string | null; body?: unknown; error?: string }> {
-      const target = request.unix === true ? { socketPath } : { host: '127.0.0.1', port }
+    async function call(
+      request: { method?: string; path: string; headers?: Record<string, string>; unix?: boolean; socketPath?: string },
+      uid?: number,
+    ): Promise<{ status?: number; cors?: string | null; body?: unknown; error?: string }> {
+      const target = request.unix === true ? { socketPath: request.socketPath ?? socketPath } : { host: '127.0.0.1', port }
       const child = spawn(process.execPath, [join(callerDir, 'caller.mjs'), JSON.stringify({ ...target, method: request.method ?? 'GET', path: request.path, headers: request.headers ?? {}, challenge })], {
         cwd: callerDir,
         env: { PATH: process.env.PATH ?? '' },
@@ -295,6 +298,26 @@ req.end(method === 'POST' ? JSON.stringify({ challenge }) : undefined)
 
     it('cannot be opened on its Unix socket by another user', { skip: onLinuxAsRoot }, async () => {
       assert.deepEqual(await call({ method: 'POST', path: '/ticket?noauth=1', headers: { 'content-type': 'application/json' }, unix: true }, nobody), { error: 'EACCES' })
+    })
+
+    it('does not take over the socket of an agent still running, and replaces one left by an agent that died', async () => {
+      await assert.rejects(startLocalApi({ agent: r.agent, providerOrigin: careid.origin, port: 0, socketPath }), { message: `another agent is answering on ${socketPath}` })
+      assert.equal((await call({ path: '/status', unix: true })).status, 200, 'the running agent still answers')
+
+      const deadPath = join(work, 'died', 'agent.sock')
+      mkdirSync(dirname(deadPath))
+      const died = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(deadPath)}, () => console.log('listening'))`])
+      await once(died.stdout, 'data')
+      died.kill('SIGKILL')
+      await once(died, 'close')
+      assert.ok(statSync(deadPath).isSocket(), 'the dead agent left its socket behind')
+      const api = await startLocalApi({ agent: r.agent, providerOrigin: careid.origin, port: 0, socketPath: deadPath })
+      try {
+        const status = await call({ path: '/status', unix: true, socketPath: deadPath })
+        assert.equal(status.status, 200)
+      } finally {
+        await api.close()
+      }
     })
 
     it('answers /status only to the provider origin: any other Origin, or none, is 403 wrong_origin without CORS headers', async () => {

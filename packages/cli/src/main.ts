@@ -97,6 +97,7 @@ agent
   .option(...agentDirOption)
   .option('--pkcs11-module <path>', 'use a PKCS#11 token instead of the virtual reader, e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so')
   .option('--token-label <label>', 'with --pkcs11-module: the card\'s token label')
+  .option('--single-user-machine', 'outside Linux, where the agent cannot tell which user connects: answer every local caller (only if one person uses this computer at a time)')
   .action(async (flags: AgentFlags) => (await import('./commands/agent_start.ts')).startAgentCommand(flags, out))
 agent
   .command('insert <card-file>')

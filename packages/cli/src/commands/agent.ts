@@ -4,7 +4,8 @@
  * The card reader is a virtual one by default: a card file (from `careid cards issue`) is
  * "inserted" when it is at `<agent dir>/reader/card.json`, which `insert` copies it to and `eject`
  * removes. With `--pkcs11-module` the reader is a PKCS#11 token (OpenSC for a real card, SoftHSM2
- * for tests). The agent listens on 127.0.0.1 only, for the provider's sign-in page.
+ * for tests). The agent listens on 127.0.0.1 only, for the provider's sign-in page, and on
+ * `<agent dir>/agent.sock` for its user's own applications.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -18,6 +19,7 @@ export interface AgentFlags {
   agentDir?: string | undefined
   pkcs11Module?: string | undefined
   tokenLabel?: string | undefined
+  singleUserMachine?: boolean | undefined
 }
 
 export const defaultProvider = `http://localhost:8080${cis2RealmPath}`
@@ -25,6 +27,11 @@ export const defaultAgentPort = 4445
 
 export function agentDir(flags: AgentFlags): string {
   return resolve(flags.agentDir ?? process.env.CAREID_AGENT_DIR ?? '.careid-agent')
+}
+
+/** The local API's Unix domain socket, for native applications of the agent's user. */
+export function agentSocketPath(dir: string): string {
+  return join(dir, 'agent.sock')
 }
 
 /** Where the virtual reader looks for its card. */

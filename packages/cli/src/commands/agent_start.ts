@@ -1,9 +1,10 @@
 /** `careid agent start`: the running agent (loaded on demand: the other commands need none of it). */
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { createAgent, createAgentKey, createProviderClient, createTerminal, startLocalApi, type AgentMode } from '@careid/agent'
+import { createAgent, createAgentKey, createProviderClient, createTerminal, peerOwnerVisible, startLocalApi, type AgentMode, type LocalApi } from '@careid/agent'
 import { Pkcs11CardReader, VirtualCardReader, type CardReader } from '@careid/cards'
-import { agentDir, defaultAgentPort, defaultProvider, readerCardPath, type AgentFlags } from './agent.ts'
+import { StartupError } from '../context.ts'
+import { agentDir, agentSocketPath, defaultAgentPort, defaultProvider, readerCardPath, type AgentFlags } from './agent.ts'
 import { UsageError } from './usage_error.ts'
 
 function openReader(flags: AgentFlags, dir: string): { reader: CardReader; describe: string } {
@@ -34,8 +35,22 @@ export async function startAgentCommand(flags: AgentFlags, out: (line: string) =
   const key = await createAgentKey()
   const terminal = createTerminal({ input: process.stdin, output: process.stdout, tty: process.stdin.isTTY === true && process.stdout.isTTY === true })
   const agent = createAgent({ issuer, mode, reader, provider: createProviderClient({ issuer, key }), key, prompter: terminal })
-  const api = await startLocalApi({ agent, providerOrigin, port })
+  const singleUserMachine = flags.singleUserMachine === true
+  // Windows has no Unix domain sockets that Node can restrict to one user (it listens on named pipes).
+  const socketPath = process.platform === 'win32' ? undefined : agentSocketPath(dir)
+  let api: LocalApi
+  try {
+    api = await startLocalApi({ agent, providerOrigin, port, socketPath, singleUserMachine })
+  } catch (error) {
+    await reader.close()
+    throw new StartupError(`the local API cannot start: ${error instanceof Error ? error.message : String(error)}`)
+  }
   out(`Local API on ${api.origin} (for pages from ${providerOrigin}); card reader: ${describe}.`)
+  if (api.socketPath !== undefined) out(`Local API for this user's own applications on ${api.socketPath} (no Origin needed).`)
+  if (!peerOwnerVisible && !singleUserMachine) {
+    out(`This system cannot tell which user a connection to ${api.origin} comes from, so the agent refuses them all (the browser too).`)
+    out('If only one person uses this computer at a time, start the agent with --single-user-machine.')
+  }
   out('Commands: status, sign-in, eject, quit.')
 
   let stopping: Promise<void> | undefined
