@@ -15,7 +15,8 @@
  *   refusals carries CORS headers; answers carry CORS for the provider's origin alone.
  * - On a Unix domain socket (`socketPath`) for native applications of the same user, which send no
  *   Origin: the socket is mode 0600 in a directory the agent makes 0700, so only its user (and root)
- *   can open it. No page can reach a Unix socket, so neither Origin nor Host is asked there.
+ *   can open it. No page can reach a Unix socket, so neither Origin nor Host is required there (a
+ *   foreign Origin is still refused).
  */
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'

@@ -87,7 +87,7 @@ people.command('list').description('list people').action(admin((ctx) => listPeop
 people.command('show <uid-or-username>').description('show a person, their roles and authenticator-app code').action(admin((ctx, who: string) => showPerson(ctx, who, out)))
 
 const agent = program.command('agent').description('the Identity Agent: smartcard sign-in on this computer')
-const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader (env CAREID_AGENT_DIR, default .careid-agent)'] as const
+const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader and its socket (env CAREID_AGENT_DIR, default .careid-agent)'] as const
 agent
   .command('start')
   .description('run the Identity Agent: card reader, terminal prompts and the local API for sign-in pages')
