@@ -36,7 +36,7 @@ export async function startAgentCommand(flags: AgentFlags, out: (line: string) =
   const terminal = createTerminal({ input: process.stdin, output: process.stdout, tty: process.stdin.isTTY === true && process.stdout.isTTY === true })
   const agent = createAgent({ issuer, mode, reader, provider: createProviderClient({ issuer, key }), key, prompter: terminal })
   const singleUserMachine = flags.singleUserMachine === true
-  // Windows has no Unix domain sockets that Node can restrict to one user (it listens on named pipes).
+  // On Windows Node listens on a named pipe instead, not a file that a private directory can guard.
   const socketPath = process.platform === 'win32' ? undefined : agentSocketPath(dir)
   let api: LocalApi
   try {
