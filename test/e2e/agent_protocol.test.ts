@@ -321,6 +321,7 @@ describe("removing a card where the organisation's policy is to lock", () => {
     const first = await cardSessionWithRole()
     const before = await signInWithTicket(first.card_session)
     assert.equal(before.id.selected_roleid, role)
+    const lockedSecret = browser.cookies.get('careid_session') as string
 
     // The card is removed: the agent ends its card session; the sign-in is locked, not ended.
     const path = '/agent/session/end'
@@ -338,6 +339,12 @@ describe("removing a card where the organisation's policy is to lock", () => {
     assert.deepEqual(after.id.amr, ['N3_SMARTCARD'])
     const again = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'quiet', acr_values: 'AAL3_ANY', prompt: 'none' }))
     assert.ok(new URL(again.location ?? '').searchParams.get('code'), 'it answers prompt=none again')
+    // Unlocking is a new sign-in: a new cookie secret, and the one the locked session had is refused.
+    assert.notEqual(browser.cookies.get('careid_session'), lockedSecret)
+    const stale = new Browser(careid.origin)
+    stale.cookies.set('careid_session', lockedSecret)
+    const refused = await stale.go(authorizeUrl(rp, { scope: 'openid', state: 'stale', acr_values: 'AAL3_ANY', prompt: 'none' }))
+    assert.equal(new URL(refused.location ?? '').searchParams.get('error'), 'login_required')
   })
 })
 

@@ -293,10 +293,7 @@ export function createJourney(deps: JourneyDeps) {
           binding: result.binding,
         }
         const current = await deps.sessions.resolve(input.sessionSecret)
-        const { session, secret } =
-          current !== undefined && input.sessionSecret !== undefined
-            ? await deps.sessions.signInAgain(current, input.sessionSecret, signIn)
-            : await deps.sessions.start(signIn)
+        const { session, secret } = current !== undefined ? await deps.sessions.signInAgain(current, signIn) : await deps.sessions.start(signIn)
         await deps.store.audit.append({ at: deps.now(), type: 'sign_in', subject: result.uid, client_id: loaded.request.client.client_id, detail: { amr: result.amr } })
         return afterSignIn(loaded, session, secret)
       })
