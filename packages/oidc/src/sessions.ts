@@ -26,6 +26,12 @@ export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed
 export interface SessionService {
   /** The live session a cookie secret points at; an expired one is ended on the way. */
   resolve(secret: string | undefined): Promise<SessionRecord | undefined>
+  /**
+   * The session as the store holds it now, if it may still issue anything: undefined when it is
+   * gone, re-authenticated since (it moved to a new hash), locked, or past a limit (then ended on
+   * the way). Read again just before a code is issued, however long ago the session was looked up.
+   */
+  current(sessionHash: string): Promise<SessionRecord | undefined>
   /** A new session; returns the cookie secret. */
   start(signIn: SignIn): Promise<{ session: SessionRecord; secret: string }>
   /**
@@ -150,6 +156,17 @@ export function createSessionService(deps: {
         await store.sessions.touch(hash, t, idle_expires_at)
         session.last_seen_at = t
         session.idle_expires_at = idle_expires_at
+      }
+      return session
+    },
+
+    async current(sessionHash) {
+      const session = await store.sessions.get(sessionHash)
+      if (session === undefined || isLocked(session)) return undefined
+      const t = now()
+      if (session.expires_at <= t || session.idle_expires_at <= t) {
+        await end(session, 'timeout')
+        return undefined
       }
       return session
     },
