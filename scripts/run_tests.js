@@ -48,6 +48,7 @@ export const files = [
   'test/e2e/cards_pkcs11.test.ts',
   'test/e2e/browser.test.ts',
   'test/e2e/agent_protocol.test.ts',
+  'test/e2e/card_session_lifetime.test.ts',
   'test/e2e/smartcard_browser.test.ts',
   'test/e2e/migrate.test.ts',
   'test/e2e/scaled.test.ts',

@@ -311,6 +311,7 @@ export function createJourney(deps: JourneyDeps) {
           auth_time: deps.now(),
           selected_roleid: result.selected_roleid,
           binding: result.binding,
+          binding_ends_at: result.binding_ends_at,
         }
         const current = await deps.sessions.resolve(input.sessionSecret)
         const { session, secret } = current !== undefined ? await deps.sessions.signInAgain(current, signIn) : await deps.sessions.start(signIn)

@@ -2,7 +2,8 @@
  * SSO sessions. The cookie holds a random secret; the store keys the session by its SHA-256, so a
  * read of the store does not yield usable cookies. `sid` is a separate public id (ID token `sid`,
  * back-channel logout). Limits follow the assurance level reached (NIST SP 800-63B): a session
- * ends at its absolute limit, or earlier after its idle limit without use. Whenever a session
+ * ends at its absolute limit, or earlier after its idle limit without use, and never later than
+ * what it is bound to (a card session), so the sweep ends it when that ends. Whenever a session
  * ends, every relying party that took part in it is owed a back-channel logout.
  */
 import type { LogoutNotification, SessionRecord, Store } from '@careid/store'
@@ -19,6 +20,8 @@ export interface SignIn {
   auth_time: number
   selected_roleid?: string | undefined
   binding?: string | undefined
+  /** When the binding ends (a card session's end): the session's limits stop there. */
+  binding_ends_at?: number | undefined
 }
 
 export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed' | 'admin'
@@ -78,9 +81,9 @@ export function createSessionService(deps: {
 }): SessionService {
   const { store, config, now } = deps
 
-  function limits(aal: Aal, authTime: number, t: number) {
-    const { idleMs, absoluteMs } = config.sessionLimits[aal]
-    const expires_at = authTime + absoluteMs
+  function limits(signIn: Pick<SignIn, 'aal' | 'auth_time' | 'binding_ends_at'>, t: number) {
+    const { idleMs, absoluteMs } = config.sessionLimits[signIn.aal]
+    const expires_at = Math.min(signIn.auth_time + absoluteMs, signIn.binding_ends_at ?? Number.POSITIVE_INFINITY)
     return { expires_at, idle_expires_at: Math.min(t + idleMs, expires_at) }
   }
 
@@ -130,7 +133,7 @@ export function createSessionService(deps: {
       auth_time: signIn.auth_time,
       created_at: t,
       last_seen_at: t,
-      ...limits(signIn.aal, signIn.auth_time, t),
+      ...limits(signIn, t),
       selected_roleid: signIn.selected_roleid,
       clients: [],
       binding: signIn.binding,
@@ -152,7 +155,7 @@ export function createSessionService(deps: {
         return undefined
       }
       if (t - session.last_seen_at >= touchEveryMs) {
-        const { idle_expires_at } = limits(session.aal, session.auth_time, t)
+        const idle_expires_at = Math.min(t + config.sessionLimits[session.aal].idleMs, session.expires_at)
         await store.sessions.touch(hash, t, idle_expires_at)
         session.last_seen_at = t
         session.idle_expires_at = idle_expires_at
@@ -190,7 +193,7 @@ export function createSessionService(deps: {
         aal: signIn.aal,
         auth_time: signIn.auth_time,
         last_seen_at: t,
-        ...limits(signIn.aal, signIn.auth_time, t),
+        ...limits(signIn, t),
         binding: signIn.binding,
       }
       if (!(await store.sessions.reauthenticate(current.session_hash, changes))) return start(signIn)
