@@ -29,6 +29,7 @@ export const files = [
   'packages/oidc/test/params.test.ts',
   'packages/oidc/test/authorization_request.test.ts',
   'packages/oidc/test/login_policy.test.ts',
+  'packages/oidc/test/authorize.test.ts',
   'packages/oidc/test/client_registration.test.ts',
   'packages/oidc/test/config.test.ts',
   'packages/oidc/test/tokens.test.ts',
