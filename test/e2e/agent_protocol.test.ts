@@ -321,6 +321,7 @@ describe("removing a card where the organisation's policy is to lock", () => {
     const first = await cardSessionWithRole()
     const before = await signInWithTicket(first.card_session)
     assert.equal(before.id.selected_roleid, role)
+    const lockedSecret = browser.cookies.get('careid_session') as string
 
     // The card is removed: the agent ends its card session; the sign-in is locked, not ended.
     const path = '/agent/session/end'
@@ -338,6 +339,12 @@ describe("removing a card where the organisation's policy is to lock", () => {
     assert.deepEqual(after.id.amr, ['N3_SMARTCARD'])
     const again = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'quiet', acr_values: 'AAL3_ANY', prompt: 'none' }))
     assert.ok(new URL(again.location ?? '').searchParams.get('code'), 'it answers prompt=none again')
+    // Unlocking is a new sign-in: a new cookie secret, and the one the locked session had is refused.
+    assert.notEqual(browser.cookies.get('careid_session'), lockedSecret)
+    const stale = new Browser(careid.origin)
+    stale.cookies.set('careid_session', lockedSecret)
+    const refused = await stale.go(authorizeUrl(rp, { scope: 'openid', state: 'stale', acr_values: 'AAL3_ANY', prompt: 'none' }))
+    assert.equal(new URL(refused.location ?? '').searchParams.get('error'), 'login_required')
   })
 })
 
@@ -396,5 +403,116 @@ describe('the sign-in page challenge', () => {
     const opened = await postJson(agentUrl(careid, '/agent/session'), { assertion: await cardAssertion(careid, card, third, agent), agent_key: agent.publicJwk })
     assert.equal(opened.status, 200, await opened.clone().text())
     assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 0)
+  })
+})
+
+describe('a sign-in journey left open while its session is locked or ends', () => {
+  // The provider's clock runs `ahead` of the wall clock, so a test can let a session time out.
+  const clock = { ahead: 0 }
+  let careid: TestCareid
+  let rp: TestRp
+  const person = byName('midwife.taylor')
+  const lockingRole = person.positions.find((p) => p.org_code === 'RJ1')?.person_roleid as string
+  const otherRole = person.positions.find((p) => p.person_roleid !== lockingRole)?.person_roleid as string
+
+  before(async () => {
+    careid = await startTestCareid({ now: () => Date.now() + clock.ahead })
+    rp = await addRp(careid)
+    assert.ok(lockingRole && otherRole, 'midwife.taylor works at RJ1 (policy lock) and elsewhere')
+  })
+  after(async () => {
+    await careid?.close()
+  })
+
+  const challengeOf = (page: PageResult) => /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+
+  /** A card session at the agent with a role (by default the RJ1 one) chosen there. */
+  async function cardSession(card: TestCard, agent: Awaited<ReturnType<typeof createAgentKey>>, role = lockingRole) {
+    const opened = await openCardSession(careid, card, agent)
+    const path = '/agent/session/role'
+    const chosen = await postJson(agentUrl(careid, path), { person_roleid: role }, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+    assert.equal(chosen.status, 200)
+    return opened
+  }
+
+  /** The smartcard sign-in page of a new authorization, the ticket posted: where the browser lands. */
+  async function signInWithCard(browser: Browser, card: TestCard, agent: Awaited<ReturnType<typeof createAgentKey>>, opened: { card_session: string }) {
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+    assert.ok(landing.page, `expected the smartcard page, got ${landing.location}`)
+    const f = form(landing.page, '/authenticate')
+    return redeem(rp, (await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, challengeOf(landing.page)) } })).location)
+  }
+
+  /** An application asking the signed-in worker to choose a role again: the role page. */
+  async function rolePage(browser: Browser): Promise<PageResult> {
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid changedrole', state: 'role', acr_values: 'AAL3_ANY' }))
+    assert.ok(landing.page, `expected the role page, got ${landing.location}`)
+    assert.match(landing.page.html, /name="role"/)
+    return landing.page
+  }
+
+  function postRole(browser: Browser, page: PageResult, role: string) {
+    const f = form(page, '/role')
+    return browser.go(f.action, { form: { ...f.fields, role } })
+  }
+
+  it('a role posted from a page opened before the card was removed (lock policy) gets no code: the journey goes back to the smartcard sign-in, where the card unlocks the session', async () => {
+    const card = await issueTestCard(careid, person.uid)
+    const agent = await createAgentKey()
+    const browser = new Browser(careid.origin)
+    const opened = await cardSession(card, agent)
+    const first = await signInWithCard(browser, card, agent, opened)
+    const sid = first.id.sid as string
+
+    // The normal flow: the role page answers with a code.
+    const chosen = await redeem(rp, (await postRole(browser, await rolePage(browser), otherRole)).location)
+    assert.equal(chosen.id.sid, sid)
+    assert.equal(chosen.id.selected_roleid, otherRole)
+
+    // A role page is open; the card is removed and the session locked (RJ1's policy).
+    const open = await rolePage(browser)
+    const path = '/agent/session/end'
+    const ended = await postJson(agentUrl(careid, path), {}, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+    assert.deepEqual(await ended.json(), { sessions_ended: 0, sessions_locked: 1 })
+
+    const posted = await postRole(browser, open, lockingRole)
+    assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
+    assert.equal(posted.page?.status, 200)
+    assert.match(posted.page?.html ?? '', /Sign in with your smartcard/)
+    const locked = await careid.context.store.sessions.getBySid(sid)
+    assert.ok(locked?.binding?.startsWith('locked:'), 'still locked')
+
+    // The card is back with its passcode: the same journey signs in, asks the role, and answers.
+    const again = await cardSession(card, agent)
+    const page = posted.page as PageResult
+    const f = form(page, '/authenticate')
+    const roles = await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, again.card_session, challengeOf(page)) } })
+    assert.ok(roles.page, `expected the role page, got ${roles.location}`)
+    const done = await redeem(rp, (await postRole(browser, roles.page, lockingRole)).location)
+    assert.equal(done.id.sid, sid, 'the same session, unlocked')
+    assert.equal(done.id.selected_roleid, lockingRole)
+  })
+
+  it('a role posted after the session timed out gets no code: the session is ended and the journey goes back to the smartcard sign-in', async () => {
+    const patel = byName('dr.patel')
+    const [agentRole, pageRole] = patel.positions.map((p) => p.person_roleid)
+    assert.ok(agentRole !== undefined && pageRole !== undefined)
+    const card = await issueTestCard(careid, patel.uid)
+    const agent = await createAgentKey()
+    const browser = new Browser(careid.origin)
+    const first = await signInWithCard(browser, card, agent, await cardSession(card, agent, agentRole))
+    const sid = first.id.sid as string
+    const open = await rolePage(browser)
+    // Past AAL3's 15-minute idle limit; the sign-in journey (30 minutes) is still open.
+    clock.ahead = 16 * 60_000
+    try {
+      const posted = await postRole(browser, open, pageRole)
+      assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
+      assert.equal(posted.page?.status, 200)
+      assert.match(posted.page?.html ?? '', /Sign in with your smartcard/)
+      assert.equal(await careid.context.store.sessions.getBySid(sid), undefined, 'the session was ended')
+    } finally {
+      clock.ahead = 0
+    }
   })
 })

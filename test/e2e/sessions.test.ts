@@ -191,6 +191,40 @@ describe('sessions', () => {
       assert.equal(bytes.includes(Buffer.from(journeySecret)), false, 'nor the journey-binding secret')
     })
 
+    it('a step-up from AAL1 to AAL2 gives the session a new cookie secret, keeps its sid, and refuses the old cookie', async () => {
+      const rp = await addRp(careid)
+      const walker = person('dentist.walker')
+      const browser = new Browser(careid.origin)
+      const first = await redeem(rp, (await signIn(browser, url(rp), { username: walker.username, password: password(walker) })).location)
+      const aal1Secret = browser.cookies.get('careid_session') as string
+      assert.equal(first.id.authentication_assurance_level, '1')
+
+      const stepUp = await signIn(browser, url(rp, { acr_values: 'AAL2_TOTP' }), { username: walker.username, password: password(walker), code: () => careid.totp(walker.uid) })
+      const second = await redeem(rp, stepUp.location)
+      const aal2Secret = browser.cookies.get('careid_session') as string
+      assert.equal(second.id.authentication_assurance_level, '2')
+      assert.equal(second.id.sid, first.id.sid, 'the same session')
+      assert.notEqual(aal2Secret, aal1Secret, 'a new cookie secret')
+      assert.equal(await careid.context.store.sessions.get(sha256(aal1Secret)), undefined, 'the store no longer knows the old secret')
+      assert.equal((await careid.context.store.sessions.get(sha256(aal2Secret)))?.sid, first.id.sid)
+
+      // Someone holding only the old cookie value gets no session, at either level.
+      const stale = new Browser(careid.origin)
+      stale.cookies.set('careid_session', aal1Secret)
+      for (const acr of ['AAL1_USERPASS', 'AAL2_TOTP']) {
+        const response = await stale.fetch(url(rp, { prompt: 'none', acr_values: acr, state: 'old' }))
+        await response.body?.cancel()
+        assert.equal(response.status, 302)
+        const params = callbackParams(rp, response.headers.get('location') ?? undefined)
+        assert.equal(params.get('error'), 'login_required')
+        assert.equal(params.get('code'), null)
+      }
+      // The browser that stepped up goes on in the same session.
+      const sso = await browser.fetch(url(rp, { prompt: 'none', acr_values: 'AAL2_TOTP', state: 'new' }))
+      await sso.body?.cancel()
+      assert.equal((await redeem(rp, sso.headers.get('location') ?? undefined)).id.sid, first.id.sid)
+    })
+
     it('logout at one relying party sends a back-channel logout to every relying party that took part, and none to others', async () => {
       const [ra, rb, rc] = [await receiver(), await receiver(), await receiver()]
       const a = await addRp(careid, { backchannel_logout_uri: ra.url })

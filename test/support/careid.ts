@@ -41,6 +41,8 @@ export async function startTestCareid(
     settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit'>
     /** A test may prepare the data directory first (e.g. a card authority made in the past). */
     dataDir?: string
+    /** The provider's clock, for a test that moves time on instead of waiting. */
+    now?: () => number
   } = {},
 ): Promise<TestCareid> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
@@ -50,7 +52,7 @@ export async function startTestCareid(
     { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', ...options.settings },
     { CAREID_KEY_ENCRYPTION_KEY: undefined },
   )
-  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config })
+  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now)
   const demo = running.demo
   if (demo === undefined) throw new Error('the demo was not seeded')
   return {

@@ -82,13 +82,20 @@ export function agentProof(careid: TestCareid, agent: AgentKey, path: string, ov
 }
 
 /** An Identity Agent ticket for a sign-in page's challenge: signed by the card and by the agent key. */
-export function identityAgentTicket(careid: TestCareid, card: TestCard, agent: AgentKey, cardSession: string, pageChallenge: string): Promise<string> {
+export function identityAgentTicket(
+  careid: TestCareid,
+  card: TestCard,
+  agent: AgentKey,
+  cardSession: string,
+  pageChallenge: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   return signGeneral(
     [
       { sign: card.sign, header: { typ: 'JWT' } },
       { sign: agent.sign, header: { kid: agent.thumbprint } },
     ],
-    claims(careid, pageChallenge, 'ticket', { card_session: cardSession }),
+    claims(careid, pageChallenge, 'ticket', { card_session: cardSession, ...extra }),
   )
 }
 

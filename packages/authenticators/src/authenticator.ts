@@ -62,6 +62,8 @@ export type StepResult =
       amr: string[]
       /** A binding the session hangs on (e.g. a card session); sessions are listed by it. */
       binding?: string | undefined
+      /** When the binding ends (a card session's end): the session may not last longer. */
+      binding_ends_at?: number | undefined
       /** A role already chosen during authentication (e.g. at card insertion). */
       selected_roleid?: string | undefined
     }

@@ -25,10 +25,11 @@ export interface RunningCareid {
   stop(): Promise<void>
 }
 
-export async function startCareid(settings: Settings, overrides: Partial<ProviderConfig> = {}): Promise<RunningCareid> {
+/** `now` is the provider's clock (tests move it instead of waiting hours); the wall clock by default. */
+export async function startCareid(settings: Settings, overrides: Partial<ProviderConfig> = {}, now: () => number = Date.now): Promise<RunningCareid> {
   const context = await openContext(settings)
   try {
-    return await serve(settings, context, overrides)
+    return await serve(settings, context, overrides, now)
   } catch (error) {
     // A node that cannot listen (port taken) must not leave pools and subscriptions open.
     await context.close().catch(() => undefined)
@@ -36,7 +37,7 @@ export async function startCareid(settings: Settings, overrides: Partial<Provide
   }
 }
 
-async function serve(settings: Settings, context: CareidContext, overrides: Partial<ProviderConfig>): Promise<RunningCareid> {
+async function serve(settings: Settings, context: CareidContext, overrides: Partial<ProviderConfig>, now: () => number): Promise<RunningCareid> {
   let demo: DemoClient | undefined
   if (settings.demo) {
     await seedDemoWorkforce(context)
@@ -63,6 +64,7 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     authenticators: defaultAuthenticators(),
     config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, ...overrides },
     node: `${hostname()}:${process.pid}`,
+    now,
     metrics: metrics.logout,
     events: context.events,
     smartcard: { verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now) },

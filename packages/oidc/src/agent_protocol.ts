@@ -14,6 +14,10 @@
  *   useless. Ending the card session ends every CIS2 session bound to it, through the session
  *   service's one ending path (back-channel logout to every relying party in them), or, when the
  *   organisation of the chosen role says `lock`, locks them until the card is presented again.
+ *   `endSession` also takes a card session that ran out (for a day after), since a card removed
+ *   after that must still end whatever is left; one that ran out is never locked.
+ * - A CIS2 session made with a card session lasts no longer than it (see sessions.ts), so the
+ *   session sweep ends those sign-ins when their card session runs out.
  */
 import { roleOptions, type Directory, type RoleOption } from '@careid/domain'
 import {
@@ -116,10 +120,15 @@ function stringField(body: unknown, name: string, max = 8192): string {
 export function createAgentProtocol(deps: AgentProtocolDeps) {
   const maxMs = deps.cardSessionMaxMs ?? 12 * 60 * 60_000
 
-  /** The card session a caller holds, proven by its agent instance key. */
-  async function authenticate(caller: AgentCaller, path: string): Promise<CardSession> {
+  /**
+   * The card session a caller holds, proven by its agent instance key. `toEnd`: one that ran out
+   * (and is still known) is accepted too, since ending is always safe; it takes the same secret and
+   * the same key's proof, so it ends nothing but what that agent's card opened.
+   */
+  async function authenticate(caller: AgentCaller, path: string, toEnd = false): Promise<CardSession> {
     const match = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(caller.authorization ?? '')
-    const session = match?.[1] === undefined ? undefined : await deps.cardSessions.get(hashSecret(match[1]), deps.now())
+    const id = match?.[1] === undefined ? undefined : hashSecret(match[1])
+    const session = id === undefined ? undefined : toEnd ? await deps.cardSessions.getToEnd(id, deps.now()) : await deps.cardSessions.get(id, deps.now())
     if (session === undefined) throw new AgentError('invalid_card_session', 401, 'no card session for this secret')
     const claims = caller.proof === undefined || caller.proof.length > 4096 ? undefined : await verifyCompact(caller.proof, { jwk: session.agent_jwk })
     const nowS = Math.floor(deps.now() / 1000)
@@ -220,10 +229,11 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
     },
 
     async endSession(caller: AgentCaller): Promise<{ sessions_ended: number; sessions_locked: number }> {
-      const session = await authenticate(caller, agentPaths.end)
+      const session = await authenticate(caller, agentPaths.end, true)
       // The card session goes first, so no new ticket is honoured while its sign-ins are ended.
       await deps.cardSessions.end(session.id)
-      const policy = await removalPolicy(session)
+      // A card session that ran out has nothing left to unlock: its sign-ins end whatever the policy.
+      const policy = session.expires_at <= deps.now() ? 'end' : await removalPolicy(session)
       const ended = policy === 'end' ? await deps.endBoundSessions(session.id) : 0
       const locked = policy === 'lock' ? await deps.lockBoundSessions(session.id) : 0
       await deps.store.audit.append({ at: deps.now(), type: 'card_session.ended', subject: session.uid, detail: { serial: session.serial, sessions_ended: ended, sessions_locked: locked } })

@@ -11,6 +11,7 @@ import { redirectTo } from './authorization_request.ts'
 import type { ProviderConfig } from './config.ts'
 import { randomToken, sha256 } from './crypto.ts'
 import { LoginRequired } from './errors.ts'
+import type { SessionService } from './sessions.ts'
 import type { AuthenticationFacts } from './tokens.ts'
 
 /** Role selection is asked for by `selectedrole`, or `changedrole` to choose again (cis2.md 3.5). */
@@ -63,15 +64,34 @@ export interface CodePayload {
   facts: AuthenticationFacts
 }
 
+/**
+ * The session that was to answer can no longer: it ended, timed out, was locked (its card removed)
+ * or re-authenticated since it was read. `login_required` where nothing may be shown (prompt=none);
+ * a sign-in journey goes back to sign-in instead.
+ */
+export class SessionNotLive extends LoginRequired {
+  constructor() {
+    super('the End-User must sign in again')
+  }
+}
+
+/**
+ * Issues a code from `session`, re-read from the store first: a lock, logout or timeout that
+ * landed since the session was looked up (a role page left open while the card was removed)
+ * issues nothing.
+ */
 export async function issueCode(deps: {
   store: Store
+  sessions: Pick<SessionService, 'current'>
   config: ProviderConfig
   now: () => number
   request: AuthorizationRequest
-  session: SessionRecord
+  session: Pick<SessionRecord, 'session_hash'>
   person: Person
 }): Promise<string> {
-  const { request, session, config } = deps
+  const { request, config } = deps
+  const session = await deps.sessions.current(deps.session.session_hash)
+  if (session === undefined) throw new SessionNotLive()
   const acr = satisfiedAcr(request.acr_values, session.amr, session.aal)
   // Callers only get here when the session meets the request; this guards the invariant.
   if (acr === undefined) throw new LoginRequired('the session does not meet the requested acr_values')
@@ -105,9 +125,6 @@ export async function issueCode(deps: {
     payload: JSON.parse(JSON.stringify(payload)) as { [key: string]: Json },
   })
   // The relying party now takes part in the session: it is owed a back-channel logout at its end.
-  if (!session.clients.includes(request.client.client_id)) {
-    await deps.store.sessions.addClient(session.session_hash, request.client.client_id)
-    session.clients.push(request.client.client_id)
-  }
+  if (!session.clients.includes(request.client.client_id)) await deps.store.sessions.addClient(session.session_hash, request.client.client_id)
   return redirectTo(request.redirect_uri, { code, state: request.state }, config.issuer)
 }

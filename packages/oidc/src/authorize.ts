@@ -6,7 +6,7 @@
 import { StoreUnavailable, type SessionRecord, type Store } from '@careid/store'
 import { parsePerson, type Person } from '@careid/domain'
 import { errorRedirect, resolveRedirect, validateRequest, type AuthorizationRequest, type TrustedRedirect } from './authorization_request.ts'
-import { decideRole, issueCode, serializeRequest } from './authorization_response.ts'
+import { decideRole, issueCode, serializeRequest, SessionNotLive } from './authorization_response.ts'
 import type { ClientRegistry } from './clients.ts'
 import type { ProviderConfig } from './config.ts'
 import { randomToken, sha256 } from './crypto.ts'
@@ -102,8 +102,14 @@ export async function authorize(deps: AuthorizeDeps, input: AuthorizeInput): Pro
       await deps.store.sessions.setSelectedRole(session.session_hash, role.roleId)
       session.selected_roleid = role.roleId
     }
-    const location = await issueCode({ store: deps.store, config: deps.config, now: deps.now, request, session, person })
-    return { type: 'redirect', location }
+    try {
+      const location = await issueCode({ store: deps.store, sessions: deps.sessions, config: deps.config, now: deps.now, request, session, person })
+      return { type: 'redirect', location }
+    } catch (error) {
+      // Locked or ended since it was read: the person signs in again, as without a session.
+      if (!(error instanceof SessionNotLive) || request.prompt.has('none')) throw error
+      return { type: 'interaction', interactionId: await startInteraction(deps, request, 'login', browserSecret), browserSecret }
+    }
   } catch (error) {
     const oauth = asOAuthError(error)
     if (!oauth.allowRedirect) return { type: 'error_page', error: oauth }

@@ -11,7 +11,7 @@ import type { Json, InteractionRecord, SessionRecord } from '@careid/store'
 import { meets, type Acr } from './acr.ts'
 import { asOAuthError, loadPerson, type AuthorizeDeps } from './authorize.ts'
 import { errorRedirect, type AuthorizationRequest, type Prompt } from './authorization_request.ts'
-import { decideRole, issueCode } from './authorization_response.ts'
+import { decideRole, issueCode, SessionNotLive } from './authorization_response.ts'
 import { safeEqual, sha256 } from './crypto.ts'
 import { LoginRequired, OAuthError } from './errors.ts'
 
@@ -175,12 +175,30 @@ export function createJourney(deps: JourneyDeps) {
     )
   }
 
-  /** Issues the code and ends the journey. */
+  /**
+   * Back to the first stage: the session the journey was to answer from is locked, ended, timed out
+   * or no longer this browser's. The person signs in again (with the card, a locked session is
+   * unlocked); the application gets nothing until then.
+   */
+  async function backToSignIn(loaded: Loaded): Promise<JourneyOutcome> {
+    await save(loaded, { stage: 'login', session: null, method: null, auth_state: null, view: null })
+    return loginView(loaded)
+  }
+
+  /** Issues the code and ends the journey; back to sign-in if the session can no longer answer. */
   async function finish(loaded: Loaded, session: SessionRecord, person: Person, newSecret?: string): Promise<JourneyOutcome> {
-    const location = await issueCode({ store: deps.store, config: deps.config, now: deps.now, request: loaded.request, session, person })
+    const cookie = newSecret === undefined ? undefined : { secret: newSecret, maxAgeMs: session.expires_at - deps.now() }
+    let location: string
+    try {
+      location = await issueCode({ store: deps.store, sessions: deps.sessions, config: deps.config, now: deps.now, request: loaded.request, session, person })
+    } catch (error) {
+      if (!(error instanceof SessionNotLive)) throw error
+      // The cookie still goes to the browser: a session locked meanwhile is unlocked through it.
+      const outcome = await backToSignIn(loaded)
+      return outcome.type === 'show' ? { ...outcome, session: cookie } : outcome
+    }
     await deps.store.interactions.remove(loaded.record.id)
-    const maxAgeMs = session.expires_at - deps.now()
-    return { type: 'redirect', location, session: newSecret === undefined ? undefined : { secret: newSecret, maxAgeMs } }
+    return { type: 'redirect', location, session: cookie }
   }
 
   async function afterSignIn(loaded: Loaded, session: SessionRecord, secret: string | undefined): Promise<JourneyOutcome> {
@@ -220,13 +238,14 @@ export function createJourney(deps: JourneyDeps) {
     }
   }
 
-  async function existingSession(loaded: Loaded): Promise<SessionRecord> {
+  /**
+   * The session a role-selection stage answers from: still live and unlocked, and still the one
+   * this browser's cookie holds (the cookie was set before the role page was shown).
+   */
+  async function existingSession(loaded: Loaded, input: JourneyInput): Promise<SessionRecord | undefined> {
     const hash = loaded.payload.session
-    const session = typeof hash === 'string' ? await deps.store.sessions.get(hash) : undefined
-    if (session === undefined || session.expires_at <= deps.now() || session.idle_expires_at <= deps.now()) {
-      throw new LoginRequired('the session ended during role selection')
-    }
-    return session
+    if (typeof hash !== 'string' || input.sessionSecret === undefined || !safeEqual(sha256(input.sessionSecret), hash)) return undefined
+    return deps.sessions.current(hash)
   }
 
   return {
@@ -234,7 +253,8 @@ export function createJourney(deps: JourneyDeps) {
     show(input: JourneyInput) {
       return guarded(input, false, async (loaded) => {
         if (loaded.payload.stage === 'select_role') {
-          const session = await existingSession(loaded)
+          const session = await existingSession(loaded, input)
+          if (session === undefined) return backToSignIn(loaded)
           const person = await loadPerson(deps.store, session.sub)
           if (person === undefined) throw new LoginRequired('the End-User must sign in')
           return roleView(loaded, person, input.form.query)
@@ -291,12 +311,10 @@ export function createJourney(deps: JourneyDeps) {
           auth_time: deps.now(),
           selected_roleid: result.selected_roleid,
           binding: result.binding,
+          binding_ends_at: result.binding_ends_at,
         }
         const current = await deps.sessions.resolve(input.sessionSecret)
-        const { session, secret } =
-          current !== undefined && input.sessionSecret !== undefined
-            ? await deps.sessions.signInAgain(current, input.sessionSecret, signIn)
-            : await deps.sessions.start(signIn)
+        const { session, secret } = current !== undefined ? await deps.sessions.signInAgain(current, signIn) : await deps.sessions.start(signIn)
         await deps.store.audit.append({ at: deps.now(), type: 'sign_in', subject: result.uid, client_id: loaded.request.client.client_id, detail: { amr: result.amr } })
         return afterSignIn(loaded, session, secret)
       })
@@ -306,7 +324,8 @@ export function createJourney(deps: JourneyDeps) {
     selectRole(input: JourneyInput) {
       return guarded(input, true, async (loaded) => {
         if (loaded.payload.stage !== 'select_role') return loginView(loaded)
-        const session = await existingSession(loaded)
+        const session = await existingSession(loaded, input)
+        if (session === undefined) return backToSignIn(loaded)
         const person = await loadPerson(deps.store, session.sub)
         if (person === undefined) throw new LoginRequired('the End-User must sign in')
         const roleId = input.form.role

@@ -2,7 +2,8 @@
  * SSO sessions. The cookie holds a random secret; the store keys the session by its SHA-256, so a
  * read of the store does not yield usable cookies. `sid` is a separate public id (ID token `sid`,
  * back-channel logout). Limits follow the assurance level reached (NIST SP 800-63B): a session
- * ends at its absolute limit, or earlier after its idle limit without use. Whenever a session
+ * ends at its absolute limit, or earlier after its idle limit without use, and never later than
+ * what it is bound to (a card session), so the sweep ends it when that ends. Whenever a session
  * ends, every relying party that took part in it is owed a back-channel logout.
  */
 import type { LogoutNotification, SessionRecord, Store } from '@careid/store'
@@ -19,6 +20,8 @@ export interface SignIn {
   auth_time: number
   selected_roleid?: string | undefined
   binding?: string | undefined
+  /** When the binding ends (a card session's end): the session's limits stop there. */
+  binding_ends_at?: number | undefined
 }
 
 export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed' | 'admin'
@@ -26,13 +29,20 @@ export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed
 export interface SessionService {
   /** The live session a cookie secret points at; an expired one is ended on the way. */
   resolve(secret: string | undefined): Promise<SessionRecord | undefined>
+  /**
+   * The session as the store holds it now, if it may still issue anything: undefined when it is
+   * gone, re-authenticated since (it moved to a new hash), locked, or past a limit (then ended on
+   * the way). Read again just before a code is issued, however long ago the session was looked up.
+   */
+  current(sessionHash: string): Promise<SessionRecord | undefined>
   /** A new session; returns the cookie secret. */
   start(signIn: SignIn): Promise<{ session: SessionRecord; secret: string }>
   /**
    * A fresh sign-in while `current` is live: the same person keeps the session (and sid) with new
-   * authentication facts; a different person ends it and starts another.
+   * authentication facts and a new cookie secret (the old one finds nothing afterwards); a
+   * different person ends it and starts another.
    */
-  signInAgain(current: SessionRecord, secret: string, signIn: SignIn): Promise<{ session: SessionRecord; secret: string }>
+  signInAgain(current: SessionRecord, signIn: SignIn): Promise<{ session: SessionRecord; secret: string }>
   end(session: SessionRecord, reason: SessionEndReason): Promise<void>
   /** Ends the session a `sid` names (RP-initiated logout without the cookie). */
   endBySid(sid: string, reason: SessionEndReason): Promise<SessionRecord | undefined>
@@ -71,9 +81,9 @@ export function createSessionService(deps: {
 }): SessionService {
   const { store, config, now } = deps
 
-  function limits(aal: Aal, authTime: number, t: number) {
-    const { idleMs, absoluteMs } = config.sessionLimits[aal]
-    const expires_at = authTime + absoluteMs
+  function limits(signIn: Pick<SignIn, 'aal' | 'auth_time' | 'binding_ends_at'>, t: number) {
+    const { idleMs, absoluteMs } = config.sessionLimits[signIn.aal]
+    const expires_at = Math.min(signIn.auth_time + absoluteMs, signIn.binding_ends_at ?? Number.POSITIVE_INFINITY)
     return { expires_at, idle_expires_at: Math.min(t + idleMs, expires_at) }
   }
 
@@ -123,7 +133,7 @@ export function createSessionService(deps: {
       auth_time: signIn.auth_time,
       created_at: t,
       last_seen_at: t,
-      ...limits(signIn.aal, signIn.auth_time, t),
+      ...limits(signIn, t),
       selected_roleid: signIn.selected_roleid,
       clients: [],
       binding: signIn.binding,
@@ -145,7 +155,7 @@ export function createSessionService(deps: {
         return undefined
       }
       if (t - session.last_seen_at >= touchEveryMs) {
-        const { idle_expires_at } = limits(session.aal, session.auth_time, t)
+        const idle_expires_at = Math.min(t + config.sessionLimits[session.aal].idleMs, session.expires_at)
         await store.sessions.touch(hash, t, idle_expires_at)
         session.last_seen_at = t
         session.idle_expires_at = idle_expires_at
@@ -153,17 +163,41 @@ export function createSessionService(deps: {
       return session
     },
 
+    async current(sessionHash) {
+      const session = await store.sessions.get(sessionHash)
+      if (session === undefined || isLocked(session)) return undefined
+      const t = now()
+      if (session.expires_at <= t || session.idle_expires_at <= t) {
+        await end(session, 'timeout')
+        return undefined
+      }
+      return session
+    },
+
     start,
 
-    async signInAgain(current, secret, signIn) {
+    async signInAgain(current, signIn) {
       if (current.sub !== signIn.sub) {
         await end(current, 'replaced')
         return start(signIn)
       }
       const t = now()
-      const changes = { amr: signIn.amr, aal: signIn.aal, auth_time: signIn.auth_time, last_seen_at: t, ...limits(signIn.aal, signIn.auth_time, t), binding: signIn.binding }
+      // A new secret for every re-authentication (OWASP Session Management Cheat Sheet: "The
+      // session ID must be renewed or regenerated by the web application after any privilege level
+      // change"): a cookie value seen before a step-up, or while the session was locked, is worth
+      // nothing after it.
+      const secret = randomToken(32)
+      const changes = {
+        session_hash: sha256(secret),
+        amr: signIn.amr,
+        aal: signIn.aal,
+        auth_time: signIn.auth_time,
+        last_seen_at: t,
+        ...limits(signIn, t),
+        binding: signIn.binding,
+      }
       if (!(await store.sessions.reauthenticate(current.session_hash, changes))) return start(signIn)
-      if (signIn.selected_roleid !== undefined) await store.sessions.setSelectedRole(current.session_hash, signIn.selected_roleid)
+      if (signIn.selected_roleid !== undefined) await store.sessions.setSelectedRole(changes.session_hash, signIn.selected_roleid)
       await store.audit.append({ at: t, type: 'session.reauthenticated', subject: signIn.sub, detail: { amr: signIn.amr, sid: current.sid } })
       return { session: { ...current, ...changes, selected_roleid: signIn.selected_roleid ?? current.selected_roleid }, secret }
     },
@@ -186,7 +220,8 @@ export function createSessionService(deps: {
       const sessions = await store.sessions.listByBinding(binding)
       let locked = 0
       for (const s of sessions) {
-        const facts = { amr: s.amr, aal: s.aal, auth_time: s.auth_time, last_seen_at: s.last_seen_at, expires_at: s.expires_at, idle_expires_at: s.idle_expires_at }
+        // The cookie keeps finding it (same hash), so the card can unlock it; nothing else changes.
+        const facts = { session_hash: s.session_hash, amr: s.amr, aal: s.aal, auth_time: s.auth_time, last_seen_at: s.last_seen_at, expires_at: s.expires_at, idle_expires_at: s.idle_expires_at }
         if (!(await store.sessions.reauthenticate(s.session_hash, { ...facts, binding: lockedPrefix + binding }))) continue
         locked++
         await store.audit.append({ at: now(), type: 'session.locked', subject: s.sub, detail: { sid: s.sid } })

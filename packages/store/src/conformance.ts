@@ -992,7 +992,7 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
 
       test('reauthenticate replaces the authentication facts and keeps sid, clients and role', async (store) => {
         await store.sessions.create(bound('h1'))
-        const changes = { amr: ['PWD', 'OTP'], aal: 2 as const, auth_time: T + 50, last_seen_at: T + 50, expires_at: T + 99 * MINUTE, idle_expires_at: T + 45 * MINUTE, binding: 'card-2' }
+        const changes = { session_hash: 'h1', amr: ['PWD', 'OTP'], aal: 2 as const, auth_time: T + 50, last_seen_at: T + 50, expires_at: T + 99 * MINUTE, idle_expires_at: T + 45 * MINUTE, binding: 'card-2' }
         assert.equal(await store.sessions.reauthenticate('h1', changes), true)
         assert.deepStrictEqual(await store.sessions.get('h1'), { ...bound('h1'), ...changes })
         const { binding: _dropped, ...unbound } = changes
@@ -1000,6 +1000,48 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         const { binding: _gone, ...expected } = { ...bound('h1'), ...unbound }
         assert.deepStrictEqual(await store.sessions.getBySid('sid-h1'), expected)
         assert.equal(await store.sessions.reauthenticate('nope', changes), false)
+      })
+
+      test('reauthenticate to a new hash moves the session: the old hash finds nothing, the sid and binding find the new one', async (store) => {
+        await store.sessions.create(bound('h1'))
+        const changes = { session_hash: 'h2', amr: ['PWD', 'OTP'], aal: 2 as const, auth_time: T + 50, last_seen_at: T + 50, expires_at: T + 99 * MINUTE, idle_expires_at: T + 45 * MINUTE, binding: 'card-1' }
+        assert.equal(await store.sessions.reauthenticate('h1', changes), true)
+        const moved = { ...bound('h1'), ...changes }
+        assert.deepStrictEqual(await store.sessions.get('h2'), moved)
+        assert.deepStrictEqual(await store.sessions.getBySid('sid-h1'), moved)
+        assert.deepStrictEqual(await store.sessions.listByBinding('card-1'), [moved])
+        assert.deepStrictEqual(await store.sessions.listExpired(T + 45 * MINUTE, 10), [moved])
+        assert.equal(await store.sessions.get('h1'), undefined)
+        assert.equal(await store.sessions.touch('h1', T + 60, T + 50 * MINUTE), false)
+        assert.equal(await store.sessions.addClient('h1', 'client-z'), false)
+        assert.equal(await store.sessions.setSelectedRole('h1', 'R1'), false)
+        assert.equal(await store.sessions.reauthenticate('h1', { ...changes, session_hash: 'h3' }), false)
+        assert.equal(await store.sessions.remove('h1'), undefined)
+        assert.deepStrictEqual(await store.sessions.remove('h2'), moved)
+        assert.equal(await store.sessions.getBySid('sid-h1'), undefined)
+        assert.deepStrictEqual(await store.sessions.listByBinding('card-1'), [])
+      })
+
+      test(`${RACERS} concurrent reauthentications to new hashes: exactly one moves the session`, async (store) => {
+        await store.sessions.create(bound('h1'))
+        const changes = { amr: ['PWD', 'OTP'], aal: 2 as const, auth_time: T + 50, last_seen_at: T + 50, expires_at: T + 99 * MINUTE, idle_expires_at: T + 45 * MINUTE, binding: 'card-1' }
+        const results = await race(RACERS, (i) => store.sessions.reauthenticate('h1', { ...changes, session_hash: `new-${i}` }))
+        const winners = results.flatMap((moved, i) => (moved ? [i] : []))
+        assert.equal(winners.length, 1)
+        const moved = { ...bound('h1'), ...changes, session_hash: `new-${winners[0]}` }
+        assert.deepStrictEqual(await store.sessions.getBySid('sid-h1'), moved)
+        for (let i = 0; i < RACERS; i++) if (i !== winners[0]) assert.equal(await store.sessions.get(`new-${i}`), undefined)
+        assert.deepStrictEqual(await store.sessions.listByBinding('card-1'), [moved])
+      })
+
+      test("reauthenticate refuses to move a session onto another session's hash, changing nothing", async (store) => {
+        await store.sessions.create(bound('h1'))
+        await store.sessions.create(session('h2'))
+        const changes = { session_hash: 'h2', amr: ['PWD'], aal: 1 as const, auth_time: T + 50, last_seen_at: T + 50, expires_at: T + 99 * MINUTE, idle_expires_at: T + 45 * MINUTE }
+        await assert.rejects(store.sessions.reauthenticate('h1', changes))
+        assert.deepStrictEqual(await store.sessions.get('h1'), bound('h1'))
+        assert.deepStrictEqual(await store.sessions.get('h2'), session('h2'))
+        assert.deepStrictEqual(await store.sessions.getBySid('sid-h1'), bound('h1'))
       })
 
       test('remove returns the session once', async (store) => {

@@ -391,11 +391,14 @@ export interface SessionStore {
   /**
    * A fresh sign-in by the same person in the same session (prompt=login, max_age, step-up):
    * replaces the authentication facts and limits (an absent `binding` clears it), keeping sid,
-   * clients and selected_roleid. False if gone.
+   * clients and selected_roleid, and moves the session to `changes.session_hash` (the hash of its
+   * new cookie secret; the same hash keeps it in place), so the old hash finds nothing afterwards.
+   * Atomic: of concurrent calls for one session, one gets true and the rest false, as when it is
+   * gone. Rejects, changing nothing, a new hash that another session holds.
    */
   reauthenticate(
     sessionHash: string,
-    changes: Pick<SessionRecord, 'amr' | 'aal' | 'auth_time' | 'last_seen_at' | 'expires_at' | 'idle_expires_at' | 'binding'>,
+    changes: Pick<SessionRecord, 'session_hash' | 'amr' | 'aal' | 'auth_time' | 'last_seen_at' | 'expires_at' | 'idle_expires_at' | 'binding'>,
   ): Promise<boolean>
   /** Deletes and returns the session (atomically: only one caller gets it back). */
   remove(sessionHash: string): Promise<SessionRecord | undefined>

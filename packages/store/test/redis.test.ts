@@ -204,7 +204,7 @@ function suites(redisUrl: string, postgres: Service): void {
         await store.sessions.create(session('h1', { binding: 'card-1' }))
         await store.sessions.addClient('h1', 'client-a')
         await store.sessions.touch('h1', T + 1, T + 31 * MINUTE)
-        await store.sessions.reauthenticate('h1', { amr: ['PWD'], aal: 2, auth_time: T + 2, last_seen_at: T + 2, expires_at: T + 60 * MINUTE, idle_expires_at: T + 40 * MINUTE, binding: 'card-2' })
+        await store.sessions.reauthenticate('h1', { session_hash: 'h2', amr: ['PWD'], aal: 2, auth_time: T + 2, last_seen_at: T + 2, expires_at: T + 60 * MINUTE, idle_expires_at: T + 40 * MINUTE, binding: 'card-2' })
         await store.interactions.put({ id: 'i1', expires_at: T + MINUTE, payload: {} })
         await store.replay.markUsed('jti:1', T + MINUTE, T)
         assert.deepStrictEqual(await keysUnder(prefix), [
@@ -216,11 +216,11 @@ function suites(redisUrl: string, postgres: Service): void {
           `${prefix}expiry:sessions`,
           `${prefix}interaction:i1`,
           `${prefix}replay:jti:1`,
-          `${prefix}session:h1`,
+          `${prefix}session:h2`,
           `${prefix}sid:sid-h1`,
         ])
 
-        assert.ok(await store.sessions.remove('h1'))
+        assert.ok(await store.sessions.remove('h2'))
         assert.equal(await store.interactions.remove('i1'), true)
         assert.equal(await store.codes.removeExpired(T + MINUTE, 0), 1)
         assert.equal(await store.replay.removeExpired(T + MINUTE), 1)
@@ -272,7 +272,7 @@ function suites(redisUrl: string, postgres: Service): void {
         assert.deepStrictEqual((await store.sessions.listExpired(T + 20, 10)).map((s) => s.session_hash), ['b'])
         assert.deepStrictEqual((await store.sessions.listExpired(T + 30, 10)).map((s) => s.session_hash), ['b', 'a'])
 
-        const changes = { amr: ['PWD'], aal: 1 as const, auth_time: T + 6, last_seen_at: T + 6, expires_at: T + 1, idle_expires_at: T + 99, binding: 'card-2' }
+        const changes = { session_hash: 'a', amr: ['PWD'], aal: 1 as const, auth_time: T + 6, last_seen_at: T + 6, expires_at: T + 1, idle_expires_at: T + 99, binding: 'card-2' }
         await store.sessions.reauthenticate('a', changes)
         assert.deepStrictEqual((await store.sessions.listExpired(T + 20, 10)).map((s) => s.session_hash), ['a', 'b'])
         assert.deepStrictEqual(await store.sessions.listByBinding('card-1'), [])

@@ -99,7 +99,7 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
     const card = await options.verifyCard(session.certificate, ctx.now)
     if (!card.ok) return failure(ctx.now, 'card_not_valid')
     if (!(await useChallenge(ctx, state))) return failure(ctx.now, 'invalid_ticket')
-    return { type: 'success', uid: session.uid, amr: ['N3_SMARTCARD'], binding: session.id, selected_roleid: session.selected_roleid }
+    return { type: 'success', uid: session.uid, amr: ['N3_SMARTCARD'], binding: session.id, binding_ends_at: session.expires_at, selected_roleid: session.selected_roleid }
   }
 
   /** Smartcard Connect mode: a compact JWS by the card (x5c), over this challenge and a card challenge. */

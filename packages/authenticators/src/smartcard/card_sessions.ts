@@ -7,7 +7,9 @@
  * card session's public id, so a read of the store yields no usable secret. The card session records
  * the agent's instance key: the secret alone, copied elsewhere, is refused.
  *
- * Kept in the short-lived store (as interactions under their own prefix): at most 12 hours.
+ * Kept in the short-lived store (as interactions under their own prefix): at most 12 hours live,
+ * and a day more after its end, so that the agent can still end one that ran out while the card
+ * was in (ending is always safe; the sign-ins bound to it ended with it anyway).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { JWK } from 'jose'
@@ -29,6 +31,8 @@ export interface CardSession {
 }
 
 const prefix = 'card-session:'
+/** How long a card session that ran out is still known, for its agent's end call. */
+export const endedCardSessionKeptMs = 24 * 60 * 60_000
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('base64url')
@@ -43,9 +47,30 @@ export function createCardSessions(store: Pick<Store, 'interactions'>) {
       agent_jwk: session.agent_jwk as unknown as Json,
       agent_jkt: session.agent_jkt,
       created_at: session.created_at,
+      expires_at: session.expires_at,
     }
     if (session.selected_roleid !== undefined) payload.selected_roleid = session.selected_roleid
-    return { id: prefix + session.id, expires_at: session.expires_at, payload }
+    return { id: prefix + session.id, expires_at: session.expires_at + endedCardSessionKeptMs, payload }
+  }
+
+  /** The card session, live or ended less than `endedCardSessionKeptMs` ago. */
+  async function read(id: string, now: number): Promise<CardSession | undefined> {
+    if (id.length === 0 || id.length > 64) return undefined
+    const record = await store.interactions.get(prefix + id, now)
+    if (record === undefined) return undefined
+    const p = record.payload
+    return {
+      id,
+      serial: String(p.serial),
+      uid: String(p.uid),
+      certificate: String(p.certificate),
+      agent_jwk: p.agent_jwk as unknown as JWK,
+      agent_jkt: String(p.agent_jkt),
+      created_at: Number(p.created_at),
+      // A record written before ended card sessions were kept ends with its record.
+      expires_at: typeof p.expires_at === 'number' ? p.expires_at : record.expires_at,
+      selected_roleid: typeof p.selected_roleid === 'string' ? p.selected_roleid : undefined,
+    }
   }
 
   return {
@@ -57,22 +82,15 @@ export function createCardSessions(store: Pick<Store, 'interactions'>) {
       return { secret, session }
     },
 
+    /** A live card session: only these give tickets and role choices. */
     async get(id: string, now: number): Promise<CardSession | undefined> {
-      if (id.length === 0 || id.length > 64) return undefined
-      const record = await store.interactions.get(prefix + id, now)
-      if (record === undefined) return undefined
-      const p = record.payload
-      return {
-        id,
-        serial: String(p.serial),
-        uid: String(p.uid),
-        certificate: String(p.certificate),
-        agent_jwk: p.agent_jwk as unknown as JWK,
-        agent_jkt: String(p.agent_jkt),
-        created_at: Number(p.created_at),
-        expires_at: record.expires_at,
-        selected_roleid: typeof p.selected_roleid === 'string' ? p.selected_roleid : undefined,
-      }
+      const session = await read(id, now)
+      return session !== undefined && session.expires_at > now ? session : undefined
+    },
+
+    /** A card session to end: live, or ended less than `endedCardSessionKeptMs` ago. */
+    getToEnd(id: string, now: number): Promise<CardSession | undefined> {
+      return read(id, now)
     },
 
     /**

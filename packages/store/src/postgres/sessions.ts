@@ -64,8 +64,10 @@ export function postgresSessionStore({ query }: Postgres): SessionStore {
       return changed('UPDATE sessions SET selected_roleid = $2 WHERE session_hash = $1', [sessionHash, roleId])
     },
     async reauthenticate(sessionHash, changes) {
+      // One statement: the row lock makes a concurrent caller wait, then find no row at the old
+      // hash; a hash already taken fails the primary key.
       return changed(
-        `UPDATE sessions SET amr = $2, aal = $3, auth_time = $4, last_seen_at = $5, expires_at = $6, idle_expires_at = $7, binding = $8
+        `UPDATE sessions SET session_hash = $9, amr = $2, aal = $3, auth_time = $4, last_seen_at = $5, expires_at = $6, idle_expires_at = $7, binding = $8
         WHERE session_hash = $1`,
         [
           sessionHash,
@@ -76,6 +78,7 @@ export function postgresSessionStore({ query }: Postgres): SessionStore {
           changes.expires_at,
           changes.idle_expires_at,
           changes.binding ?? null,
+          changes.session_hash,
         ],
       )
     },

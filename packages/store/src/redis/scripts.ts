@@ -159,22 +159,32 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 return 1`,
   },
-  // KEYS: session. ARGV: end, has binding ('1'/'0'), binding, then field/value pairs.
+  // KEYS: session, new session. ARGV: new session_hash, end, has binding ('1'/'0'), binding, then
+  // field/value pairs.
   sessionReauthenticate: {
-    keys: 1,
+    keys: 2,
     lua: `
 local s = redis.call('HMGET', KEYS[1], 'session_hash', 'sid', 'binding')
 if not s[1] then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
-local binding = false
-if ARGV[5] == '1' then
-  binding = ARGV[6]
-  redis.call('HSET', KEYS[1], 'binding', binding)
-else
-  redis.call('HDEL', KEYS[1], 'binding')
+local hash = ARGV[4]
+if hash ~= s[1] then
+  if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('ERR careid: session_hash already stored') end
+  -- The record, the sid index and the expiry index move to the new hash; the binding set below.
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[2], 'session_hash', hash)
+  redis.call('SET', key('sid', s[2]), hash)
+  redis.call('ZREM', key('expiry', 'sessions'), s[1])
 end
-if s[3] and s[3] ~= binding then redis.call('SREM', key('binding', s[3]), s[1]) end
-keep_session(s[1], s[2], binding, ARGV[4])
+redis.call('HSET', KEYS[2], unpack(ARGV, 8))
+local binding = false
+if ARGV[6] == '1' then
+  binding = ARGV[7]
+  redis.call('HSET', KEYS[2], 'binding', binding)
+else
+  redis.call('HDEL', KEYS[2], 'binding')
+end
+if s[3] and (s[3] ~= binding or hash ~= s[1]) then redis.call('SREM', key('binding', s[3]), s[1]) end
+keep_session(hash, s[2], binding, ARGV[5])
 return 1`,
   },
   // KEYS: session. Returns the removed session's fields, or an empty list.

@@ -91,7 +91,12 @@ export function redisSessionStore(context: RedisContext): SessionStore {
         ...['last_seen_at', String(changes.last_seen_at), 'expires_at', String(changes.expires_at)],
         ...['idle_expires_at', String(changes.idle_expires_at)],
       ]
-      const result = await context.run('sessionReauthenticate', [sessionKey(sessionHash)], [endOf(changes), ...bindingArgs(changes.binding), ...fields])
+      const result = await context.run('sessionReauthenticate', [sessionKey(sessionHash), sessionKey(changes.session_hash)], [
+        changes.session_hash,
+        endOf(changes),
+        ...bindingArgs(changes.binding),
+        ...fields,
+      ])
       return result === 1
     },
     async remove(sessionHash) {

@@ -27,8 +27,9 @@ export function sqliteSessionStore({ db }: Sqlite): SessionStore {
       ELSE json_insert(clients, '$[#]', @client_id) END
     WHERE session_hash = @session_hash`)
   const setSelectedRole = db.prepare('UPDATE sessions SET selected_roleid = ? WHERE session_hash = ?')
+  // One statement: the key moves with the facts (a hash already taken fails the primary key).
   const reauthenticate = db.prepare(`
-    UPDATE sessions SET amr = @amr, aal = @aal, auth_time = @auth_time, last_seen_at = @last_seen_at,
+    UPDATE sessions SET session_hash = @new_session_hash, amr = @amr, aal = @aal, auth_time = @auth_time, last_seen_at = @last_seen_at,
       expires_at = @expires_at, idle_expires_at = @idle_expires_at, binding = @binding
     WHERE session_hash = @session_hash`)
   const remove = db.prepare(`DELETE FROM sessions WHERE session_hash = ? RETURNING ${sessionColumns}`)
@@ -75,6 +76,7 @@ export function sqliteSessionStore({ db }: Sqlite): SessionStore {
       return (
         reauthenticate.run({
           session_hash: sessionHash,
+          new_session_hash: changes.session_hash,
           amr: JSON.stringify(changes.amr),
           aal: changes.aal,
           auth_time: changes.auth_time,
