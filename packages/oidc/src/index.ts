@@ -4,6 +4,7 @@ export { defaultConfig, realmOf, type ProviderConfig, type SessionLimits } from 
 export * from './errors.ts'
 export { endpointsOf, discoveryDocument, type Endpoints } from './discovery.ts'
 export { clientIdPattern } from './clients.ts'
+export { webOriginsOf } from './web_origins.ts'
 export { acrValuesSupported, type Acr } from './acr.ts'
 export { scopesSupported } from './scopes.ts'
 export { sha256, randomToken, safeEqual } from './crypto.ts'
