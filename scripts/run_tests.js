@@ -42,6 +42,7 @@ export const files = [
   'test/e2e/openid_client_journey.test.ts',
   'test/e2e/bad_input.test.ts',
   'test/e2e/client_auth.test.ts',
+  'test/e2e/cors.test.ts',
   'test/e2e/journey_policies.test.ts',
   'test/e2e/sessions.test.ts',
   'test/e2e/claims.test.ts',

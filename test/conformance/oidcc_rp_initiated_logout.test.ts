@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair, SignJWT } from 'jose'
-import { Browser } from '../support/browser.ts'
+import { Browser, form, type Form } from '../support/browser.ts'
+import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import {
   addRp,
@@ -20,6 +21,7 @@ import {
   authRequest,
   codeFlow,
   copyCookies,
+  eventually,
   type Rp,
 } from '../support/conformance.ts'
 
@@ -29,11 +31,18 @@ describe('OpenID conformance: RP-Initiated Logout OP plan', () => {
   let careid: TestCareid
   let rp: Rp
 
+  let receiver: Receiver
+
   before(async () => {
-    careid = await startTestCareid()
-    rp = await addRp(careid, { post_logout_redirect_uris: [postLogout] })
+    // Every test signs in afresh, as the same person: more than the default sign-in limit a minute.
+    careid = await startTestCareid({ settings: { signInRateLimit: '100' } })
+    receiver = await startReceiver()
+    rp = await addRp(careid, { post_logout_redirect_uris: [postLogout], backchannel_logout_uri: receiver.url })
   })
-  after(() => careid.close())
+  after(async () => {
+    await careid.close()
+    await receiver.close()
+  })
 
   /** A browser with a fresh session, a copy of its cookies as they are now, and the ID token. */
   async function signedIn() {
@@ -75,6 +84,23 @@ describe('OpenID conformance: RP-Initiated Logout OP plan', () => {
     assert.equal(response.headers.get('location'), null, 'no redirect')
     assert.match(response.headers.get('content-type') ?? '', /^text\/html/)
     assert.match(await response.text(), /<h1[^>]*>\s*You have signed out\s*<\/h1>/)
+  }
+
+  /** The question asked when no ID token says who asks: a page with a form posting back to end session. */
+  async function assertConfirmationPage(response: Response): Promise<Form> {
+    assert.equal(response.status, 200)
+    assert.equal(response.headers.get('location'), null, 'no redirect')
+    assert.match(response.headers.get('content-type') ?? '', /^text\/html/)
+    const html = await response.text()
+    assert.match(html, /<h1[^>]*>\s*Do you want to sign out\?\s*<\/h1>/)
+    return form({ status: response.status, url: careid.provider.endpoints.endSession, html, headers: response.headers }, '/connect/endSession')
+  }
+
+  /** The worker presses "Sign out" on the confirmation page. */
+  function confirm(browser: Browser, confirmation: Form, changes: Record<string, string | undefined> = {}): Promise<Response> {
+    const fields: Record<string, string> = {}
+    for (const [name, value] of Object.entries({ ...confirmation.fields, ...changes })) if (value !== undefined) fields[name] = value
+    return browser.fetch(confirmation.action, { form: fields })
   }
 
   /** What the OP must do when it refuses: a page, no redirect, and the session untouched. */
@@ -141,7 +167,10 @@ describe('OpenID conformance: RP-Initiated Logout OP plan', () => {
 
   it('oidcc-rp-initiated-logout-no-params', async () => {
     const { browser, saved } = await signedIn()
-    await assertSignedOutPage(await endSession(browser, {}))
+    // Nothing says which application asks: the worker confirms first (RP-Initiated Logout 1.0 2).
+    const confirmation = await assertConfirmationPage(await endSession(browser, {}))
+    await assertSessionLives(browser)
+    await assertSignedOutPage(await confirm(browser, confirmation))
     await assertSessionEnded(browser, saved)
   })
 
@@ -153,7 +182,9 @@ describe('OpenID conformance: RP-Initiated Logout OP plan', () => {
 
   it('oidcc-rp-initiated-logout-only-state', async () => {
     const { browser, saved } = await signedIn()
-    await assertSignedOutPage(await endSession(browser, { state: 's' }))
+    const confirmation = await assertConfirmationPage(await endSession(browser, { state: 's' }))
+    await assertSessionLives(browser)
+    await assertSignedOutPage(await confirm(browser, confirmation))
     await assertSessionEnded(browser, saved)
   })
 
@@ -163,5 +194,86 @@ describe('OpenID conformance: RP-Initiated Logout OP plan', () => {
     assert.equal(response.status, 302)
     assert.equal(response.headers.get('location'), postLogout, 'exactly the registered URI: no state was sent, none is added')
     await assertSessionEnded(browser, saved)
+  })
+  describe('without an id_token_hint the worker confirms (RP-Initiated Logout 1.0 2 and 6)', () => {
+    /** Logout tokens received so far, once the outbox has delivered every one it holds. */
+    async function logoutTokensSettled(): Promise<number> {
+      await eventually(async () => (await careid.context.store.outbox.counts()).pending === 0, 'the outbox is empty')
+      return receiver.tokens.length
+    }
+
+    it('asks before ending anything, then ends the session, sends the logout token and redirects to the registered URI', async () => {
+      const { browser, saved, sid } = await signedIn()
+      const before = await logoutTokensSettled()
+      const response = await endSession(browser, { client_id: rp.client_id, post_logout_redirect_uri: postLogout, state: 'confirm-state' })
+      const confirmation = await assertConfirmationPage(response)
+      assert.deepEqual(
+        { post_logout_redirect_uri: confirmation.fields.post_logout_redirect_uri, state: confirmation.fields.state, client_id: confirmation.fields.client_id },
+        { post_logout_redirect_uri: postLogout, state: 'confirm-state', client_id: rp.client_id },
+        'the request is carried through the form',
+      )
+      // The form's redirect ends at the relying party, and CSP form-action covers the whole chain.
+      assert.match(response.headers.get('content-security-policy') ?? '', /form-action 'self' https:\/\/rp\.example\.test;/)
+      assert.equal(await logoutTokensSettled(), before, 'no logout token was sent')
+      await assertSessionLives(browser)
+
+      const confirmed = await confirm(browser, confirmation)
+      assert.equal(confirmed.status, 302)
+      assert.equal(confirmed.headers.get('location'), `${postLogout}?state=confirm-state`)
+      await assertSessionEnded(browser, saved)
+      const tokens = await receiver.waitFor(before + 1)
+      const payload = JSON.parse(Buffer.from((tokens[before] as string).split('.')[1] as string, 'base64url').toString('utf8')) as { sid: string; aud: string }
+      assert.deepEqual({ sid: payload.sid, aud: payload.aud }, { sid, aud: rp.client_id }, "the logout token names the ended session's sid")
+    })
+
+    it('refuses a confirmation without the anti-forgery token, with a wrong one, or with another browser\'s: an error page, nothing ended, no logout token', async () => {
+      const { browser, saved } = await signedIn()
+      const other = await signedIn()
+      const before = await logoutTokensSettled()
+      const confirmation = await assertConfirmationPage(await endSession(browser, { client_id: rp.client_id, post_logout_redirect_uri: postLogout }))
+      const othersConfirmation = await assertConfirmationPage(await endSession(other.browser, {}))
+      const theirs = othersConfirmation.fields.csrf as string
+      assert.notEqual(theirs, confirmation.fields.csrf, 'each browser has its own token')
+      for (const csrf of [undefined, '', `${confirmation.fields.csrf}x`, theirs]) {
+        const forged = await confirm(browser, confirmation, { csrf })
+        await assertErrorPage(forged, { status: 400, error: 'invalid_request' })
+      }
+      // A forged post from elsewhere carries no session cookie: nothing is ended either.
+      const noCookie = await fetch(confirmation.action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(confirmation.fields).toString(), redirect: 'manual' })
+      await assertErrorPage(noCookie, { status: 400, error: 'invalid_request' })
+      await assertSessionLives(browser)
+      await assertSessionLives(saved)
+      await assertSessionLives(other.browser)
+      assert.equal(await logoutTokensSettled(), before, 'no logout token was sent')
+    })
+
+    it('still checks the carried post_logout_redirect_uri when the confirmation is posted', async () => {
+      const { browser } = await signedIn()
+      const confirmation = await assertConfirmationPage(await endSession(browser, { client_id: rp.client_id, post_logout_redirect_uri: postLogout }))
+      const changed = await confirm(browser, confirmation, { post_logout_redirect_uri: 'https://rp.example.test/not-registered' })
+      await assertRefused(changed, browser)
+    })
+
+    it('ends the session at once, without asking, on an expired ID token Careid signed', async () => {
+      const { browser, saved, idToken } = await signedIn()
+      const before = await logoutTokensSettled()
+      const claims = JSON.parse(Buffer.from(idToken.split('.')[1] as string, 'base64url').toString('utf8')) as Record<string, unknown>
+      const now = Math.floor(Date.now() / 1000)
+      const expired = careid.context.keys.sign({ ...claims, iat: now - 7200, exp: now - 3600 }, 'JWT')
+      const response = await endSession(browser, { id_token_hint: expired, post_logout_redirect_uri: postLogout, state: 'late' })
+      assert.equal(response.status, 302)
+      assert.equal(response.headers.get('location'), `${postLogout}?state=late`)
+      await assertSessionEnded(browser, saved)
+      await receiver.waitFor(before + 1)
+    })
+
+    it('ends the session the hint names on a server-side call with no cookie (as NHS clients make), without asking', async () => {
+      const { browser, saved, idToken } = await signedIn()
+      const before = await logoutTokensSettled()
+      const response = await fetch(`${careid.provider.endpoints.endSession}?${new URLSearchParams({ id_token_hint: idToken })}`, { redirect: 'manual' })
+      await assertSignedOutPage(response)
+      await assertSessionEnded(browser, saved)
+      await receiver.waitFor(before + 1)
+    })
   })
 })

@@ -275,7 +275,17 @@ describe('the careid command', { concurrency: 2 }, () => {
       assert.deepEqual(c.post_logout_redirect_uris, ['https://ward.example.test/bye'])
       assert.equal(c.backchannel_logout_uri, 'https://ward.example.test/bcl')
       assert.equal(c.refresh_tokens, false, 'no refresh tokens unless asked (cis2.md 1.3)')
+      assert.deepEqual(c.web_origins, ['https://ward.example.test'], "web origins: the redirect URIs' unless listed")
       assert.match(c.created_at as string, /^\d{4}-\d\d-\d\dT/)
+    })
+
+    it('add --web-origin (repeatable) lists the origins allowed CORS instead of the redirect URIs\', and show shows them; a bad one is refused', async () => {
+      const added = json(ok(await clients('add', '--name', 'Rota SPA', '--redirect-uri', 'https://rota.example.test/callback', '--auth-method', 'none', '--web-origin', 'https://rota.example.test', '--web-origin', 'http://localhost:5173', '--json')))
+      assert.deepEqual(added.web_origins, ['https://rota.example.test', 'http://localhost:5173'])
+      const shown = json(ok(await clients('show', added.client_id as string)))
+      assert.deepEqual(shown.web_origins, ['https://rota.example.test', 'http://localhost:5173'])
+      refused(await clients('add', '--name', 'Bad SPA', '--redirect-uri', 'https://rota.example.test/callback', '--web-origin', 'https://rota.example.test/app'), /^careid: web origin must be scheme:\/\/host\[:port\] alone, as a browser sends it: https:\/\/rota\.example\.test\/app\n$/)
+      assert.ok(ok(await clients('remove', added.client_id as string)).includes('Removed'))
     })
 
     it('add (private_key_jwt) with --jwks-uri or an inline --jwks file gives no secret; --refresh-tokens and --client-id are kept', async () => {

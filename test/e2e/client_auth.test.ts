@@ -196,6 +196,29 @@ describe('client authentication', () => {
       const response = await postForm(tokenUrl(), grant(publicClient, publicCode, { client_id: publicClient.client_id, code_verifier: pkce.verifier }))
       assert.equal(response.status, 200, await response.text())
     })
+
+    it('refuses introspection to a public client sending only its client_id: 401 invalid_client, and says nothing of the token', async () => {
+      const pkce = pkcePair()
+      const publicCode = await ssoCode(careid, browser, publicClient, { code_challenge: pkce.challenge, code_challenge_method: 'S256' })
+      const tokens = await postForm(tokenUrl(), grant(publicClient, publicCode, { client_id: publicClient.client_id, code_verifier: pkce.verifier }))
+      const { access_token } = (await tokens.json()) as { access_token: string }
+      // RFC 7662 2.1: the caller of introspection MUST be authorized; a client_id is public knowledge.
+      const response = await postForm(careid.provider.endpoints.introspection, { token: access_token, client_id: publicClient.client_id })
+      await expectJsonError(response, { status: 401, error: 'invalid_client', description: authFailed, secrets: [access_token] })
+    })
+
+    it('lets a public client revoke its own token by client_id alone (RFC 7009 2.1)', async () => {
+      const pkce = pkcePair()
+      const publicCode = await ssoCode(careid, browser, publicClient, { code_challenge: pkce.challenge, code_challenge_method: 'S256' })
+      const tokens = await postForm(tokenUrl(), grant(publicClient, publicCode, { client_id: publicClient.client_id, code_verifier: pkce.verifier }))
+      const { access_token } = (await tokens.json()) as { access_token: string }
+      const before = await fetch(careid.provider.endpoints.userinfo, { headers: { authorization: `Bearer ${access_token}` } })
+      assert.equal(before.status, 200)
+      const revoke = await postForm(careid.provider.endpoints.revocation, { token: access_token, client_id: publicClient.client_id })
+      assert.equal(revoke.status, 200)
+      const after = await fetch(careid.provider.endpoints.userinfo, { headers: { authorization: `Bearer ${access_token}` } })
+      await expectJsonError(after, { status: 401, error: 'invalid_token' })
+    })
   })
 
   describe('with private_key_jwt', () => {
@@ -271,9 +294,9 @@ describe('client authentication', () => {
       })
     }
 
-    it('accepts aud = the token endpoint and aud = the issuer (alone or in an array)', async () => {
+    it('accepts aud = the token endpoint and aud = the issuer (alone or in an array of only this provider\'s)', async () => {
       const client = clients.RS256
-      for (const aud of [tokenUrl(), careid.issuer, [careid.issuer], ['https://elsewhere.example.test', tokenUrl()]]) {
+      for (const aud of [tokenUrl(), careid.issuer, [careid.issuer], [tokenUrl(), careid.issuer], [careid.provider.endpoints.introspection, tokenUrl()]]) {
         await redeems(client, await sign(client, claims(client, { aud })))
       }
     })
@@ -363,6 +386,12 @@ describe('client authentication', () => {
 
       it('refuses a wrong aud', async () => {
         for (const aud of ['https://someone-else.example.test/token', careid.provider.endpoints.userinfo, `${tokenUrl()}/`, [`${careid.issuer}/`]]) {
+          await refused(sign(client, claims(client, { aud })))
+        }
+      })
+
+      it('refuses an aud array naming anyone besides this provider, even alongside the token endpoint', async () => {
+        for (const aud of [[tokenUrl(), 'https://evil.example'], ['https://evil.example', careid.issuer], [careid.issuer, tokenUrl(), careid.provider.endpoints.userinfo]]) {
           await refused(sign(client, claims(client, { aud })))
         }
       })

@@ -71,6 +71,7 @@ clients
   .option('--jwks <file-or-json>', 'private_key_jwt: the client\'s public keys inline')
   .addOption(new Option('--signing-alg <alg>', 'private_key_jwt: the assertion signing algorithm').choices(['RS256', 'RS512', 'PS256', 'ES256']))
   .option('--refresh-tokens', 'issue rotating refresh tokens to this client', false)
+  .option('--web-origin <origin>', "an origin whose pages may call the token, userinfo and revocation endpoints (CORS; repeat for more; default: the redirect URIs' origins)", collect)
   .option('--client-id <id>', 'a client id of the form 123456789012.apps.national (generated if absent)')
   .option('--json', 'print the result as JSON', false)
   .action(admin((ctx, flags: AddClientFlags) => addClient(ctx, flags, out)))

@@ -14,6 +14,7 @@ import type { Provider } from '@careid/oidc'
 import type { RateCounter } from '@careid/store'
 import { assetsDirectories } from '@careid/ui'
 import type { CookiePolicy } from './cookies.ts'
+import { registerCors } from './cors.ts'
 import { registerHttpMetrics, type Metrics } from './metrics.ts'
 import { createRateLimiter, type RateLimits } from './rate_limit.ts'
 import { createPageRenderer } from './pages.ts'
@@ -123,6 +124,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(fastifyStatic, { root: dir.root, prefix: dir.prefix, decorateReply: i === 0, index: false, maxAge: '1h' })
   }
   const limiter = createRateLimiter(options.rates, options.rateLimits)
+  registerCors(app, { endpoints: options.provider.endpoints, clients: options.provider.clients })
   await app.register(protocolRoutes, { provider: options.provider, base, cookies, render, limiter })
   await app.register(interactionRoutes, { provider: options.provider, base, cookies, render, limiter })
   if (options.provider.agent !== undefined) await app.register(agentRoutes, { agent: options.provider.agent, base })

@@ -3,10 +3,11 @@
  * documents (relying parties and API gateways poll them). They are answered from prebuilt headers
  * before Fastify's router, which is most of the cost of such a small response; the
  * routes in routes/protocol.ts still answer anything this fast path does not take (other methods,
- * query strings). The headers are exactly those the router path sends.
+ * query strings). The headers are exactly those the router path sends, CORS's included (cors.ts).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { Counter, type Registry } from 'prom-client'
+import { publicDocumentCors } from './cors.ts'
 import { securityHeaders } from './security_headers.ts'
 
 export interface StaticDocument {
@@ -19,7 +20,7 @@ export interface StaticDocument {
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
 export function staticDocumentHandler(documents: StaticDocument[], options: { https: boolean; registry: Registry }, next: Handler): Handler {
-  const common = { ...securityHeaders(options.https), 'cache-control': 'public, max-age=300' }
+  const common = { ...securityHeaders(options.https), ...publicDocumentCors, 'cache-control': 'public, max-age=300' }
   // The body is written as the string it is: Node then sends the head and body in one write, where
   // a Buffer body would take a writev of two. Its headers are built once for each body.
   const entries = new Map(documents.map((d) => [d.path, { doc: d, source: undefined as string | undefined, headers: {} as OutgoingHttpHeaders, served: 0 }]))

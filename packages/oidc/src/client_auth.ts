@@ -5,8 +5,13 @@
  *   time, with the stored SHA-256 of it. A client with a secret may present it either way.
  * - private_key_jwt (OIDC Core 9, RFC 7523 3): the assertion's iss and sub MUST be the client_id,
  *   aud the token endpoint (or the issuer), jti single use, exp at most 5 minutes ahead; signed with
- *   the client's registered algorithm only (so HS/RS confusion and `none` cannot pass).
- * - none: public clients, which must use PKCE (checked at the authorization endpoint).
+ *   the client's registered algorithm only (so HS/RS confusion and `none` cannot pass). An aud
+ *   array must name this provider alone: an assertion also addressed to another server could be
+ *   replayed here by that server (RFC 7523 3: the JWT MUST contain an aud "that identifies the
+ *   authorization server as an intended audience"; one minted for several is not ours alone).
+ * - none: public clients, which must use PKCE (checked at the authorization endpoint). They have no
+ *   credentials, so an endpoint that needs the caller authenticated (introspection, RFC 7662 2.1)
+ *   refuses them.
  * RFC 6749 2.3: "The client MUST NOT use more than one authentication method in each request."
  */
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
@@ -35,11 +40,21 @@ export interface ClientAuthDeps {
   now: () => number
 }
 
-export type ClientAuthenticator = (credentials: ClientCredentials) => Promise<ClientRecord>
+export interface ClientAuthOptions {
+  /**
+   * Whether a public client (`none`) may name itself by client_id alone: yes at the token and
+   * revocation endpoints (RFC 7009 2.1 lets public clients revoke), no where the caller must prove
+   * who it is (introspection).
+   */
+  allowPublic: boolean
+}
+
+export type ClientAuthenticator = (credentials: ClientCredentials, options?: ClientAuthOptions) => Promise<ClientRecord>
 
 /** Builds the authenticator used by every endpoint that takes client credentials. */
 export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthenticator {
   const remoteSets = new Map<string, JWTVerifyGetKey>()
+  const ownAudiences = new Set([deps.issuer, ...deps.audiences])
 
   function keysOf(client: ClientRecord): JWTVerifyGetKey {
     if (client.jwks !== undefined) return createLocalJWKSet({ keys: client.jwks.keys as unknown as JWK[] })
@@ -69,13 +84,17 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
         algorithms: [client.token_endpoint_auth_signing_alg ?? 'RS256'],
         issuer: client.client_id,
         subject: client.client_id,
-        audience: [deps.issuer, ...deps.audiences],
+        audience: [...ownAudiences],
         requiredClaims: ['jti', 'exp'],
         currentDate: new Date(now),
         clockTolerance: 5,
       }))
     } catch (error) {
       throw new InvalidClient('JWT is not valid', { detail: (error as Error).message })
+    }
+    // jose accepts an aud array naming any one of ours; every entry must be ours.
+    if (Array.isArray(payload.aud) && !payload.aud.every((aud) => ownAudiences.has(aud))) {
+      throw new InvalidClient('JWT is not valid', { detail: 'aud names another audience too' })
     }
     const exp = (payload.exp as number) * 1000
     if (exp - now > deps.maxAssertionTtlMs + 5_000) {
@@ -101,7 +120,7 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
     return client
   }
 
-  return async function authenticateClient({ params, authorization }) {
+  return async function authenticateClient({ params, authorization }, options = { allowPublic: true }) {
     const basic = authorization !== undefined && /^basic /i.test(authorization)
     const assertion = params.has('client_assertion') || params.has('client_assertion_type')
     const post = params.has('client_secret')
@@ -119,7 +138,7 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
     if (clientId === undefined) throw new InvalidClient('Client authentication failed', { detail: 'no client credentials' })
     if (post) return bySecret(clientId, params.require('client_secret'))
     const client = await deps.clients.get(clientId)
-    if (client === undefined || client.token_endpoint_auth_method !== 'none') {
+    if (client === undefined || client.token_endpoint_auth_method !== 'none' || !options.allowPublic) {
       throw new InvalidClient('Client authentication failed', { detail: 'client must authenticate' })
     }
     return client

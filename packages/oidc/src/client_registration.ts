@@ -4,6 +4,8 @@
  * - redirect URIs absolute, without fragment (RFC 6749 3.1.2: "MUST NOT include a fragment"),
  *   https except loopback http for native apps and local development (cis2.md 1.4);
  * - private_key_jwt needs the client's keys (jwks_uri or jwks) and a signing algorithm;
+ * - web origins (CORS) exactly as browsers send them, under the redirect URIs' https rule; when
+ *   none are listed, the redirect URIs' origins apply (web_origins.ts);
  * - client ids shaped like CIS2's (`NNNNNNNNNNNN.apps.national`), generated if not given;
  * - secrets generated here (256 bits), returned once, stored only as a SHA-256 hash.
  */
@@ -11,6 +13,7 @@ import { randomInt } from 'node:crypto'
 import type { ClientAssertionAlg, ClientRecord, Json, TokenEndpointAuthMethod } from '@careid/store'
 import { clientIdPattern } from './clients.ts'
 import { randomToken, sha256 } from './crypto.ts'
+import { isSerializedOrigin } from './web_origins.ts'
 import { clientAuthMethodsSupported, clientAuthSigningAlgsSupported } from './discovery.ts'
 
 export interface ClientMetadata {
@@ -24,6 +27,7 @@ export interface ClientMetadata {
   jwks?: unknown
   token_endpoint_auth_signing_alg?: string | undefined
   refresh_tokens?: boolean | undefined
+  web_origins?: string[] | undefined
 }
 
 /** Invalid client metadata (RFC 7591 3.2.2 `invalid_client_metadata` / `invalid_redirect_uri`). */
@@ -61,6 +65,10 @@ export function registerClient(metadata: ClientMetadata, nowMs: number): { clien
   const postLogout = metadata.post_logout_redirect_uris ?? []
   for (const uri of postLogout) checkUri('post-logout redirect URI', uri)
   if (metadata.backchannel_logout_uri !== undefined) checkUri('back-channel logout URI', metadata.backchannel_logout_uri)
+  for (const origin of metadata.web_origins ?? []) {
+    if (!isSerializedOrigin(origin)) throw new InvalidClientMetadata(`web origin must be scheme://host[:port] alone, as a browser sends it: ${origin}`)
+    checkUri('web origin', origin)
+  }
 
   const method = metadata.token_endpoint_auth_method
   if (!(clientAuthMethodsSupported as readonly string[]).includes(method)) {
@@ -76,6 +84,7 @@ export function registerClient(metadata: ClientMetadata, nowMs: number): { clien
     refresh_tokens: metadata.refresh_tokens ?? false,
     created_at: nowMs,
   }
+  if (metadata.web_origins !== undefined) client.web_origins = [...new Set(metadata.web_origins)]
   if (method === 'private_key_jwt') {
     const alg = metadata.token_endpoint_auth_signing_alg ?? 'RS256'
     if (!(clientAuthSigningAlgsSupported as readonly string[]).includes(alg)) {

@@ -4,6 +4,7 @@
  * node) must be seen within a second.
  */
 import type { ClientRecord, ClientStore } from '@careid/store'
+import { webOriginsOf } from './web_origins.ts'
 
 export interface ClientRegistry {
   get(clientId: string): Promise<ClientRecord | undefined>
@@ -11,8 +12,15 @@ export interface ClientRegistry {
   invalidate(clientId?: string): void
 }
 
-export function createClientRegistry(store: ClientStore, now: () => number, ttlMs = 1_000): ClientRegistry {
+export interface WebOriginIndex {
+  /** Whether any registered client allows pages of `origin` (CORS preflights, which name no client). */
+  hasWebOrigin(origin: string): Promise<boolean>
+}
+
+export function createClientRegistry(store: ClientStore, now: () => number, ttlMs = 1_000): ClientRegistry & WebOriginIndex {
   const cache = new Map<string, { at: number; client: ClientRecord | undefined }>()
+  // Every client's origins in one set, read again at most once per TTL however many preflights come.
+  let origins: { at: number; set: Set<string> } | undefined
   return {
     async get(clientId) {
       const hit = cache.get(clientId)
@@ -25,7 +33,13 @@ export function createClientRegistry(store: ClientStore, now: () => number, ttlM
       cache.set(clientId, { at: t, client })
       return client
     },
+    async hasWebOrigin(origin) {
+      const t = now()
+      if (origins === undefined || t - origins.at >= ttlMs) origins = { at: t, set: new Set((await store.list()).flatMap(webOriginsOf)) }
+      return origins.set.has(origin)
+    },
     invalidate(clientId) {
+      origins = undefined
       if (clientId === undefined) cache.clear()
       else cache.delete(clientId)
     },

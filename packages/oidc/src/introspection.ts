@@ -1,6 +1,8 @@
 /**
- * Token introspection (RFC 7662) for registered clients. A client sees only its own tokens: for
- * anything else, or anything invalid, the answer is just `{ "active": false }` (2.2).
+ * Token introspection (RFC 7662) for registered clients. The caller must authenticate (2.1: "the
+ * endpoint MUST also require some form of authorization"), so a public client, which has no
+ * credentials, gets 401 invalid_client. A client sees only its own tokens: for anything else, or
+ * anything invalid, the answer is just `{ "active": false }` (2.2).
  */
 import type { Store } from '@careid/store'
 import { verifyAccessToken, type OwnTokenVerifier } from './access_token.ts'
@@ -13,7 +15,7 @@ export async function introspect(
   input: { params: RawParams; authorization?: string | undefined },
 ): Promise<Record<string, unknown>> {
   const params = new Params(input.params)
-  const client = await deps.authenticateClient({ params, authorization: input.authorization })
+  const client = await deps.authenticateClient({ params, authorization: input.authorization }, { allowPublic: false })
   const token = params.require('token')
   params.get('token_type_hint')
   const inactive = { active: false }

@@ -13,7 +13,7 @@ import { createClientAuthenticator } from './client_auth.ts'
 import { createClientRegistry } from './clients.ts'
 import { realmOf, type ProviderConfig } from './config.ts'
 import { discoveryDocument, endpointsOf } from './discovery.ts'
-import { endSession } from './end_session.ts'
+import { endSession, type EndSessionInput } from './end_session.ts'
 import { createJourney } from './interaction.ts'
 import { introspect } from './introspection.ts'
 import type { KeyService } from './keys/index.ts'
@@ -153,7 +153,7 @@ export function createProvider(deps: ProviderDeps) {
       userinfo({ store, verifier, directory: deps.directory, issuer, now }, input),
     introspect: (input: { params: RawParams; authorization?: string | undefined }) => introspect(tokenDeps, input),
     revoke: (input: { params: RawParams; authorization?: string | undefined }) => revoke(tokenDeps, input),
-    endSession: (input: { params: RawParams; sessionSecret?: string | undefined }) => endSession({ clients, sessions, verifier, issuer }, input),
+    endSession: (input: EndSessionInput) => endSession({ clients, sessions, verifier, issuer }, input),
     /** Session sweeps, key activation, expiry clean-up, back-channel logout delivery, and other nodes' events. */
     startBackground(intervalMs = 1_000): void {
       // Another node's change reaches this one within a second; the client cache's TTL and the

@@ -2,7 +2,9 @@
  * Token revocation (RFC 7009). Revoking a refresh token revokes its grant, and with it every
  * access token issued from that grant (2.1: "SHOULD also invalidate all access tokens based on the
  * same authorization grant"). Revoking an access token revokes that token only. Unknown or foreign
- * tokens get the same 200 (2.2: "invalid tokens do not cause an error response").
+ * tokens get the same 200 (2.2: "invalid tokens do not cause an error response"). A public client
+ * revokes by its client_id alone (2.1: the server authenticates the client "if the client is
+ * confidential"); it can revoke only tokens issued to it.
  */
 import type { Store } from '@careid/store'
 import { verifyAccessToken, type OwnTokenVerifier } from './access_token.ts'

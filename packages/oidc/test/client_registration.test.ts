@@ -8,6 +8,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { clientIdPattern } from '../src/clients.ts'
 import { InvalidClientMetadata, generateClientId, registerClient, type ClientMetadata } from '../src/client_registration.ts'
 import { sha256 } from '../src/crypto.ts'
+import { webOriginsOf } from '../src/web_origins.ts'
 
 const now = 1_750_000_000_000
 const base: ClientMetadata = { client_name: 'Ward app', redirect_uris: ['https://ward.example/cb'], token_endpoint_auth_method: 'client_secret_post' }
@@ -181,5 +182,26 @@ describe('the stored record', () => {
     assert.equal(client.created_at, now)
     assert.equal(client.refresh_tokens, false)
     assert.equal(register({ refresh_tokens: true }).client.refresh_tokens, true)
+  })
+})
+
+describe('web origins (CORS)', () => {
+  it('are the redirect URIs\' origins unless listed: scheme, host and port, each once', () => {
+    const { client } = register({ redirect_uris: ['https://ward.example/cb', 'https://ward.example:8443/cb', 'http://localhost:3000/cb?x=1', 'https://ward.example/other'] })
+    assert.equal(client.web_origins, undefined, 'nothing is stored: later redirect URIs are followed')
+    assert.deepEqual(webOriginsOf(client), ['https://ward.example', 'https://ward.example:8443', 'http://localhost:3000'])
+  })
+
+  it('when listed, replace the redirect URIs\' origins and are kept without duplicates', () => {
+    const { client } = register({ web_origins: ['https://spa.example', 'http://127.0.0.1:5173', 'https://spa.example'] })
+    assert.deepEqual(client.web_origins, ['https://spa.example', 'http://127.0.0.1:5173'])
+    assert.deepEqual(webOriginsOf(client), ['https://spa.example', 'http://127.0.0.1:5173'])
+  })
+
+  it('must be origins alone, https except on loopback', () => {
+    for (const origin of ['https://spa.example/', 'https://spa.example/app', 'https://spa.example?x', 'https://user@spa.example', 'https://SPA.example', 'https://spa.example:443', '*', 'null', 'spa.example']) {
+      refused({ web_origins: [origin] }, /web origin must be scheme:\/\/host\[:port\] alone/)
+    }
+    refused({ web_origins: ['http://spa.example'] }, /web origin must use https \(http is allowed only on localhost\): http:\/\/spa\.example/)
   })
 })

@@ -54,6 +54,7 @@ function fullClient(id: string): ClientRecord {
     jwks: { keys: [{ kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB', ext: true, key_ops: ['verify'] }] },
     token_endpoint_auth_signing_alg: 'PS256',
     refresh_tokens: true,
+    web_origins: [`https://${id}.example`, 'http://localhost:3000'],
   })
 }
 

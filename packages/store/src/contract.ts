@@ -46,6 +46,11 @@ export interface ClientRecord {
   token_endpoint_auth_signing_alg?: ClientAssertionAlg | undefined
   /** Whether the authorization_code grant also issues a rotating refresh token. */
   refresh_tokens: boolean
+  /**
+   * The browser origins (scheme://host:port) whose pages may call the token, userinfo and
+   * revocation endpoints (CORS). Absent: the origins of the redirect URIs.
+   */
+  web_origins?: string[] | undefined
   created_at: number
 }
 

@@ -58,12 +58,13 @@ export interface ClientRow<C extends ColumnTypes> {
   jwks: C['json'] | null
   token_endpoint_auth_signing_alg: string | null
   refresh_tokens: C['bool']
+  web_origins: C['json'] | null
   created_at: C['int']
 }
 
 export const clientColumns =
   'client_id, client_name, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, token_endpoint_auth_method, ' +
-  'client_secret_hash, jwks_uri, jwks, token_endpoint_auth_signing_alg, refresh_tokens, created_at'
+  'client_secret_hash, jwks_uri, jwks, token_endpoint_auth_signing_alg, refresh_tokens, web_origins, created_at'
 
 export interface KeyRow<C extends ColumnTypes> {
   kid: string
@@ -227,6 +228,7 @@ export function rowReaders<C extends ColumnTypes>({ int, optionalInt, json, bool
       setIfPresent(client, 'jwks_uri', row.jwks_uri)
       if (row.jwks !== null) client.jwks = json(row.jwks)
       setIfPresent(client, 'token_endpoint_auth_signing_alg', row.token_endpoint_auth_signing_alg as ClientAssertionAlg | null)
+      if (row.web_origins !== null) client.web_origins = json(row.web_origins)
       return client
     },
 

@@ -158,6 +158,22 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.deepStrictEqual(await store.cards.get(card.serial), card)
     },
   },
+  // Clients written before version 6 read back with no web_origins (version 1's check): their
+  // redirect URIs' origins apply.
+  6: {
+    rows: [['clients', { ...client, client_id: '000000000006.apps.national', web_origins: ['https://spa.example', 'http://localhost:5173'] }]],
+    async check(store) {
+      assert.deepStrictEqual(await store.clients.get('000000000006.apps.national'), {
+        ...client,
+        client_id: '000000000006.apps.national',
+        web_origins: ['https://spa.example', 'http://localhost:5173'],
+      })
+    },
+    async fresh(store) {
+      await store.clients.put({ ...client, client_id: '000000000006.apps.national', web_origins: ['https://spa.example'] })
+      assert.deepStrictEqual((await store.clients.get('000000000006.apps.national'))?.web_origins, ['https://spa.example'])
+    },
+  },
 }
 
 /**

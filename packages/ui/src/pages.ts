@@ -117,6 +117,20 @@ export interface ErrorPage {
   error_code?: string | undefined
 }
 
+/**
+ * Asked at end session when no ID token says which application asks (RP-Initiated Logout 1.0 2:
+ * "the OP SHOULD ask the End-User whether to log out"): one button posting back to end session.
+ */
+export interface ConfirmSignOutPage {
+  page: 'confirm_sign_out'
+  common: CommonModel
+  form: FormModel
+  /** The logout request's parameters, carried through the form as hidden fields. */
+  fields: Array<{ name: string; value: string }>
+  /** The application that asked, when the request named a registered one. */
+  client_name?: string | undefined
+}
+
 /** Shown after end session when there is no post_logout_redirect_uri to go to. */
 export interface SignedOutPage {
   page: 'signed_out'
@@ -163,4 +177,5 @@ export type Page =
   | SmartcardPage
   | SelectRolePage
   | ErrorPage
+  | ConfirmSignOutPage
   | SignedOutPage

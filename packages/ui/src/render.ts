@@ -105,6 +105,7 @@ const templates: { [K in Page['page']]: string } = {
   smartcard: 'smartcard.njk',
   select_role: 'select_role.njk',
   error: 'error.njk',
+  confirm_sign_out: 'confirm_sign_out.njk',
   signed_out: 'signed_out.njk',
   demo_home: 'demo_home.njk',
   demo_signed_in: 'demo_signed_in.njk',

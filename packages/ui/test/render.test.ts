@@ -236,6 +236,22 @@ const variants: Variant[] = [
     page: { page: 'error', common, status: 500, title: 'Sorry, there is a problem with Careid', description: 'Try again later.' },
     h1: 'Sorry, there is a problem with Careid',
   },
+  {
+    name: 'confirm_sign_out',
+    page: {
+      page: 'confirm_sign_out',
+      common,
+      form,
+      fields: [
+        { name: 'client_id', value: '123456789012.apps.national' },
+        { name: 'post_logout_redirect_uri', value: 'https://rp.example/bye?x=1&y=2' },
+        { name: 'state', value: '"><script>alert(1)</script>' },
+      ],
+      client_name,
+    },
+    h1: 'Do you want to sign out?',
+  },
+  { name: 'confirm_sign_out, no application named', page: { page: 'confirm_sign_out', common, form, fields: [] }, h1: 'Do you want to sign out?' },
   { name: 'signed_out', page: { page: 'signed_out', common }, h1: 'You have signed out' },
   {
     name: 'demo_home',
@@ -563,6 +579,25 @@ describe('error and signed_out', () => {
     const html = renderPage(variant('error, no code').page)
     assert.ok(!text(html).includes('Error code'))
     assert.ok(text(html).includes('HTTP status 500'))
+  })
+
+  it('asks to confirm a sign-out with one POST form: the token, the confirm field and the request\'s fields, escaped', () => {
+    const html = renderPage(variant('confirm_sign_out').page)
+    const [only, ...others] = forms(html)
+    assert.equal(others.length, 0)
+    assert.deepEqual(only?.attributes.method, 'post')
+    assert.deepEqual(only?.attributes.action, form.action)
+    const hidden = Object.fromEntries((only?.inputs ?? []).filter((i) => i.type === 'hidden').map((i) => [i.name, i.value]))
+    assert.deepEqual(hidden, {
+      csrf: 'csrf-Zx9_token',
+      confirm: 'sign_out',
+      client_id: '123456789012.apps.national',
+      post_logout_redirect_uri: 'https://rp.example/bye?x=1&y=2',
+      state: '"><script>alert(1)</script>',
+    })
+    assert.ok(!html.includes('<script>alert'), 'the state is escaped')
+    assert.ok(text(html).includes(`${client_name} asked Careid to sign you out.`))
+    assert.ok(text(renderPage(variant('confirm_sign_out, no application named').page)).includes('An application asked Careid to sign you out.'))
   })
 
   it('has no form on the signed-out page', () => {

@@ -1,6 +1,6 @@
 /** `careid clients add|list|show|remove`: the registered relying parties. */
 import { readFileSync } from 'node:fs'
-import { InvalidClientMetadata, registerClient } from '@careid/oidc'
+import { InvalidClientMetadata, registerClient, webOriginsOf } from '@careid/oidc'
 import type { ClientRecord } from '@careid/store'
 import { announce, type CareidContext } from '../context.ts'
 import { UsageError } from './usage_error.ts'
@@ -15,6 +15,7 @@ export interface AddClientFlags {
   jwks?: string
   signingAlg?: string
   refreshTokens?: boolean
+  webOrigin?: string[]
   clientId?: string
   json?: boolean
 }
@@ -55,6 +56,7 @@ export async function addClient(ctx: CareidContext, flags: AddClientFlags, out: 
         jwks: flags.jwks === undefined ? undefined : readJwks(flags.jwks),
         token_endpoint_auth_signing_alg: flags.signingAlg,
         refresh_tokens: flags.refreshTokens ?? false,
+        web_origins: flags.webOrigin,
       },
       Date.now(),
     )
@@ -79,9 +81,10 @@ export async function addClient(ctx: CareidContext, flags: AddClientFlags, out: 
   out(`  issuer:        ${ctx.settings.issuer}`)
 }
 
+/** A client as shown: no secret hash; the web origins in force, listed or from the redirect URIs. */
 function describe(c: ClientRecord): Record<string, unknown> {
   const { client_secret_hash: _hidden, ...rest } = c
-  return { ...rest, created_at: new Date(c.created_at).toISOString() }
+  return { ...rest, web_origins: webOriginsOf(c), created_at: new Date(c.created_at).toISOString() }
 }
 
 export async function listClients(ctx: CareidContext, out: (s: string) => void): Promise<void> {

@@ -96,8 +96,15 @@ export async function protocolRoutes(app: FastifyInstance, options: ProtocolRout
 
   const endSessionHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = request.method === 'GET' ? (request.query as RawParams) : formParams(request)
-    const outcome = await provider.endSession({ params, sessionSecret: readCookie(request, sessionCookie) })
+    // The confirmation page's form, posted back; a relying party's own request never has `confirm`.
+    const confirmation = request.method === 'POST' && params.confirm !== undefined ? { csrf: typeof params.csrf === 'string' ? params.csrf : undefined } : undefined
+    const outcome = await provider.endSession({ params, sessionSecret: readCookie(request, sessionCookie), confirmation })
     if (outcome.type === 'error_page') return sendErrorPage(request, reply, render, outcome.error)
+    if (outcome.type === 'confirm') {
+      const fields = Object.entries(outcome.fields).flatMap(([name, value]) => (value === undefined ? [] : [{ name, value }]))
+      const form = { action: `${base}/connect/endSession`, csrf: outcome.csrf }
+      return render(reply, { page: 'confirm_sign_out', form, fields, client_name: outcome.client_name }, { formTargets: outcome.formTargets })
+    }
     clearSessionCookie(reply, cookies)
     if (outcome.type === 'redirect') return noStore(reply).redirect(outcome.location, 302)
     return render(reply, { page: 'signed_out' })

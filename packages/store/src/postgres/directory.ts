@@ -28,7 +28,7 @@ export function postgresClientStore({ query }: Postgres): ClientStore {
     },
     async put(client) {
       await query(
-        `INSERT INTO clients (${clientColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        `INSERT INTO clients (${clientColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (client_id) DO UPDATE SET
           client_name = EXCLUDED.client_name, redirect_uris = EXCLUDED.redirect_uris,
           post_logout_redirect_uris = EXCLUDED.post_logout_redirect_uris,
@@ -36,7 +36,7 @@ export function postgresClientStore({ query }: Postgres): ClientStore {
           token_endpoint_auth_method = EXCLUDED.token_endpoint_auth_method,
           client_secret_hash = EXCLUDED.client_secret_hash, jwks_uri = EXCLUDED.jwks_uri, jwks = EXCLUDED.jwks,
           token_endpoint_auth_signing_alg = EXCLUDED.token_endpoint_auth_signing_alg,
-          refresh_tokens = EXCLUDED.refresh_tokens, created_at = EXCLUDED.created_at`,
+          refresh_tokens = EXCLUDED.refresh_tokens, web_origins = EXCLUDED.web_origins, created_at = EXCLUDED.created_at`,
         [
           client.client_id,
           client.client_name,
@@ -49,6 +49,7 @@ export function postgresClientStore({ query }: Postgres): ClientStore {
           client.jwks === undefined ? null : json(client.jwks),
           client.token_endpoint_auth_signing_alg ?? null,
           client.refresh_tokens,
+          client.web_origins === undefined ? null : json(client.web_origins),
           client.created_at,
         ],
       )

@@ -24,7 +24,7 @@ export function sqliteClientStore({ db }: Sqlite): ClientStore {
     INSERT INTO clients (${clientColumns})
     VALUES (@client_id, @client_name, @redirect_uris, @post_logout_redirect_uris, @backchannel_logout_uri,
       @token_endpoint_auth_method, @client_secret_hash, @jwks_uri, @jwks, @token_endpoint_auth_signing_alg,
-      @refresh_tokens, @created_at)
+      @refresh_tokens, @web_origins, @created_at)
     ON CONFLICT (client_id) DO UPDATE SET
       client_name = excluded.client_name, redirect_uris = excluded.redirect_uris,
       post_logout_redirect_uris = excluded.post_logout_redirect_uris,
@@ -32,7 +32,7 @@ export function sqliteClientStore({ db }: Sqlite): ClientStore {
       token_endpoint_auth_method = excluded.token_endpoint_auth_method,
       client_secret_hash = excluded.client_secret_hash, jwks_uri = excluded.jwks_uri, jwks = excluded.jwks,
       token_endpoint_auth_signing_alg = excluded.token_endpoint_auth_signing_alg,
-      refresh_tokens = excluded.refresh_tokens, created_at = excluded.created_at`)
+      refresh_tokens = excluded.refresh_tokens, web_origins = excluded.web_origins, created_at = excluded.created_at`)
   const remove = db.prepare('DELETE FROM clients WHERE client_id = ?')
 
   return {
@@ -57,6 +57,7 @@ export function sqliteClientStore({ db }: Sqlite): ClientStore {
         token_endpoint_auth_signing_alg: client.token_endpoint_auth_signing_alg ?? null,
         // libsql cannot bind booleans (it aborts the process), so this is 0 or 1.
         refresh_tokens: client.refresh_tokens ? 1 : 0,
+        web_origins: client.web_origins === undefined ? null : JSON.stringify(client.web_origins),
         created_at: client.created_at,
       })
     },

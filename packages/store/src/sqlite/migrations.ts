@@ -202,11 +202,17 @@ CREATE TABLE card_authority (
 );
 `
 
+// NULL: the client lists no web origins, and its redirect URIs' origins apply (CORS).
+const clientWebOrigins = `
+ALTER TABLE clients ADD COLUMN web_origins TEXT;
+`
+
 /** Every migration, oldest first. */
 export const sqliteMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
   { version: 3, name: 'smartcards', sql: cardsSchema },
+  { version: 6, name: 'client web origins', sql: clientWebOrigins },
 ]
 
 /** The version a fully migrated database is at. */
