@@ -175,6 +175,16 @@ describe('bad input is refused precisely and changes nothing', () => {
       await refusedOnPage({ client_id: twoUris.client_id, redirect_uri: undefined }, 'invalid_request')
     })
 
+    it('names a parameter on an error page as the specification spells it, never capitalised', async () => {
+      const html = await refusedOnPage({ redirect_uri: 'https://evil.example.test/cb' }, 'invalid_request')
+      const main = html.slice(html.indexOf('<main'), html.indexOf('</main>'))
+      const paragraphs = [...main.matchAll(/<p\b[^>]*>([\s\S]*?)<\/p>/g)].map((m) => (m[1] as string).replace(/<br>/g, ' ').replace(/\s+/g, ' ').trim())
+      assert.deepEqual(paragraphs, ['redirect_uri is not registered for this client.', 'Error code: invalid_request HTTP status 400'])
+      // A description that does not start with a parameter is still a sentence.
+      const unknown = await refusedOnPage({ client_id: '999999999999.apps.national' }, 'invalid_client')
+      assert.ok(unknown.includes('<p>The client is not registered.</p>'))
+    })
+
     it('redirects invalid_request when response_type is missing', async () => {
       await refusedToRp({ response_type: undefined }, 'invalid_request')
     })

@@ -70,14 +70,30 @@ const titles: Record<string, string> = {
   temporarily_unavailable: 'Sorry, the service is unavailable',
 }
 
+/**
+ * A parameter name at the start of a description: a snake_case name (`redirect_uri`, `client_id`,
+ * `id_token_hint`, `post_logout_redirect_uri`) or one of the one-word parameters descriptions name.
+ */
+const leadingParameter = /^(?:[a-z][a-z0-9]*_[a-z0-9_]*|scope|state|nonce|prompt)\b/
+
+/**
+ * An error description as a sentence on a page: capital first letter, full stop. A description
+ * that starts with a protocol parameter keeps the name as the specifications spell it
+ * ("redirect_uri is not registered", never "Redirect_uri", which names no parameter).
+ */
+function sentence(description: string): string {
+  const start = leadingParameter.test(description) ? description : description.charAt(0).toUpperCase() + description.slice(1)
+  return /[.!?]$/.test(start) ? start : `${start}.`
+}
+
 export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, render: PageRenderer, error: OAuthError): FastifyReply {
   if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
-  const description = error.error_description.charAt(0).toUpperCase() + error.error_description.slice(1)
+  const description = sentence(error.error_description)
   const page: Omit<ErrorPage, 'common'> = {
     page: 'error',
     status: error.status,
     title: error instanceof TooManyRequests ? 'There have been too many attempts to sign in' : (titles[error.error] ?? 'There is a problem with the sign-in request'),
-    description: /[.!?]$/.test(description) ? description : `${description}.`,
+    description,
     error_code: error.error,
   }
   retryAfter(reply, error)
