@@ -306,6 +306,32 @@ describe('the sign-in journey', () => {
       assert.equal((await redeem(rp, ordered.location)).id.acr, 'AAL2_TOTP')
     })
 
+    it('continuing from the method choice with nothing chosen shows the choice again with 400, the error summary and the inline error', async () => {
+      const nurse = person('nurse.jones')
+      const browser = new Browser(careid.origin)
+      const choice = shown(await browser.go(url(rp, { scope: 'openid', acr_values: 'AAL2_OR_AAL3_ANY AAL1_USERPASS' })))
+      for (const method of [undefined, '', 'no-such-method']) {
+        const refused = await post(browser, choice, '/method', method === undefined ? {} : { method })
+        assert.equal(refused.location, undefined, 'no redirect to the client')
+        const page = shown(refused)
+        assert.equal(page.status, 400)
+        assert.match(page.html, /<title>Error: How do you want to sign in\? – Careid<\/title>/)
+        const summary = /<div class="nhsuk-error-summary"[\s\S]*?<\/div>/.exec(page.html)?.[0] ?? ''
+        assert.ok(summary.includes('There is a problem'), 'the error summary')
+        assert.match(summary, /<a href="#method">\s*Select how you want to sign in\s*<\/a>/)
+        // The summary's link lands on the first radio.
+        assert.match(page.html, /<input class="nhsuk-radios__input" id="method"[^>]*value="password"/)
+        assert.match(page.html, /<div class="nhsuk-form-group nhsuk-form-group--error">\s*<fieldset class="nhsuk-fieldset" aria-describedby="method-error">/)
+        assert.match(page.html, /<span class="nhsuk-error-message" id="method-error">\s*<span class="nhsuk-u-visually-hidden">Error: <\/span>Select how you want to sign in\s*<\/span>/)
+        assert.deepEqual(radioValues(page, 'method'), ['password', 'totp', 'smartcard'])
+      }
+      // The journey is still usable afterwards.
+      const passwordPage = shown(await post(browser, choice, '/method', { method: 'password' }))
+      assert.ok(isPasswordForm(passwordPage))
+      const done = await post(browser, passwordPage, '/authenticate', { username: nurse.username, password: password(nurse) })
+      assert.equal((await redeem(rp, done.location)).id.acr, 'AAL1_USERPASS')
+    })
+
     for (const [name, acr] of [
       ['AAL3_ANY', 'AAL3_ANY'],
       ['no acr_values (CIS2 behaves as AAL3)', undefined],

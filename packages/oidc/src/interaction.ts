@@ -28,6 +28,8 @@ export type JourneyView =
       csrf: string
       options: AuthenticationMethod[]
       unavailable: AuthenticationMethod[]
+      /** The choice was posted without one of the options. */
+      missing?: boolean
     }
   | {
       kind: 'step'
@@ -138,13 +140,15 @@ export function createJourney(deps: JourneyDeps) {
     return { type: 'show', view, status }
   }
 
-  async function loginView(loaded: Loaded): Promise<JourneyOutcome> {
+  /** The page for the login stage; `missing` when the choice of method was posted without one. */
+  async function loginView(loaded: Loaded, missing = false): Promise<JourneyOutcome> {
     const { options, unavailable } = methods(loaded.request)
     const chosen = options.find((a) => a.method.id === loaded.payload.method)
     const base = { client_name: loaded.request.client.client_name, csrf: String(loaded.payload.csrf) }
     if (chosen === undefined && options.length === 1) return begin(loaded, options[0] as Authenticator)
     if (chosen === undefined) {
-      return show({ kind: 'choose', ...base, options: options.map((a) => a.method), unavailable: unavailable.map((a) => a.method) }, options.length === 0 ? 403 : 200)
+      const status = options.length === 0 ? 403 : missing ? 400 : 200
+      return show({ kind: 'choose', ...base, options: options.map((a) => a.method), unavailable: unavailable.map((a) => a.method), missing }, status)
     }
     const alternatives = options.filter((a) => a !== chosen).map((a) => a.method)
     return show({ kind: 'step', ...base, method: chosen.method, view: loaded.payload.view as unknown as StepView, canGoBack: options.length > 1, alternatives })
@@ -249,7 +253,8 @@ export function createJourney(deps: JourneyDeps) {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === input.form.method)
         if (chosen === undefined || loaded.payload.stage !== 'login') {
           await save(loaded, { method: null })
-          return loginView(loaded)
+          // Nothing chosen, or something not offered: the choice again, saying what to do.
+          return loginView(loaded, loaded.payload.stage === 'login')
         }
         return begin(loaded, chosen)
       })

@@ -33,6 +33,7 @@ function pageOf(view: JourneyView, action: string): PageModel {
         client_name: view.client_name,
         options: view.options.map((m) => ({ id: m.id, label: m.label, description: m.description })),
         unavailable: view.unavailable.map((m) => ({ id: m.id, label: m.label, reason: 'This application needs a stronger way to sign in.' })),
+        error: view.missing === true ? 'missing_input' : undefined,
       }
     case 'step': {
       const common = {
