@@ -234,6 +234,19 @@ export function createJourney(deps: JourneyDeps) {
   }
 
   return {
+    /**
+     * The page of the authenticator step the journey is at (`password`, `totp`, `smartcard`), so
+     * the HTTP layer knows what the next post answers; undefined when none is (no live journey, no
+     * method chosen yet, or past sign-in). Reveals nothing else and changes nothing.
+     */
+    async currentPage(interactionId: string): Promise<string | undefined> {
+      const record = await deps.store.interactions.get(interactionId, deps.now())
+      if (record === undefined || record.payload.stage !== 'login') return undefined
+      const view = record.payload.view
+      if (typeof view !== 'object' || view === null || Array.isArray(view)) return undefined
+      return typeof view.page === 'string' ? view.page : undefined
+    },
+
     /** GET: the page for the journey's current stage (`query` filters the role list). */
     show(input: JourneyInput) {
       return guarded(input, false, async (loaded) => {
