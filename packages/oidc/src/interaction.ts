@@ -76,6 +76,8 @@ export interface JourneyInput {
   sessionSecret?: string | undefined
   /** The posted form (POST) or query (GET). */
   form: Record<string, string>
+  /** The client's address: authenticators limit guesses per source. */
+  source?: string | undefined
 }
 
 /** A journey that can't go on: expired, unknown, or from another browser. */
@@ -132,8 +134,8 @@ export function createJourney(deps: JourneyDeps) {
     await deps.store.interactions.put({ ...loaded.record, payload: loaded.payload })
   }
 
-  function ctx(loaded: Loaded) {
-    return { store: deps.store, secrets: deps.secrets, now: deps.now(), loginHint: loaded.request.login_hint }
+  function ctx(loaded: Loaded, source?: string) {
+    return { store: deps.store, secrets: deps.secrets, now: deps.now(), loginHint: loaded.request.login_hint, source }
   }
 
   function show(view: JourneyView, status = 200): JourneyOutcome {
@@ -286,7 +288,7 @@ export function createJourney(deps: JourneyDeps) {
       return guarded(input, true, async (loaded) => {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === loaded.payload.method)
         if (chosen === undefined || loaded.payload.stage !== 'login') return loginView(loaded)
-        const result = await chosen.submit(ctx(loaded), loaded.payload.auth_state ?? null, input.form)
+        const result = await chosen.submit(ctx(loaded, input.source), loaded.payload.auth_state ?? null, input.form)
         if (result.type !== 'success') {
           await save(loaded, { auth_state: result.state, view: result.view as unknown as Json })
           const outcome = await loginView(loaded)

@@ -95,6 +95,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       browserSecret: readCookie(request, browserCookie),
       sessionSecret: readCookie(request, sessionCookie),
       form,
+      source: request.ip,
     }
   }
 
