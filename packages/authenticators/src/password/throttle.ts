@@ -1,8 +1,9 @@
 /**
  * Limits on password guessing that cannot be turned against the worker, nor tell anyone which
- * usernames exist (NIST SP 800-63B 5.2.2: the verifier "SHALL limit consecutive failed
- * authentication attempts on a single account to no more than 100", and MAY use techniques that
- * "reduce the likelihood that an attacker will lock the legitimate claimant out").
+ * usernames exist. NIST SP 800-63B 5.2.2: "the verifier SHALL limit consecutive failed
+ * authentication attempts on a single subscriber account to no more than 100", and "Additional
+ * techniques MAY be used to reduce the likelihood that an attacker will lock the legitimate
+ * claimant out as a result of rate limiting".
  *
  * - Back-off per username and source. Failures for one username from one client address are
  *   counted in the store's fixed windows (shared by every node), in windows of growing length:
