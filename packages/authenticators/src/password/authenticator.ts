@@ -5,7 +5,7 @@
  */
 import type { Json } from '@careid/store'
 import type { AuthenticationMethod, Authenticator, StepResult } from '../authenticator.ts'
-import { checkPasswordForm, passwordView } from './form.ts'
+import { checkPasswordForm, passwordCheckOptions, passwordView } from './form.ts'
 import { verifyPassword, type VerifyPassword } from './hash.ts'
 import { passwordThrottlePolicy, type PasswordThrottlePolicy } from './throttle.ts'
 
@@ -25,7 +25,7 @@ const STATE: Json = { step: 'password' }
 
 /** Creates the username-and-password authenticator (`amr` USERPASS, AAL1, `AAL1_USERPASS`). */
 export function passwordAuthenticator(options: PasswordAuthenticatorOptions = {}): Authenticator {
-  const check = { throttle: passwordThrottlePolicy(options.throttle), verify: options.verify ?? verifyPassword }
+  const check = passwordCheckOptions(passwordThrottlePolicy(options.throttle), options.verify ?? verifyPassword)
   const method: AuthenticationMethod = {
     id: 'password',
     amr: 'USERPASS',

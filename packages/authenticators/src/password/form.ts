@@ -45,6 +45,15 @@ export interface PasswordCheckOptions {
   verify: VerifyPassword
 }
 
+/**
+ * The options for `checkPasswordForm`, from an authenticator's. Starts making the dummy hash now,
+ * so the first unknown username does not pay (and show) the cost of making it.
+ */
+export function passwordCheckOptions(throttle: PasswordThrottlePolicy, verify: VerifyPassword): PasswordCheckOptions {
+  void dummyPasswordHash()
+  return { throttle, verify }
+}
+
 /** The outcome of the username and password step. */
 export type PasswordCheck =
   | { ok: true; uid: string; username: string }

@@ -25,7 +25,7 @@ import type {
 import { findCredential, updateCredentialState } from '../credentials.ts'
 import type { LockoutPolicy } from '../lockout.ts'
 import { afterFailure, afterSuccess, lockedData, lockedUntil, lockoutPolicy } from '../lockout.ts'
-import { checkPasswordForm, passwordView } from '../password/form.ts'
+import { checkPasswordForm, passwordCheckOptions, passwordView } from '../password/form.ts'
 import { verifyPassword, type VerifyPassword } from '../password/hash.ts'
 import { passwordThrottlePolicy, type PasswordThrottlePolicy } from '../password/throttle.ts'
 import { isTotpCodeShaped, matchTotpStep } from './code.ts'
@@ -56,7 +56,7 @@ const PASSWORD_STATE: TotpState = { step: 'password' }
 
 /** Creates the TOTP authenticator (`amr` TOTP, AAL2, `AAL2_TOTP`). */
 export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authenticator {
-  const passwordCheck = { throttle: passwordThrottlePolicy(options.passwordThrottle), verify: options.verifyPassword ?? verifyPassword }
+  const passwordCheck = passwordCheckOptions(passwordThrottlePolicy(options.passwordThrottle), options.verifyPassword ?? verifyPassword)
   const totpPolicy = lockoutPolicy(options.totpLockout)
   const method: AuthenticationMethod = {
     id: 'totp',
