@@ -175,6 +175,16 @@ describe('bad input is refused precisely and changes nothing', () => {
       await refusedOnPage({ client_id: twoUris.client_id, redirect_uri: undefined }, 'invalid_request')
     })
 
+    it('names a parameter on an error page as the specification spells it, never capitalised', async () => {
+      const html = await refusedOnPage({ redirect_uri: 'https://evil.example.test/cb' }, 'invalid_request')
+      const main = html.slice(html.indexOf('<main'), html.indexOf('</main>'))
+      const paragraphs = [...main.matchAll(/<p\b[^>]*>([\s\S]*?)<\/p>/g)].map((m) => (m[1] as string).replace(/<br>/g, ' ').replace(/\s+/g, ' ').trim())
+      assert.deepEqual(paragraphs, ['redirect_uri is not registered for this client.', 'Error code: invalid_request HTTP status 400'])
+      // A description that does not start with a parameter is still a sentence.
+      const unknown = await refusedOnPage({ client_id: '999999999999.apps.national' }, 'invalid_client')
+      assert.ok(unknown.includes('<p>The client is not registered.</p>'))
+    })
+
     it('redirects invalid_request when response_type is missing', async () => {
       await refusedToRp({ response_type: undefined }, 'invalid_request')
     })
@@ -503,6 +513,40 @@ describe('bad input is refused precisely and changes nothing', () => {
       const ok = await own.fetch(`${careid.provider.endpoints.endSession}?${encodeForm({ id_token_hint: tokens.id_token, post_logout_redirect_uri: postLogout, state: 'bye' })}`)
       assert.equal(ok.status, 302)
       assert.equal(ok.headers.get('location'), `${postLogout}?state=bye`)
+    })
+  })
+
+  describe('unknown paths', () => {
+    const unknownPath = () => `${careid.issuer}/no-such-page?code=secret-looking-value`
+
+    it('shows a browser (Accept: text/html) a 404 page in the site layout, with the same security headers as every page', async () => {
+      const response = await fetch(unknownPath(), { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }, redirect: 'manual' })
+      const html = await response.text()
+      assert.equal(response.status, 404)
+      assert.match(response.headers.get('content-type') ?? '', /^text\/html; charset=utf-8$/)
+      assert.equal(response.headers.get('location'), null)
+      assert.equal(response.headers.get('content-security-policy'), "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+      assert.equal(response.headers.get('x-frame-options'), 'DENY')
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff')
+      assert.equal(response.headers.get('referrer-policy'), 'no-referrer')
+      assert.equal(response.headers.get('cache-control'), 'no-store')
+      assert.ok(html.startsWith('<!DOCTYPE html>'))
+      assert.ok(html.includes('class="nhsuk-header'), 'the NHS header of every page')
+      assert.ok(html.includes('<link rel="stylesheet" href="/assets/careid.css">'))
+      assert.match(html, /<title>Page not found – Careid<\/title>/)
+      assert.match(html, /<h1 class="nhsuk-heading-l">Page not found<\/h1>/)
+      assert.ok(html.includes('<p>If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address. To sign in, go back to the application you came from and start again.</p>'))
+      assert.ok(html.includes('HTTP status 404'))
+      assertNoLeak(html, ['secret-looking-value'])
+    })
+
+    it('answers an API client (no text/html in Accept) with the JSON 404', async () => {
+      for (const accept of [undefined, 'application/json', '*/*']) {
+        const response = await fetch(unknownPath(), { headers: accept === undefined ? {} : { accept }, redirect: 'manual' })
+        const body = await expectJsonError(response, { status: 404, error: 'not_found', description: 'no such endpoint' })
+        assert.deepEqual(body, { error: 'not_found', error_description: 'no such endpoint' })
+        assert.equal(response.headers.get('x-content-type-options'), 'nosniff')
+      }
     })
   })
 

@@ -2,14 +2,16 @@
  * The sign-in journey's policies, through real sign-ins over HTTP: role selection (cis2.md 3.5),
  * which authenticators acr_values offers and which `acr` comes back (3.6), when an existing
  * session answers and when the person must sign in again (step-up, prompt=none, id_token_hint,
- * max_age), login_hint, and the password and TOTP lockouts.
+ * max_age), login_hint, and the password limits and TOTP lockout.
  *
  * TOTP codes are good once per person per time step, and locks last 15 minutes, so every test that
  * signs in with TOTP or locks something uses a person no other test here does that with.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { enrolPassword } from '@careid/authenticators'
 import { demoCredentials, demoWorkforce, type Person } from '@careid/domain'
+import type { Json } from '@careid/store'
 import { Browser, form, forms, radioValues, type Landing, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { h1, signIn } from '../support/journey.ts'
@@ -68,6 +70,15 @@ async function passwordOnly(browser: Browser, url: string, p: Person): Promise<L
   assert.equal(page.status, 200)
   assert.ok(isPasswordForm(page), `expected the password form, got "${h1(page)}"`)
   return post(browser, page, '/authenticate', { username: p.username, password: password(p) })
+}
+
+/**
+ * Waits, if need be, for a five-minute back-off window (they start at every multiple of five
+ * minutes) with a minute or more left, so a test's failures and the refusals after them fall in one.
+ */
+async function freshBackoffWindow(): Promise<void> {
+  const left = 5 * 60_000 - (Date.now() % (5 * 60_000))
+  if (left < 60_000) await new Promise((resolve) => setTimeout(resolve, left + 50))
 }
 
 /** Until the next whole second: auth_time has one-second resolution, and "later" must be visible. */
@@ -306,6 +317,32 @@ describe('the sign-in journey', () => {
       assert.equal((await redeem(rp, ordered.location)).id.acr, 'AAL2_TOTP')
     })
 
+    it('continuing from the method choice with nothing chosen shows the choice again with 400, the error summary and the inline error', async () => {
+      const nurse = person('nurse.jones')
+      const browser = new Browser(careid.origin)
+      const choice = shown(await browser.go(url(rp, { scope: 'openid', acr_values: 'AAL2_OR_AAL3_ANY AAL1_USERPASS' })))
+      for (const method of [undefined, '', 'no-such-method']) {
+        const refused = await post(browser, choice, '/method', method === undefined ? {} : { method })
+        assert.equal(refused.location, undefined, 'no redirect to the client')
+        const page = shown(refused)
+        assert.equal(page.status, 400)
+        assert.match(page.html, /<title>Error: How do you want to sign in\? – Careid<\/title>/)
+        const summary = /<div class="nhsuk-error-summary"[\s\S]*?<\/div>/.exec(page.html)?.[0] ?? ''
+        assert.ok(summary.includes('There is a problem'), 'the error summary')
+        assert.match(summary, /<a href="#method">\s*Select how you want to sign in\s*<\/a>/)
+        // The summary's link lands on the first radio.
+        assert.match(page.html, /<input class="nhsuk-radios__input" id="method"[^>]*value="password"/)
+        assert.match(page.html, /<div class="nhsuk-form-group nhsuk-form-group--error">\s*<fieldset class="nhsuk-fieldset" aria-describedby="method-error">/)
+        assert.match(page.html, /<span class="nhsuk-error-message" id="method-error">\s*<span class="nhsuk-u-visually-hidden">Error: <\/span>Select how you want to sign in\s*<\/span>/)
+        assert.deepEqual(radioValues(page, 'method'), ['password', 'totp', 'smartcard'])
+      }
+      // The journey is still usable afterwards.
+      const passwordPage = shown(await post(browser, choice, '/method', { method: 'password' }))
+      assert.ok(isPasswordForm(passwordPage))
+      const done = await post(browser, passwordPage, '/authenticate', { username: nurse.username, password: password(nurse) })
+      assert.equal((await redeem(rp, done.location)).id.acr, 'AAL1_USERPASS')
+    })
+
     for (const [name, acr] of [
       ['AAL3_ANY', 'AAL3_ANY'],
       ['no acr_values (CIS2 behaves as AAL3)', undefined],
@@ -447,9 +484,11 @@ describe('the sign-in journey', () => {
   })
 
   describe('lockouts', () => {
-    it('five wrong passwords lock the password: the 5th and later answers say locked, and the right password is refused', async () => {
+    it('five wrong passwords from one address back that username off there only: the 5th and later answers say wait, even the right password, and the worker signs in from another address', async () => {
+      await freshBackoffWindow()
       const singh = person('pharm.singh')
-      const browser = new Browser(careid.origin)
+      const attacker = { localAddress: '127.0.0.2' }
+      const browser = new Browser(careid.origin, attacker)
       let page = shown(await browser.go(url(rp, { scope: 'openid' })))
       for (let attempt = 1; attempt <= 6; attempt++) {
         const answer = await post(browser, page, '/authenticate', { username: singh.username, password: `wrong-${attempt}` })
@@ -460,23 +499,53 @@ describe('the sign-in journey', () => {
           assert.ok(text(page).includes('Enter a correct username and password'), `attempt ${attempt}`)
           assert.ok(!text(page).includes('Too many incorrect attempts'), `attempt ${attempt}`)
         } else {
-          assert.ok(text(page).includes('Too many incorrect attempts. You can try again in 15 minutes'), `attempt ${attempt}`)
+          assert.match(text(page), /Too many incorrect attempts\. You can try again in [1-5] minutes?/, `attempt ${attempt}`)
         }
       }
       const right = await post(browser, page, '/authenticate', { username: singh.username, password: password(singh) })
-      assert.equal(right.location, undefined, 'the right password does not get in while locked')
+      assert.equal(right.location, undefined, 'the right password does not get in from the backed-off address')
       assert.equal(shown(right).status, 400)
       assert.ok(text(shown(right)).includes('Too many incorrect attempts'))
+      // The back-off is the address's, not the journey's: a new browser there waits too.
+      const again = await passwordOnly(new Browser(careid.origin, attacker), url(rp, { scope: 'openid' }), singh)
+      assert.equal(again.location, undefined)
+      assert.ok(text(shown(again)).includes('Too many incorrect attempts'))
 
-      // The lock is on the stored credential, not the journey: a new browser is refused too.
+      // The account itself is not locked: five failures count towards the hard limit of 100 only.
       const credentials = await careid.context.store.credentials.listByPerson(singh.uid)
-      const lockedUntil = credentials.find((c) => c.kind === 'password')?.state.locked_until
-      assert.equal(typeof lockedUntil, 'number')
-      assert.ok((lockedUntil as number) > Date.now())
-      assert.equal(credentials.find((c) => c.kind === 'totp')?.state.locked_until, undefined, 'TOTP has a lock of its own')
-      const fresh = await passwordOnly(new Browser(careid.origin), url(rp, { scope: 'openid' }), singh)
-      assert.equal(fresh.location, undefined)
-      assert.ok(text(shown(fresh)).includes('Too many incorrect attempts'))
+      assert.deepEqual(credentials.find((c) => c.kind === 'password')?.state, { failures: 5 })
+      assert.deepEqual(credentials.find((c) => c.kind === 'totp')?.state, {}, 'TOTP has a lockout of its own')
+      // The worker, at their own computer, signs in.
+      const worker = await passwordOnly(new Browser(careid.origin, { localAddress: '127.0.0.3' }), url(rp, { scope: 'openid' }), singh)
+      assert.equal((await redeem(rp, worker.location)).id.sub, singh.uid)
+    })
+
+    it('an unknown username, a locked password and a wrong password get byte-identical pages and status', async () => {
+      const store = careid.context.store
+      const template = person('nurse.jones')
+      const addPerson = async (uid: string, username: string) => {
+        await store.people.put(uid, username, { ...template, uid, username } as unknown as Json)
+        await enrolPassword(store, uid, 'their own passphrase', Date.now())
+      }
+      await addPerson('555099000001', 'locked.worker')
+      await addPerson('555099000002', 'wrong.worker')
+      const [lockedPassword] = await store.credentials.listByPerson('555099000001')
+      assert.ok(lockedPassword)
+      assert.equal(await store.credentials.updateState(lockedPassword.id, lockedPassword.version, { locked_at: Date.now() }), true)
+
+      const browser = new Browser(careid.origin)
+      const page = shown(await browser.go(url(rp, { scope: 'openid' })))
+      const answers: Array<{ status: number; html: string; type: string | null }> = []
+      for (const [username, typed] of [['no.such.worker', 'their own passphrase'], ['locked.worker', 'their own passphrase'], ['wrong.worker', 'not their passphrase']] as const) {
+        const answer = shown(await post(browser, page, '/authenticate', { username, password: typed }))
+        // The username is put back in the form: the one difference, as each post typed its own.
+        assert.equal(answer.html.split(`value="${username}"`).length, 2, `${username} is echoed once`)
+        answers.push({ status: answer.status, html: answer.html.replace(`value="${username}"`, 'value="…"'), type: answer.headers.get('content-type') })
+      }
+      assert.equal(answers[0]?.status, 400)
+      assert.ok(answers[0]?.html.includes('Enter a correct username and password'))
+      assert.deepEqual(answers[1], answers[0], 'a locked password is answered as an unknown username')
+      assert.deepEqual(answers[2], answers[0], 'a wrong password is answered as an unknown username')
     })
 
     it('a TOTP code is good once: using it again says it was already used', async () => {

@@ -5,6 +5,7 @@
  * endpoint, and the refused request does nothing (no password checked, no code redeemed).
  */
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
@@ -128,6 +129,25 @@ describe('rate limits', () => {
     const accepted = await post(again.browser, again.page, { code: await careid.totp(someone.uid) })
     assert.equal(accepted.status, 303)
     assert.ok(accepted.headers.get('location')?.startsWith(`${rp.redirect_uri}?`))
+  })
+
+  it('authenticator-app code posts are limited at the same count whatever username field is added to them', async () => {
+    await freshWindow()
+    const clark = person('agency.clark')
+    const { browser, page: passwordForm } = await passwordPage('AAL2_TOTP')
+    const f = form(passwordForm, '/authenticate')
+    const { page } = await browser.go(f.action, { form: { ...f.fields, username: clark.username, password: clark.password } })
+    assert.ok(page !== undefined && page.html.includes('name="code"'), 'expected the code page')
+    for (let i = 0; i < signInLimit; i++) {
+      const refused = await post(browser, page, { code: '000000', username: `someone-${i}-${randomUUID()}` })
+      assert.equal(refused.status, 400, 'a wrong code is shown the form again')
+      await refused.body?.cancel()
+    }
+    const right = await careid.totp(clark.uid)
+    const limited = await post(browser, page, { code: right, username: `someone-else-${randomUUID()}` })
+    assertRetryAfter(limited)
+    await expectErrorPage(limited, { status: 429, error: 'invalid_request', secrets: [right] })
+    assert.equal(limited.headers.get('set-cookie'), null, 'no session was started')
   })
 
   it(`token requests past ${tokenLimit} a minute for one client from one address get 429 and redeem nothing`, async () => {

@@ -2,7 +2,11 @@
  * A scripted browser for end-to-end tests without Chromium: keeps cookies, follows redirects
  * within Careid, and fills in and posts the forms of Careid's pages. It stops at the first
  * redirect that leaves Careid (to a relying party), which is what a relying party would receive.
+ * Given a `localAddress` (any 127.x.y.z on Linux), it connects from there: a browser on another
+ * computer, as far as Careid can tell.
  */
+import { request as httpRequest } from 'node:http'
+
 export interface PageResult {
   status: number
   url: string
@@ -19,9 +23,11 @@ export interface Landing {
 export class Browser {
   readonly cookies = new Map<string, string>()
   readonly #origin: string
+  readonly #localAddress: string | undefined
 
-  constructor(origin: string) {
+  constructor(origin: string, options: { localAddress?: string } = {}) {
     this.#origin = origin
+    this.#localAddress = options.localAddress
   }
 
   #store(headers: Headers): void {
@@ -44,7 +50,8 @@ export class Browser {
       headers['content-type'] = 'application/x-www-form-urlencoded'
       body = new URLSearchParams(init.form).toString()
     }
-    const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, redirect: 'manual' })
+    const method = init.method ?? (body === undefined ? 'GET' : 'POST')
+    const response = this.#localAddress === undefined ? await fetch(url, { method, headers, body, redirect: 'manual' }) : await fetchFrom(this.#localAddress, url, method, headers, body)
     this.#store(response.headers)
     return response
   }
@@ -66,6 +73,25 @@ export class Browser {
     }
     throw new Error('too many redirects')
   }
+}
+
+/** One request with node:http from `localAddress` (fetch cannot choose its source address), as a Response. */
+function fetchFrom(localAddress: string, url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method, headers, localAddress }, (incoming) => {
+      const chunks: Buffer[] = []
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk))
+      incoming.on('error', reject)
+      incoming.on('end', () => {
+        const responseHeaders = new Headers()
+        for (let i = 0; i < incoming.rawHeaders.length; i += 2) responseHeaders.append(incoming.rawHeaders[i] as string, incoming.rawHeaders[i + 1] as string)
+        const status = incoming.statusCode ?? 0
+        resolve(new Response([204, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: responseHeaders }))
+      })
+    })
+    request.on('error', reject)
+    request.end(body)
+  })
 }
 
 export interface Form {

@@ -80,6 +80,8 @@ export interface AuthenticatorContext {
   now: number
   /** The login_hint of the request, if any: a username to prefill. */
   loginHint?: string | undefined
+  /** The client's address, as the HTTP layer sees it: guesses are limited per source. */
+  source?: string | undefined
 }
 
 export interface Authenticator {

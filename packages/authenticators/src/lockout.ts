@@ -1,7 +1,9 @@
 /**
- * Consecutive-failure lockout kept in a credential's `state`, shared by every authenticator that
- * guesses can be made against (password, TOTP code). Pure functions of (state, now): the caller
- * persists the result with compare-and-set (`credentials.ts`).
+ * Consecutive-failure lockout kept in a credential's `state`: the authenticator-app code's. Only
+ * someone who got the password right reaches the code, so this lock cannot be set by a stranger;
+ * the password has limits of its own that cannot be turned against the worker
+ * (`password/throttle.ts`). Pure functions of (state, now): the caller persists the result with
+ * compare-and-set (`credentials.ts`).
  *
  * State keys owned here: `failures` (consecutive failures since the last success or lock) and
  * `locked_until` (ms since the epoch). Other keys (e.g. TOTP's `last_step`) are carried through.

@@ -1,18 +1,20 @@
 /**
- * An in-memory stand-in for the two parts of the store the authenticators use (`people` and
- * `credentials`), keeping the contract's semantics: records are copies, `updateState` is
- * compare-and-set on `version`, and every call yields to the event loop first, as real I/O would,
- * so concurrent attempts in a test genuinely interleave.
+ * An in-memory stand-in for the three parts of the store the authenticators use (`people`,
+ * `credentials` and the `rates` counters), keeping the contract's semantics: records are copies,
+ * `updateState` is compare-and-set on `version`, counters count in fixed windows, and every call
+ * yields to the event loop first, as real I/O would, so concurrent attempts in a test genuinely
+ * interleave.
  */
-import type { CredentialRecord, CredentialStore, Json, PersonStore, Store } from '@careid/store'
+import { rateWindowEnd, type CredentialRecord, type CredentialStore, type Json, type PersonStore, type RateCounter, type Store } from '@careid/store'
 import type { SecretBox } from '../src/index.ts'
 
-/** The fake store and direct handles on its two working parts, for arranging and inspecting. */
+/** The fake store and direct handles on its working parts, for arranging and inspecting. */
 export interface FakeStore {
-  /** Typed as the whole store for `AuthenticatorContext`; only `people` and `credentials` work. */
+  /** Typed as the whole store for `AuthenticatorContext`; only `people`, `credentials` and `rates` work. */
   store: Store
   credentials: CredentialStore
   people: PersonStore
+  rates: RateCounter
 }
 
 const io = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -73,13 +75,36 @@ export function fakeStore(): FakeStore {
     },
   }
 
+  const counters = new Map<string, number>()
+  const rates: RateCounter = {
+    async hit(key, windowMs, now) {
+      await io()
+      const slot = `${rateWindowEnd(windowMs, now)}:${key}`
+      const hits = (counters.get(slot) ?? 0) + 1
+      counters.set(slot, hits)
+      return hits
+    },
+    async peek(key, windowMs, now) {
+      await io()
+      return counters.get(`${rateWindowEnd(windowMs, now)}:${key}`) ?? 0
+    },
+    async removeExpired(now) {
+      await io()
+      let removed = 0
+      for (const slot of counters.keys()) {
+        if (Number(slot.slice(0, slot.indexOf(':'))) <= now) removed += Number(counters.delete(slot))
+      }
+      return removed
+    },
+  }
+
   const unsupported = (): never => {
     throw new Error('not part of the fake store')
   }
-  const store = new Proxy({ credentials, people } as unknown as Store, {
+  const store = new Proxy({ credentials, people, rates } as unknown as Store, {
     get: (target, key) => (key in target ? target[key as keyof Store] : unsupported()),
   })
-  return { store, credentials, people }
+  return { store, credentials, people, rates }
 }
 
 /** A reversible SecretBox that visibly changes its input, so a test can see a secret was sealed. */

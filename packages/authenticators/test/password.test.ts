@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { AuthenticatorContext, StepResult } from '../src/index.ts'
+import type { AuthenticatorContext, PasswordAuthenticatorOptions, StepResult } from '../src/index.ts'
 import {
   ARGON2ID_PARAMETERS,
   PASSWORD_KIND,
+  dummyPasswordHash,
   enrolPassword,
   hashPassword,
   passwordAuthenticator,
+  unlockPassword,
   verifyPassword,
 } from '../src/index.ts'
 import type { FakeStore } from './fake_store.ts'
@@ -18,6 +20,10 @@ const PASSWORD = 'correct horse battery staple'
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0)
 const MINUTE = 60_000
 const STATE = { step: 'password' }
+const SOURCE_A = '198.51.100.7'
+const SOURCE_B = '203.0.113.20'
+/** The argon2id parameters as a PHC string states them. */
+const PHC_PARAMETERS = '$argon2id$v=19$m=19456,t=2,p=1$'
 
 async function setup(): Promise<FakeStore> {
   const fake = fakeStore()
@@ -26,8 +32,31 @@ async function setup(): Promise<FakeStore> {
   return fake
 }
 
-function ctx(fake: FakeStore, now = T0, loginHint?: string): AuthenticatorContext {
-  return { store: fake.store, secrets: testSecretBox, now, loginHint }
+/** A sign-in attempt's context: from `source` (one address unless a test says otherwise). */
+function ctx(fake: FakeStore, now = T0, loginHint?: string, source = SOURCE_A): AuthenticatorContext {
+  return { store: fake.store, secrets: testSecretBox, now, loginHint, source }
+}
+
+/** The same, from another address. */
+function from(source: string, fake: FakeStore, now = T0): AuthenticatorContext {
+  return ctx(fake, now, undefined, source)
+}
+
+/** The real argon2id verification, with the hashes it was asked to check recorded. */
+function countingVerify(): { verify: NonNullable<PasswordAuthenticatorOptions['verify']>; hashes: string[] } {
+  const hashes: string[] = []
+  return {
+    hashes,
+    verify: (hash, password) => {
+      hashes.push(hash)
+      return verifyPassword(hash, password)
+    },
+  }
+}
+
+/** A stand-in for argon2id where a test makes many attempts: only PASSWORD matches, only against a real hash. */
+function fastVerify(realHash: string): NonNullable<PasswordAuthenticatorOptions['verify']> {
+  return async (hash, password) => hash === realHash && password === PASSWORD
 }
 
 async function passwordState(fake: FakeStore) {
@@ -43,12 +72,18 @@ const invalid = (username: string): StepResult => ({
   reason: 'invalid_credentials',
 })
 
-const locked = (minutes: number): StepResult => ({
+const locked = (minutes: number, username = USERNAME): StepResult => ({
   type: 'failure',
   state: STATE,
-  view: { page: 'password', values: { username: USERNAME }, error: 'locked', data: { locked_minutes: minutes } },
+  view: { page: 'password', values: { username }, error: 'locked', data: { locked_minutes: minutes } },
   reason: 'locked',
 })
+
+async function realHash(fake: FakeStore): Promise<string> {
+  const [credential] = await fake.credentials.listByPerson(UID)
+  assert.ok(credential)
+  return credential.secret
+}
 
 describe('password hashing', () => {
   it('makes argon2id PHC strings at the OWASP parameters and verifies them', async () => {
@@ -137,19 +172,34 @@ describe('password authenticator', () => {
     )
   })
 
-  it('spends argon2 time on unknown usernames too', async () => {
+  it('answers an unknown username, a person without a password, a locked password and a wrong password alike, each after exactly one argon2id verification', async () => {
     const fake = await setup()
-    const authenticator = passwordAuthenticator()
-    // Warm the dummy hash so the timed calls compare one verification with one verification.
-    await authenticator.submit(ctx(fake), STATE, { username: 'nobody', password: 'x' })
-    const time = async (username: string) => {
-      const start = performance.now()
-      await authenticator.submit(ctx(fake), STATE, { username, password: 'wrong' })
-      return performance.now() - start
+    await addPerson(fake.people, '555000000002', 'no.password')
+    await addPerson(fake.people, '555000000003', 'locked.person')
+    await enrolPassword(fake.store, '555000000003', PASSWORD, T0)
+    const [lockedCredential] = await fake.credentials.listByPerson('555000000003')
+    assert.ok(lockedCredential)
+    assert.equal(await fake.credentials.updateState(lockedCredential.id, lockedCredential.version, { locked_at: T0 - MINUTE }), true)
+    const dummy = await dummyPasswordHash()
+    assert.ok(dummy.startsWith(PHC_PARAMETERS), 'the dummy hash costs what a real one does')
+    const cases = [
+      { name: 'unknown username', username: 'nobody', password: PASSWORD, hash: dummy },
+      { name: 'no password credential', username: 'no.password', password: PASSWORD, hash: dummy },
+      { name: 'locked by the hard limit, right password', username: 'locked.person', password: PASSWORD, hash: lockedCredential.secret },
+      { name: 'locked by the hard limit, wrong password', username: 'locked.person', password: 'wrong', hash: lockedCredential.secret },
+      { name: 'wrong password', username: USERNAME, password: 'wrong', hash: await realHash(fake) },
+    ]
+    for (const c of cases) {
+      const { verify, hashes } = countingVerify()
+      const result = await passwordAuthenticator({ verify }).submit(ctx(fake), STATE, { username: c.username, password: c.password })
+      assert.deepEqual(result, invalid(c.username), c.name)
+      assert.deepEqual(hashes, [c.hash], `${c.name}: one verification, against ${c.hash === dummy ? 'the dummy' : 'the real'} hash`)
     }
-    const known = await time(USERNAME)
-    const unknown = await time('nobody')
-    assert.ok(unknown > known / 3, `unknown ${unknown.toFixed(1)} ms vs known ${known.toFixed(1)} ms`)
+    // And a username backed off from this address: the same single verification, before the answer.
+    for (let i = 0; i < 4; i++) await passwordAuthenticator({ verify: countingVerify().verify }).submit(ctx(fake), STATE, { username: 'nobody', password: 'wrong' })
+    const { verify, hashes } = countingVerify()
+    assert.deepEqual(await passwordAuthenticator({ verify }).submit(ctx(fake), STATE, { username: 'nobody', password: PASSWORD }), locked(5, 'nobody'))
+    assert.deepEqual(hashes, [dummy])
   })
 
   it('asks for missing fields without touching the counter', async () => {
@@ -171,50 +221,103 @@ describe('password authenticator', () => {
     assert.deepEqual(await passwordState(fake), before)
   })
 
-  it('locks after 5 consecutive failures, refuses even the right password, and keeps the lock', async () => {
+  it('five failures for a username from one address back that pair off: even the right password waits, nothing is counted meanwhile, and another address signs in', async () => {
     const fake = await setup()
     const authenticator = passwordAuthenticator()
     const wrong = { username: USERNAME, password: 'wrong' }
-    for (let i = 0; i < 4; i++) assert.deepEqual(await authenticator.submit(ctx(fake), STATE, wrong), invalid(USERNAME))
-    assert.deepEqual(await authenticator.submit(ctx(fake), STATE, wrong), locked(15))
-    const lockedState = await passwordState(fake)
-    assert.deepEqual(lockedState.state, { failures: 0, locked_until: T0 + 15 * MINUTE })
-
     const right = { username: USERNAME, password: PASSWORD }
-    assert.deepEqual(await authenticator.submit(ctx(fake, T0 + MINUTE), STATE, right), locked(14))
-    // Persisted: a new instance (another node, a restart) sees the same lock.
-    const fresh = passwordAuthenticator()
-    assert.deepEqual(await fresh.submit(ctx(fake, T0 + 14 * MINUTE + 30_000), STATE, right), locked(1))
-    assert.deepEqual(await fresh.submit(ctx(fake, T0 + 2 * MINUTE), STATE, wrong), locked(13))
-    assert.deepEqual(await passwordState(fake), lockedState, 'attempts while locked change nothing')
+    for (let i = 0; i < 4; i++) assert.deepEqual(await authenticator.submit(ctx(fake), STATE, wrong), invalid(USERNAME))
+    // The fifth fills the five-minute window that began at T0.
+    assert.deepEqual(await authenticator.submit(ctx(fake), STATE, wrong), locked(5))
+    assert.deepEqual((await passwordState(fake)).state, { failures: 5 })
+
+    assert.deepEqual(await authenticator.submit(ctx(fake, T0 + MINUTE), STATE, right), locked(4))
+    assert.deepEqual(await authenticator.submit(ctx(fake, T0 + 2 * MINUTE), STATE, wrong), locked(3))
+    assert.deepEqual((await passwordState(fake)).state, { failures: 5 }, 'attempts while backed off count nothing')
+
+    // An attacker at A does not lock the worker out at B.
+    assert.deepEqual(await authenticator.submit(from(SOURCE_B, fake, T0 + 2 * MINUTE), STATE, right), { type: 'success', uid: UID, amr: ['USERPASS'] })
+    assert.deepEqual((await passwordState(fake)).state, {})
+    // Persisted in the store: a new instance (another node, a restart) backs A off too.
+    assert.deepEqual(await passwordAuthenticator().submit(ctx(fake, T0 + 4 * MINUTE + 30_000), STATE, right), locked(1))
+    // Once the window ends, A may try again.
+    assert.equal((await authenticator.submit(ctx(fake, T0 + 5 * MINUTE), STATE, right)).type, 'success')
   })
 
-  it('lets the person in once the lock has expired, with the count started afresh', async () => {
+  it('backs off for longer as failures go on: 10 in an hour wait for the hour to end, 20 in a day for the day', async () => {
+    const fake = await setup()
+    const authenticator = passwordAuthenticator({ verify: fastVerify(await realHash(fake)) })
+    const wrong = { username: USERNAME, password: 'wrong' }
+    const fail5 = async (at: number) => {
+      for (let i = 0; i < 4; i++) assert.deepEqual(await authenticator.submit(ctx(fake, at), STATE, wrong), invalid(USERNAME))
+      return authenticator.submit(ctx(fake, at), STATE, wrong)
+    }
+    // T0 is 09:00 UTC.
+    assert.deepEqual(await fail5(T0), locked(5))
+    assert.deepEqual(await fail5(T0 + 5 * MINUTE), locked(55), 'the tenth failure this hour: until 10:00')
+    assert.deepEqual(await authenticator.submit(ctx(fake, T0 + 30 * MINUTE), STATE, wrong), locked(30))
+    assert.deepEqual(await fail5(T0 + 60 * MINUTE), locked(5))
+    assert.deepEqual(await fail5(T0 + 65 * MINUTE), locked(13 * 60 + 55), 'the twentieth failure today: until midnight')
+    assert.deepEqual(await authenticator.submit(ctx(fake, T0 + 5 * 60 * MINUTE), STATE, wrong), locked(10 * 60))
+    // Another address is not held up by any of it.
+    assert.equal((await authenticator.submit(from(SOURCE_B, fake, T0 + 5 * 60 * MINUTE), STATE, { username: USERNAME, password: PASSWORD })).type, 'success')
+  })
+
+  it('backs an unknown username off exactly as a real one, case and spaces aside', async () => {
     const fake = await setup()
     const authenticator = passwordAuthenticator()
+    for (const username of [USERNAME, 'nobody']) {
+      for (let i = 0; i < 4; i++) assert.deepEqual(await authenticator.submit(ctx(fake), STATE, { username, password: 'wrong' }), invalid(username))
+      assert.deepEqual(await authenticator.submit(ctx(fake), STATE, { username, password: 'wrong' }), locked(5, username))
+    }
+    assert.deepEqual(await authenticator.submit(ctx(fake), STATE, { username: ` ${USERNAME.toUpperCase()} `, password: 'wrong' }), locked(5, USERNAME.toUpperCase()))
+  })
+
+  it('locks the password after 100 consecutive failures from any number of addresses, refusing it as a wrong one until the Registration Authority unlocks it', async () => {
+    const fake = await setup()
+    const authenticator = passwordAuthenticator({ verify: fastVerify(await realHash(fake)) })
     const wrong = { username: USERNAME, password: 'wrong' }
-    for (let i = 0; i < 5; i++) await authenticator.submit(ctx(fake), STATE, wrong)
-    const after = T0 + 15 * MINUTE
-    assert.deepEqual(await authenticator.submit(ctx(fake, after), STATE, wrong), invalid(USERNAME))
-    assert.deepEqual((await passwordState(fake)).state, { failures: 1 })
-    assert.deepEqual(await authenticator.submit(ctx(fake, after), STATE, { username: USERNAME, password: PASSWORD }), {
-      type: 'success',
-      uid: UID,
-      amr: ['USERPASS'],
-    })
+    const right = { username: USERNAME, password: PASSWORD }
+    // 25 addresses, 4 failures each: none is backed off, so only the hard limit can stop them.
+    for (let n = 1; n <= 100; n++) {
+      const result = await authenticator.submit(from(`192.0.2.${Math.ceil(n / 4)}`, fake), STATE, wrong)
+      assert.deepEqual(result, invalid(USERNAME), `failure ${n}`)
+      if (n === 99) assert.deepEqual((await passwordState(fake)).state, { failures: 99 })
+    }
+    assert.deepEqual((await passwordState(fake)).state, { locked_at: T0 })
+    // The right password from a fresh address: answered as an unknown username is.
+    assert.deepEqual(await authenticator.submit(from(SOURCE_B, fake, T0 + 60 * MINUTE), STATE, right), invalid(USERNAME))
+    assert.deepEqual(await authenticator.submit(from(SOURCE_B, fake, T0 + 60 * MINUTE), STATE, { username: 'nobody', password: PASSWORD }), invalid('nobody'))
+    // It does not expire by itself.
+    assert.deepEqual(await authenticator.submit(from('192.0.2.200', fake, T0 + 30 * 24 * 60 * MINUTE), STATE, right), invalid(USERNAME))
+    assert.deepEqual((await passwordState(fake)).state, { locked_at: T0 }, 'attempts on a locked password change nothing')
+
+    assert.equal(await unlockPassword(fake.store, UID), true)
+    assert.deepEqual((await passwordState(fake)).state, {})
+    assert.equal((await authenticator.submit(from('192.0.2.201', fake, T0 + 30 * 24 * 60 * MINUTE), STATE, right)).type, 'success')
+    assert.equal(await unlockPassword(fake.store, '555999999999'), false, 'no password to unlock')
+  })
+
+  it('lets a password locked for 15 minutes by earlier versions in, clearing that lock', async () => {
+    const fake = await setup()
+    const [credential] = await fake.credentials.listByPerson(UID)
+    assert.ok(credential)
+    await fake.credentials.updateState(credential.id, credential.version, { failures: 0, locked_until: T0 + 10 * MINUTE })
+    assert.equal((await passwordAuthenticator().submit(ctx(fake), STATE, { username: USERNAME, password: PASSWORD })).type, 'success')
     assert.deepEqual((await passwordState(fake)).state, {})
   })
 
-  it('resets the count on success, so failures must be consecutive to lock', async () => {
+  it('resets the count on success, so only consecutive failures reach the hard limit', async () => {
     const fake = await setup()
-    const authenticator = passwordAuthenticator()
+    const authenticator = passwordAuthenticator({ throttle: { hardLimit: 5 } })
     const wrong = { username: USERNAME, password: 'wrong' }
-    for (let i = 0; i < 4; i++) await authenticator.submit(ctx(fake), STATE, wrong)
+    for (let i = 0; i < 4; i++) await authenticator.submit(from(`192.0.2.${i}`, fake), STATE, wrong)
     assert.deepEqual((await passwordState(fake)).state, { failures: 4 })
-    const ok = await authenticator.submit(ctx(fake), STATE, { username: USERNAME, password: PASSWORD })
+    const ok = await authenticator.submit(from(SOURCE_B, fake), STATE, { username: USERNAME, password: PASSWORD })
     assert.equal(ok.type, 'success')
     assert.deepEqual((await passwordState(fake)).state, {})
-    for (let i = 0; i < 4; i++) assert.deepEqual(await authenticator.submit(ctx(fake), STATE, wrong), invalid(USERNAME))
+    for (let i = 0; i < 4; i++) assert.deepEqual(await authenticator.submit(from(`192.0.2.${10 + i}`, fake), STATE, wrong), invalid(USERNAME))
+    assert.deepEqual((await passwordState(fake)).state, { failures: 4 })
   })
 
   it('does not write on a clean success', async () => {
@@ -234,7 +337,7 @@ describe('password authenticator', () => {
     assert.deepEqual((await passwordState(fake)).state, { failures: 4 })
   })
 
-  it('locks exactly once when concurrent failures cross the limit', async () => {
+  it('counts concurrent failures from one address past the back-off: those beyond the fifth answer locked', async () => {
     const fake = await setup()
     const authenticator = passwordAuthenticator()
     const results = await Promise.all(
@@ -242,24 +345,29 @@ describe('password authenticator', () => {
     )
     assert.equal(results.filter((r) => r.type === 'failure' && r.reason === 'invalid_credentials').length, 4)
     assert.equal(results.filter((r) => r.type === 'failure' && r.reason === 'locked').length, 3)
-    assert.deepEqual((await passwordState(fake)).state, { failures: 0, locked_until: T0 + 15 * MINUTE })
+    assert.deepEqual((await passwordState(fake)).state, { failures: 7 })
   })
 
-  it('takes a configurable lockout policy', async () => {
+  it('takes a configurable throttle, refusing one that would disable a limit', async () => {
     const fake = await setup()
-    const authenticator = passwordAuthenticator({ lockout: { maxFailures: 2, lockMs: 90_000 } })
+    const authenticator = passwordAuthenticator({ throttle: { backoff: [{ failures: 2, windowMs: 90_000 }], hardLimit: 3 } })
     const wrong = { username: USERNAME, password: 'wrong' }
     assert.deepEqual(await authenticator.submit(ctx(fake), STATE, wrong), invalid(USERNAME))
     assert.deepEqual(await authenticator.submit(ctx(fake), STATE, wrong), locked(2))
     const right = { username: USERNAME, password: PASSWORD }
     assert.equal((await authenticator.submit(ctx(fake, T0 + 90_000), STATE, right)).type, 'success')
-    assert.throws(() => passwordAuthenticator({ lockout: { maxFailures: 0 } }), RangeError)
+    for (let i = 0; i < 3; i++) await authenticator.submit(from(`192.0.2.${i}`, fake), STATE, wrong)
+    assert.deepEqual((await passwordState(fake)).state, { locked_at: T0 })
+    for (const throttle of [{ hardLimit: 101 }, { hardLimit: 0 }, { backoff: [] }, { backoff: [{ failures: 0, windowMs: 60_000 }] }, { backoff: [{ failures: 5, windowMs: 1.5 }] }]) {
+      assert.throws(() => passwordAuthenticator({ throttle }), RangeError, JSON.stringify(throttle))
+    }
   })
 
   it('enrolPassword replaces the password and clears a lock', async () => {
     const fake = await setup()
-    const authenticator = passwordAuthenticator()
-    for (let i = 0; i < 5; i++) await authenticator.submit(ctx(fake), STATE, { username: USERNAME, password: 'wrong' })
+    const authenticator = passwordAuthenticator({ throttle: { hardLimit: 3 } })
+    for (let i = 0; i < 3; i++) await authenticator.submit(from(`192.0.2.${i}`, fake), STATE, { username: USERNAME, password: 'wrong' })
+    assert.deepEqual((await passwordState(fake)).state, { locked_at: T0 })
     await enrolPassword(fake.store, UID, 'a new passphrase', T0)
     const all = await fake.credentials.listByPerson(UID)
     assert.equal(all.length, 1)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { AuthenticatorContext, StepResult } from '../src/index.ts'
-import { TOTP_KIND, currentTotpCode, enrolPassword, enrolTotp, totpAuthenticator } from '../src/index.ts'
+import { TOTP_KIND, currentTotpCode, enrolPassword, enrolTotp, totpAuthenticator, verifyPassword } from '../src/index.ts'
 import type { FakeStore } from './fake_store.ts'
 import { addPerson, fakeStore, testSecretBox } from './fake_store.ts'
 
@@ -147,6 +147,22 @@ describe('TOTP authenticator', () => {
     })
   })
 
+  it('verifies the password at step 1 exactly once, whether or not the username exists', async () => {
+    const { fake } = await setup()
+    for (const username of [USERNAME, 'nobody']) {
+      let calls = 0
+      const authenticator = totpAuthenticator({
+        verifyPassword: (hash, password) => {
+          calls++
+          return verifyPassword(hash, password)
+        },
+      })
+      const result = await authenticator.submit(ctx(fake), PASSWORD_STATE, { username, password: 'no' })
+      assert.equal(result.type === 'failure' && result.reason, 'invalid_credentials')
+      assert.equal(calls, 1, username)
+    }
+  })
+
   it('tells a person without TOTP only once their password is right', async () => {
     const fake = fakeStore()
     await addPerson(fake.people, UID, USERNAME)
@@ -268,9 +284,9 @@ describe('TOTP authenticator', () => {
     assert.deepEqual((await totpCredential(fake)).state, { last_step: Math.floor(T0 / STEP) + 1 })
   })
 
-  it('keeps the password and TOTP lockouts apart', async () => {
+  it('keeps the password limits and the TOTP lockout apart', async () => {
     const { fake } = await setup()
-    const authenticator = totpAuthenticator({ passwordLockout: { maxFailures: 2 } })
+    const authenticator = totpAuthenticator({ passwordThrottle: { backoff: [{ failures: 2, windowMs: 60_000 }] } })
     const wrong = { username: USERNAME, password: 'guess' }
     await authenticator.submit(ctx(fake), PASSWORD_STATE, wrong)
     const second = await authenticator.submit(ctx(fake), PASSWORD_STATE, wrong)

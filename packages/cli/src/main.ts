@@ -6,7 +6,7 @@ import type { IssueCardFlags } from './commands/cards.ts'
 import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
 import { listKeys, rotateKeys } from './commands/keys.ts'
 import { migrate } from './commands/migrate.ts'
-import { listPeople, showPerson } from './commands/people.ts'
+import { listPeople, showPerson, unlockPerson } from './commands/people.ts'
 import { UsageError } from './commands/usage_error.ts'
 import { resolveSettings, SettingsError, type SettingsInput } from './settings.ts'
 
@@ -83,9 +83,13 @@ const keys = withData(program.command('keys').description('manage signing keys')
 keys.command('list').description('list signing keys and their states').action(admin((ctx) => listKeys(ctx, out)))
 keys.command('rotate').description('publish a new signing key; it signs after the publication lead time').action(admin((ctx) => rotateKeys(ctx, out)))
 
-const people = withData(program.command('people').description('look at the workforce'))
+const people = withData(program.command('people').description('look at the workforce; unlock a password (Registration Authority)'))
 people.command('list').description('list people').action(admin((ctx) => listPeople(ctx, out)))
 people.command('show <uid-or-username>').description('show a person, their roles and authenticator-app code').action(admin((ctx, who: string) => showPerson(ctx, who, out)))
+people
+  .command('unlock <uid-or-username>')
+  .description('unlock a password locked after 100 failed attempts in a row, keeping the password')
+  .action(admin((ctx, who: string) => unlockPerson(ctx, who, out)))
 
 const agent = program.command('agent').description('the Identity Agent: smartcard sign-in on this computer')
 const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader and its socket (env CAREID_AGENT_DIR, default .careid-agent)'] as const

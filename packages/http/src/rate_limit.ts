@@ -1,9 +1,11 @@
 /**
  * Rate limits against guessing and flooding, counted in the store's fixed-window `RateCounter`, so
  * every node shares one count:
- * - password and authenticator-app code posts per username and client IP. The code step's form
- *   carries no username, so there the count is per sign-in journey and client IP: by then the
- *   journey belongs to the one person whose password it took.
+ * - password and authenticator-app code posts per username and client IP. The code step asks for
+ *   no username, so there the count is per sign-in journey and client IP: by then the journey
+ *   belongs to the one person whose password it took. Which of the two is counted follows the
+ *   journey's current step, never the posted fields: a `username` added to a code post must not
+ *   start a fresh count.
  * - token requests per client and client IP. Not per client alone: a client_id is public (every
  *   authorization request carries it), so a limit per client alone would let anyone spend a
  *   relying party's allowance and shut it out.
@@ -49,8 +51,11 @@ function rateKey(...parts: string[]): string {
 }
 
 export interface RateLimiter {
-  /** Counts a password or authenticator-app code post; throws TooManyRequests over the limit. */
-  signIn(request: FastifyRequest, interactionId: string, form: Record<string, string>): Promise<void>
+  /**
+   * Counts a password or authenticator-app code post; throws TooManyRequests over the limit.
+   * `username` is the one posted when the journey's current step asks for it, else undefined.
+   */
+  signIn(request: FastifyRequest, interactionId: string, username: string | undefined): Promise<void>
   /** Counts a token request; throws TooManyRequests over the limit. */
   token(request: FastifyRequest, params: RawParams): Promise<void>
 }
@@ -63,10 +68,10 @@ export function createRateLimiter(counter: RateCounter, limits: RateLimits, now:
   }
 
   return {
-    signIn(request, interactionId, form) {
+    signIn(request, interactionId, username) {
       // Lower case: a username typed in another case must not start a fresh count.
-      const username = (form.username ?? '').trim().toLowerCase()
-      const who = username === '' ? ['journey', interactionId] : ['username', username]
+      const typed = (username ?? '').trim().toLowerCase()
+      const who = typed === '' ? ['journey', interactionId] : ['username', typed]
       return count(limits.signIn, rateKey('sign-in', ...who, request.ip), 'wait a minute, then try again')
     },
     token(request, params) {

@@ -4,7 +4,8 @@
  *   `Cache-Control: no-store`;
  * - `WWW-Authenticate` challenges: Basic when the client tried Basic (RFC 6749 5.2 "MUST"), Bearer
  *   at userinfo (RFC 6750 3; no error code when no token was sent);
- * - an HTML page for errors that must not be redirected.
+ * - an HTML page for errors that must not be redirected;
+ * - for an unknown path, a not-found page when a browser asked for HTML, JSON for anything else.
  * Unknown errors become `server_error` with a fixed text; the detail goes to the log only. A store
  * that did not answer becomes `temporarily_unavailable`: 503 with `Retry-After`, so clients and
  * load balancers retry (RFC 9110 15.6.4) instead of treating the node as broken. A request over a
@@ -70,16 +71,52 @@ const titles: Record<string, string> = {
   temporarily_unavailable: 'Sorry, the service is unavailable',
 }
 
+/**
+ * A parameter name at the start of a description: a snake_case name (`redirect_uri`, `client_id`,
+ * `id_token_hint`, `post_logout_redirect_uri`) or one of the one-word parameters descriptions name.
+ */
+const leadingParameter = /^(?:[a-z][a-z0-9]*_[a-z0-9_]*|scope|state|nonce|prompt)\b/
+
+/**
+ * An error description as a sentence on a page: capital first letter, full stop. A description
+ * that starts with a protocol parameter keeps the name as the specifications spell it
+ * ("redirect_uri is not registered", never "Redirect_uri", which names no parameter).
+ */
+function sentence(description: string): string {
+  const start = leadingParameter.test(description) ? description : description.charAt(0).toUpperCase() + description.slice(1)
+  return /[.!?]$/.test(start) ? start : `${start}.`
+}
+
 export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, render: PageRenderer, error: OAuthError): FastifyReply {
   if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
-  const description = error.error_description.charAt(0).toUpperCase() + error.error_description.slice(1)
+  const description = sentence(error.error_description)
   const page: Omit<ErrorPage, 'common'> = {
     page: 'error',
     status: error.status,
     title: error instanceof TooManyRequests ? 'There have been too many attempts to sign in' : (titles[error.error] ?? 'There is a problem with the sign-in request'),
-    description: /[.!?]$/.test(description) ? description : `${description}.`,
+    description,
     error_code: error.error,
   }
   retryAfter(reply, error)
   return render(reply.code(error.status), page)
+}
+
+/** The body of the JSON 404, for API clients. */
+const notFoundJson = JSON.stringify({ error: 'not_found', error_description: 'no such endpoint' })
+
+/**
+ * An unknown path. A browser navigating says it accepts `text/html` and gets a page in the site's
+ * layout (a person followed a broken link or mistyped an address); anything else (an API client, a
+ * library probing endpoints) gets the JSON 404 it can read.
+ */
+export function sendNotFound(request: FastifyRequest, reply: FastifyReply, render: PageRenderer): FastifyReply {
+  if (!/\btext\/html\b/i.test(request.headers.accept ?? '')) return reply.code(404).type('application/json').send(notFoundJson)
+  const page: Omit<ErrorPage, 'common'> = {
+    page: 'error',
+    status: 404,
+    title: 'Page not found',
+    description:
+      'If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address. To sign in, go back to the application you came from and start again.',
+  }
+  return render(reply.code(404), page)
 }

@@ -18,7 +18,7 @@ import { registerCors } from './cors.ts'
 import { registerHttpMetrics, type Metrics } from './metrics.ts'
 import { createRateLimiter, type RateLimits } from './rate_limit.ts'
 import { createPageRenderer } from './pages.ts'
-import { sendErrorPage, sendJsonError, toOAuthError } from './render_error.ts'
+import { sendErrorPage, sendJsonError, sendNotFound, toOAuthError } from './render_error.ts'
 import { agentRoutes } from './routes/agent.ts'
 import { interactionRoutes } from './routes/interaction.ts'
 import { operationsRoutes } from './routes/operations.ts'
@@ -112,7 +112,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (format === 'html') return sendErrorPage(request, reply, render, oauth)
     return sendJsonError(request, reply, oauth, format === 'bearer' ? options.provider.config.issuer : undefined)
   })
-  app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/json').send('{"error":"not_found","error_description":"no such endpoint"}'))
+  app.setNotFoundHandler((request, reply) => sendNotFound(request, reply, render))
 
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: options.bodyLimit ?? 64 * 1024 })

@@ -28,6 +28,8 @@ export type JourneyView =
       csrf: string
       options: AuthenticationMethod[]
       unavailable: AuthenticationMethod[]
+      /** The choice was posted without one of the options. */
+      missing?: boolean
     }
   | {
       kind: 'step'
@@ -74,6 +76,8 @@ export interface JourneyInput {
   sessionSecret?: string | undefined
   /** The posted form (POST) or query (GET). */
   form: Record<string, string>
+  /** The client's address: authenticators limit guesses per source. */
+  source?: string | undefined
 }
 
 /** A journey that can't go on: expired, unknown, or from another browser. */
@@ -130,21 +134,23 @@ export function createJourney(deps: JourneyDeps) {
     await deps.store.interactions.put({ ...loaded.record, payload: loaded.payload })
   }
 
-  function ctx(loaded: Loaded) {
-    return { store: deps.store, secrets: deps.secrets, now: deps.now(), loginHint: loaded.request.login_hint }
+  function ctx(loaded: Loaded, source?: string) {
+    return { store: deps.store, secrets: deps.secrets, now: deps.now(), loginHint: loaded.request.login_hint, source }
   }
 
   function show(view: JourneyView, status = 200): JourneyOutcome {
     return { type: 'show', view, status }
   }
 
-  async function loginView(loaded: Loaded): Promise<JourneyOutcome> {
+  /** The page for the login stage; `missing` when the choice of method was posted without one. */
+  async function loginView(loaded: Loaded, missing = false): Promise<JourneyOutcome> {
     const { options, unavailable } = methods(loaded.request)
     const chosen = options.find((a) => a.method.id === loaded.payload.method)
     const base = { client_name: loaded.request.client.client_name, csrf: String(loaded.payload.csrf) }
     if (chosen === undefined && options.length === 1) return begin(loaded, options[0] as Authenticator)
     if (chosen === undefined) {
-      return show({ kind: 'choose', ...base, options: options.map((a) => a.method), unavailable: unavailable.map((a) => a.method) }, options.length === 0 ? 403 : 200)
+      const status = options.length === 0 ? 403 : missing ? 400 : 200
+      return show({ kind: 'choose', ...base, options: options.map((a) => a.method), unavailable: unavailable.map((a) => a.method), missing }, status)
     }
     const alternatives = options.filter((a) => a !== chosen).map((a) => a.method)
     return show({ kind: 'step', ...base, method: chosen.method, view: loaded.payload.view as unknown as StepView, canGoBack: options.length > 1, alternatives })
@@ -249,6 +255,19 @@ export function createJourney(deps: JourneyDeps) {
   }
 
   return {
+    /**
+     * The page of the authenticator step the journey is at (`password`, `totp`, `smartcard`), so
+     * the HTTP layer knows what the next post answers; undefined when none is (no live journey, no
+     * method chosen yet, or past sign-in). Reveals nothing else and changes nothing.
+     */
+    async currentPage(interactionId: string): Promise<string | undefined> {
+      const record = await deps.store.interactions.get(interactionId, deps.now())
+      if (record === undefined || record.payload.stage !== 'login') return undefined
+      const view = record.payload.view
+      if (typeof view !== 'object' || view === null || Array.isArray(view)) return undefined
+      return typeof view.page === 'string' ? view.page : undefined
+    },
+
     /** GET: the page for the journey's current stage (`query` filters the role list). */
     show(input: JourneyInput) {
       return guarded(input, false, async (loaded) => {
@@ -269,7 +288,8 @@ export function createJourney(deps: JourneyDeps) {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === input.form.method)
         if (chosen === undefined || loaded.payload.stage !== 'login') {
           await save(loaded, { method: null })
-          return loginView(loaded)
+          // Nothing chosen, or something not offered: the choice again, saying what to do.
+          return loginView(loaded, loaded.payload.stage === 'login')
         }
         return begin(loaded, chosen)
       })
@@ -288,7 +308,7 @@ export function createJourney(deps: JourneyDeps) {
       return guarded(input, true, async (loaded) => {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === loaded.payload.method)
         if (chosen === undefined || loaded.payload.stage !== 'login') return loginView(loaded)
-        const result = await chosen.submit(ctx(loaded), loaded.payload.auth_state ?? null, input.form)
+        const result = await chosen.submit(ctx(loaded, input.source), loaded.payload.auth_state ?? null, input.form)
         if (result.type !== 'success') {
           await save(loaded, { auth_state: result.state, view: result.view as unknown as Json })
           const outcome = await loginView(loaded)

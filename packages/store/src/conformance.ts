@@ -1183,6 +1183,17 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         assert.equal(await store.rates.hit('race', MINUTE, T), RACERS + 1)
       })
 
+      test('peek reads the hits on a key in its window without counting one; 0 for none', async (store) => {
+        assert.equal(await store.rates.peek('peeked', MINUTE, T), 0)
+        await store.rates.hit('peeked', MINUTE, T)
+        await store.rates.hit('peeked', MINUTE, T)
+        assert.equal(await store.rates.peek('peeked', MINUTE, windowEnd - 1), 2)
+        assert.equal(await store.rates.peek('peeked', MINUTE, T), 2, 'peeking counted nothing')
+        assert.equal(await store.rates.peek('peeked', MINUTE, windowEnd), 0, 'the next window has none')
+        assert.equal(await store.rates.hit('peeked', MINUTE, T), 3)
+        await assert.rejects(store.rates.peek('peeked', 0, T), RangeError)
+      })
+
       test('a window that is not a positive whole number of milliseconds is refused and counts nothing', async (store) => {
         for (const windowMs of [0, -MINUTE, 1.5, Number.NaN]) await assert.rejects(store.rates.hit('k', windowMs, T), RangeError)
         assert.equal(await store.rates.hit('k', MINUTE, T), 1)

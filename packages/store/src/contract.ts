@@ -454,6 +454,11 @@ export interface RateCounter {
    */
   hit(key: string, windowMs: number, now: number): Promise<number>
   /**
+   * The hits counted so far on `key` in the window of `windowMs` that holds `now` (0 when none),
+   * without counting one: for a limit on failures, checked before the outcome is known.
+   */
+  peek(key: string, windowMs: number, now: number): Promise<number>
+  /**
    * Deletes the counters of windows that ended at or before `now`, and returns how many it deleted
    * (none where the backend expires them by itself).
    */

@@ -463,6 +463,15 @@ describe('choose_authenticator', () => {
     assert.ok(after.includes('Smartcard You have not set up a smartcard'), after)
   })
 
+  it('nothing chosen: the radios group is in its error state, described by the message, and the summary links to the first radio', () => {
+    const html = renderPage(variant('choose_authenticator, nothing chosen').page)
+    assert.match(html, /<div class="nhsuk-form-group nhsuk-form-group--error">\s*<fieldset class="nhsuk-fieldset" aria-describedby="method-error">/)
+    assert.match(html, /<span class="nhsuk-error-message" id="method-error">\s*<span class="nhsuk-u-visually-hidden">Error: <\/span>Select how you want to sign in\s*<\/span>/)
+    const [first] = forms(html)[0]?.inputs.filter((i) => i.type === 'radio') ?? []
+    assert.equal(first?.id, 'method')
+    assert.deepEqual(tags(html.split('nhsuk-error-summary__list')[1] ?? '', 'a')[0], { href: `#${first?.id}` })
+  })
+
   it('explains, without a form, when no sign-in method meets the assurance level', () => {
     const html = renderPage(variant('choose_authenticator, no options').page)
     assert.deepEqual(forms(html), [])

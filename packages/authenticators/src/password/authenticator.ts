@@ -5,17 +5,19 @@
  */
 import type { Json } from '@careid/store'
 import type { AuthenticationMethod, Authenticator, StepResult } from '../authenticator.ts'
-import type { LockoutPolicy } from '../lockout.ts'
-import { lockoutPolicy } from '../lockout.ts'
-import { checkPasswordForm, passwordView } from './form.ts'
+import { checkPasswordForm, passwordCheckOptions, passwordView } from './form.ts'
+import { verifyPassword, type VerifyPassword } from './hash.ts'
+import { passwordThrottlePolicy, type PasswordThrottlePolicy } from './throttle.ts'
 
 /** Options for `passwordAuthenticator`; every field has a default. */
 export interface PasswordAuthenticatorOptions {
   /** Shown on the choice page. */
   label?: string | undefined
   description?: string | undefined
-  /** Failures in a row before the password locks, and for how long (default 5, 15 minutes). */
-  lockout?: Partial<LockoutPolicy> | undefined
+  /** The back-off per username and source, and the hard limit (default: `DEFAULT_PASSWORD_THROTTLE`). */
+  throttle?: Partial<PasswordThrottlePolicy> | undefined
+  /** How a password is verified against its hash (default `verifyPassword`, argon2id). */
+  verify?: VerifyPassword | undefined
 }
 
 /** The journey state between start and submit: there is only the one step. */
@@ -23,7 +25,7 @@ const STATE: Json = { step: 'password' }
 
 /** Creates the username-and-password authenticator (`amr` USERPASS, AAL1, `AAL1_USERPASS`). */
 export function passwordAuthenticator(options: PasswordAuthenticatorOptions = {}): Authenticator {
-  const policy = lockoutPolicy(options.lockout)
+  const check = passwordCheckOptions(passwordThrottlePolicy(options.throttle), options.verify ?? verifyPassword)
   const method: AuthenticationMethod = {
     id: 'password',
     amr: 'USERPASS',
@@ -38,9 +40,9 @@ export function passwordAuthenticator(options: PasswordAuthenticatorOptions = {}
       return { state: STATE, view: passwordView(ctx.loginHint) }
     },
     async submit(ctx, state, input): Promise<StepResult> {
-      const check = await checkPasswordForm(ctx, input, policy)
-      if (!check.ok) return { type: 'failure', state, view: check.view, reason: check.reason }
-      return { type: 'success', uid: check.uid, amr: [method.amr] }
+      const checked = await checkPasswordForm(ctx, input, check)
+      if (!checked.ok) return { type: 'failure', state, view: checked.view, reason: checked.reason }
+      return { type: 'success', uid: checked.uid, amr: [method.amr] }
     },
   }
 }

@@ -1,14 +1,23 @@
 /**
  * The username and password step: the whole of the password authenticator and the first step of
- * the TOTP authenticator. It verifies the password and keeps the password credential's lockout; the
- * authenticator using it decides what a pass leads to.
+ * the TOTP authenticator. It verifies the password and keeps the limits on guessing
+ * (`throttle.ts`); the authenticator using it decides what a pass leads to.
  */
 import type { Json } from '@careid/store'
 import type { AuthenticationError, AuthenticatorContext, StepView } from '../authenticator.ts'
 import { findCredential, updateCredentialState } from '../credentials.ts'
-import type { LockoutPolicy } from '../lockout.ts'
-import { afterFailure, afterSuccess, hasLockoutState, lockedData, lockedUntil } from '../lockout.ts'
-import { verifyAgainstDummy, verifyPassword } from './hash.ts'
+import { lockedData } from '../lockout.ts'
+import { dummyPasswordHash, type VerifyPassword } from './hash.ts'
+import {
+  afterPasswordFailure,
+  backedOffUntil,
+  countFailure,
+  hasPasswordLimits,
+  isHardLocked,
+  sourceKey,
+  withoutPasswordLimits,
+  type PasswordThrottlePolicy,
+} from './throttle.ts'
 
 /** The credential kind holding a person's password hash (`secret` is the argon2id PHC string). */
 export const PASSWORD_KIND = 'password'
@@ -29,26 +38,45 @@ export function passwordView(
   return view
 }
 
+/** How the username and password step checks and limits guesses. */
+export interface PasswordCheckOptions {
+  throttle: PasswordThrottlePolicy
+  /** Called exactly once per checked form. */
+  verify: VerifyPassword
+}
+
+/**
+ * The options for `checkPasswordForm`, from an authenticator's. Starts making the dummy hash now,
+ * so the first unknown username does not pay (and show) the cost of making it.
+ */
+export function passwordCheckOptions(throttle: PasswordThrottlePolicy, verify: VerifyPassword): PasswordCheckOptions {
+  void dummyPasswordHash()
+  return { throttle, verify }
+}
+
 /** The outcome of the username and password step. */
 export type PasswordCheck =
   | { ok: true; uid: string; username: string }
   | { ok: false; reason: 'invalid_credentials' | 'locked' | 'missing_input'; view: StepView }
 
 /**
- * Checks the submitted `username` and `password`.
+ * Checks the submitted `username` and `password` (see `throttle.ts` for the limits).
  *
  * - A missing field is `missing_input` and touches no counter.
- * - An unknown username, a person without a password, and a wrong password are all
- *   `invalid_credentials`, after the same argon2 work, so neither the answer nor its timing tells
- *   which usernames exist.
- * - A locked credential is `locked` whether or not the password is right, and the lock stands.
- * - A wrong password counts a failure; the failure that reaches the limit sets the lock and is
- *   answered `locked`. A right password clears the count.
+ * - Every other submission costs exactly one argon2id verification, against the person's hash or,
+ *   when there is none, a dummy one of the same parameters, whatever the outcome.
+ * - A username backed off from this address is `locked` (with the minutes to wait), right password
+ *   or not, and nothing is counted. This depends on the username typed, never on whether it exists.
+ * - An unknown username, a person without a password, a wrong password and a password locked by the
+ *   hard limit (right or wrong) are all `invalid_credentials`, counted towards the back-off; the
+ *   failure that fills a back-off window is answered `locked`. A known person's failure also counts
+ *   towards the hard limit.
+ * - A right password clears the person's failure count.
  */
 export async function checkPasswordForm(
   ctx: AuthenticatorContext,
   input: Record<string, string>,
-  policy: LockoutPolicy,
+  options: PasswordCheckOptions,
 ): Promise<PasswordCheck> {
   // Surrounding spaces in a username are a paste artefact; in a password they may be meant.
   const username = (input['username'] ?? '').trim()
@@ -60,35 +88,34 @@ export async function checkPasswordForm(
   })
   if (username === '' || password === '') return fail('missing_input')
 
+  const { throttle } = options
+  const key = sourceKey(username, ctx.source ?? '')
   const uid = personUid(await ctx.store.people.getByUsername(username))
   const credential = uid === undefined ? undefined : await findCredential(ctx.store.credentials, uid, PASSWORD_KIND)
-  if (uid === undefined || credential === undefined) {
-    await verifyAgainstDummy(password)
-    return fail('invalid_credentials')
-  }
-  // Refusing before argon2 keeps a locked account cheap to hammer; `locked` already says it exists.
-  const lockedAtStart = lockedUntil(credential.state, ctx.now)
-  if (lockedAtStart !== undefined) return fail('locked', lockedData(lockedAtStart, ctx.now))
+  const waitUntil = await backedOffUntil(ctx.store.rates, key, ctx.now, throttle)
+  // Before any answer, so every answer costs the same.
+  const matches = await options.verify(credential?.secret ?? (await dummyPasswordHash()), password)
+  if (waitUntil !== undefined) return fail('locked', lockedData(waitUntil, ctx.now))
 
-  const matches = await verifyPassword(credential.secret, password)
-  return updateCredentialState<PasswordCheck>(
+  const refused = async (): Promise<PasswordCheck> => {
+    const until = await countFailure(ctx.store.rates, key, ctx.now, throttle)
+    return until === undefined ? fail('invalid_credentials') : fail('locked', lockedData(until, ctx.now))
+  }
+  if (uid === undefined || credential === undefined) return refused()
+  const signedIn = await updateCredentialState<boolean>(
     ctx.store.credentials,
     credential.id,
     (current) => {
-      const until = lockedUntil(current.state, ctx.now)
-      if (until !== undefined) return { result: fail('locked', lockedData(until, ctx.now)) }
-      if (matches) {
-        const result: PasswordCheck = { ok: true, uid, username }
-        return hasLockoutState(current.state) ? { result, state: afterSuccess(current.state) } : { result }
+      // Decided on the state read now, after argon2: a lock set meanwhile is honoured.
+      if (matches && !isHardLocked(current.state)) {
+        return hasPasswordLimits(current.state) ? { result: true, state: withoutPasswordLimits(current.state) } : { result: true }
       }
-      const next = afterFailure(current.state, ctx.now, policy)
-      const result =
-        next.lockedUntil === undefined ? fail('invalid_credentials') : fail('locked', lockedData(next.lockedUntil, ctx.now))
-      return { result, state: next.state }
+      return { result: false, state: afterPasswordFailure(current.state, ctx.now, throttle) }
     },
     // Removed while we checked it (a reset): the password just tried is no longer the password.
-    fail('invalid_credentials'),
+    false,
   )
+  return signedIn ? { ok: true, uid, username } : refused()
 }
 
 /** The uid of a stored person (`PersonStore` keeps people as opaque JSON). */

@@ -37,14 +37,18 @@ export function verifyPassword(hash: string, password: string): Promise<boolean>
   return verify(hash, normalise(password))
 }
 
+/** Verifies a password against a PHC hash: `verifyPassword`, or a stand-in that counts its calls in tests. */
+export type VerifyPassword = (hash: string, password: string) => Promise<boolean>
+
 let dummyHash: Promise<string> | undefined
 
 /**
- * Spends the time of one real verification against a hash no password matches. Called when there is
- * no hash to check (unknown username, no password credential) so the response time does not reveal
- * which usernames exist.
+ * A hash, made with the same parameters as real ones, that no password matches (the password it
+ * was made from is random and forgotten). Checked when there is no hash to check (unknown
+ * username, no password credential) so that every check costs one argon2id verification of the
+ * same cost and neither the answer nor its timing tells which usernames exist.
  */
-export async function verifyAgainstDummy(password: string): Promise<void> {
+export function dummyPasswordHash(): Promise<string> {
   dummyHash ??= hashPassword(randomBytes(32).toString('base64url'))
-  await verifyPassword(await dummyHash, password)
+  return dummyHash
 }

@@ -2,7 +2,7 @@
  * The TOTP authenticator, CIS2's "Microsoft Authenticator" option (`AAL2_TOTP`): username and
  * password, then the 6-digit code from the person's authenticator app.
  *
- * Step 1 is the password authenticator's check (`checkPasswordForm`), with its lockout. Only after
+ * Step 1 is the password authenticator's check (`checkPasswordForm`), with its limits. Only after
  * the password is right does the person learn anything about their TOTP credential (not enrolled,
  * locked), so a stranger cannot probe who has an app set up.
  *
@@ -25,7 +25,9 @@ import type {
 import { findCredential, updateCredentialState } from '../credentials.ts'
 import type { LockoutPolicy } from '../lockout.ts'
 import { afterFailure, afterSuccess, lockedData, lockedUntil, lockoutPolicy } from '../lockout.ts'
-import { checkPasswordForm, passwordView } from '../password/form.ts'
+import { checkPasswordForm, passwordCheckOptions, passwordView } from '../password/form.ts'
+import { verifyPassword, type VerifyPassword } from '../password/hash.ts'
+import { passwordThrottlePolicy, type PasswordThrottlePolicy } from '../password/throttle.ts'
 import { isTotpCodeShaped, matchTotpStep } from './code.ts'
 
 /** The credential kind holding a person's TOTP secret (`secret` is sealed by the SecretBox). */
@@ -39,8 +41,10 @@ export interface TotpAuthenticatorOptions {
   /** Shown on the choice page. */
   label?: string | undefined
   description?: string | undefined
-  /** Password failures in a row before the password locks, and for how long (default 5, 15 minutes). */
-  passwordLockout?: Partial<LockoutPolicy> | undefined
+  /** The password step's back-off and hard limit (default: `DEFAULT_PASSWORD_THROTTLE`). */
+  passwordThrottle?: Partial<PasswordThrottlePolicy> | undefined
+  /** How the password step verifies a password against its hash (default `verifyPassword`). */
+  verifyPassword?: VerifyPassword | undefined
   /** Wrong codes in a row before TOTP locks, and for how long (default 5, 15 minutes). */
   totpLockout?: Partial<LockoutPolicy> | undefined
 }
@@ -52,7 +56,7 @@ const PASSWORD_STATE: TotpState = { step: 'password' }
 
 /** Creates the TOTP authenticator (`amr` TOTP, AAL2, `AAL2_TOTP`). */
 export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authenticator {
-  const passwordPolicy = lockoutPolicy(options.passwordLockout)
+  const passwordCheck = passwordCheckOptions(passwordThrottlePolicy(options.passwordThrottle), options.verifyPassword ?? verifyPassword)
   const totpPolicy = lockoutPolicy(options.totpLockout)
   const method: AuthenticationMethod = {
     id: 'totp',
@@ -67,7 +71,7 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
 
   /** Step 1: the password; then, for the right person only, whether a code can be asked for. */
   async function submitPassword(ctx: AuthenticatorContext, input: Record<string, string>): Promise<StepResult> {
-    const check = await checkPasswordForm(ctx, input, passwordPolicy)
+    const check = await checkPasswordForm(ctx, input, passwordCheck)
     if (!check.ok) return failure(PASSWORD_STATE, check.view, check.reason)
     const credential = await findCredential(ctx.store.credentials, check.uid, TOTP_KIND)
     if (credential === undefined) {

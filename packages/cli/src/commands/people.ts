@@ -1,5 +1,8 @@
-/** `careid people list|show`: the workforce, with what a tester needs to sign in as them. */
-import { currentTotpCode } from '@careid/authenticators'
+/**
+ * `careid people list|show|unlock`: the workforce, with what a tester needs to sign in as them, and
+ * the Registration Authority's unlock of a password locked by the hard limit.
+ */
+import { DEFAULT_PASSWORD_THROTTLE, PASSWORD_KIND, currentTotpCode, unlockPassword } from '@careid/authenticators'
 import { createDirectory, parsePerson, roleOptions, type Person } from '@careid/domain'
 import type { CareidContext } from '../context.ts'
 import { UsageError } from './usage_error.ts'
@@ -10,10 +13,14 @@ export async function listPeople(ctx: CareidContext, out: (s: string) => void): 
   for (const p of people) out(`${p.uid}  ${p.username.padEnd(22)} ${String(p.positions.length).padStart(2)} role(s)  ${p.display_name}`)
 }
 
-export async function showPerson(ctx: CareidContext, who: string, out: (s: string) => void): Promise<void> {
+async function findPerson(ctx: CareidContext, who: string): Promise<Person> {
   const json = (await ctx.store.people.get(who)) ?? (await ctx.store.people.getByUsername(who))
   if (json === undefined) throw new UsageError(`no person with UID or username ${who}`)
-  const person: Person = parsePerson(json)
+  return parsePerson(json)
+}
+
+export async function showPerson(ctx: CareidContext, who: string, out: (s: string) => void): Promise<void> {
+  const person = await findPerson(ctx, who)
   out(`${person.display_name} (${person.title} ${person.given_name} ${person.family_name})`)
   out(`  uid:       ${person.uid}`)
   out(`  username:  ${person.username}`)
@@ -22,10 +29,23 @@ export async function showPerson(ctx: CareidContext, who: string, out: (s: strin
   const roles = roleOptions(person, createDirectory())
   out(`  roles (${roles.length}):`)
   for (const r of roles) out(`    ${r.person_roleid}  ${r.job_role} at ${r.org_name} (${r.org_code})`)
-  const totp = (await ctx.store.credentials.listByPerson(person.uid)).find((c) => c.kind === 'totp')
+  const credentials = await ctx.store.credentials.listByPerson(person.uid)
+  const lockedAt = credentials.find((c) => c.kind === PASSWORD_KIND)?.state['locked_at']
+  if (typeof lockedAt === 'number') {
+    out(`  password:  locked since ${new Date(lockedAt).toISOString()} after ${DEFAULT_PASSWORD_THROTTLE.hardLimit} failed attempts in a row (careid people unlock)`)
+  }
+  const totp = credentials.find((c) => c.kind === 'totp')
   if (totp !== undefined) {
     const secret = ctx.secrets.open(totp.secret)
     out(`  authenticator app secret: ${secret}`)
     out(`  current code:             ${currentTotpCode(secret, Date.now())} (changes every 30 seconds)`)
   }
+}
+
+/** Clears a password's failure count and lock, keeping the password (Registration Authority). */
+export async function unlockPerson(ctx: CareidContext, who: string, out: (s: string) => void): Promise<void> {
+  const person = await findPerson(ctx, who)
+  if (!(await unlockPassword(ctx.store, person.uid))) throw new UsageError(`${person.username} has no password to unlock`)
+  await ctx.store.audit.append({ at: Date.now(), type: 'password.unlocked', subject: person.uid })
+  out(`Password of ${person.username} unlocked; failed attempts start again from 0.`)
 }

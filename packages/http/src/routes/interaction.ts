@@ -33,6 +33,7 @@ function pageOf(view: JourneyView, action: string): PageModel {
         client_name: view.client_name,
         options: view.options.map((m) => ({ id: m.id, label: m.label, description: m.description })),
         unavailable: view.unavailable.map((m) => ({ id: m.id, label: m.label, reason: 'This application needs a stronger way to sign in.' })),
+        error: view.missing === true ? 'missing_input' : undefined,
       }
     case 'step': {
       const common = {
@@ -94,6 +95,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       browserSecret: readCookie(request, browserCookie),
       sessionSecret: readCookie(request, sessionCookie),
       form,
+      source: request.ip,
     }
   }
 
@@ -104,10 +106,12 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   app.get(`${base}/interaction/:id/role`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.show(input(request, fields(request.query)))))
   app.get(`${base}/interaction/:id/back`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.back(input(request, {}))))
   app.post(`${base}/interaction/:id/method`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.choose(input(request, fields(request.body)))))
-  // Password and authenticator-app code posts: counted before the journey checks anything.
+  // Password and authenticator-app code posts: counted before the journey checks anything, by the
+  // username only where the current step asks for one.
   app.post(`${base}/interaction/:id/authenticate`, html, async (request: WithId, res) => {
     const form = fields(request.body)
-    await limiter.signIn(request, request.params.id, form)
+    const asksUsername = (await journey.currentPage(request.params.id)) === 'password'
+    await limiter.signIn(request, request.params.id, asksUsername ? form.username : undefined)
     return reply(request, res, request.params.id, await journey.submit(input(request, form)))
   })
   app.post(`${base}/interaction/:id/role`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.selectRole(input(request, fields(request.body)))))

@@ -166,6 +166,10 @@ export function postgresRateCounter({ query }: Postgres): RateCounter {
       )
       return int8((rows[0] as { hits: string }).hits)
     },
+    async peek(key, windowMs, now) {
+      const { rows } = await query<{ hits: string }>('SELECT hits FROM rate_counters WHERE key = $1 AND window_end = $2', [key, rateWindowEnd(windowMs, now)])
+      return rows[0] === undefined ? 0 : int8(rows[0].hits)
+    },
     async removeExpired(now) {
       const { rowCount } = await query('DELETE FROM rate_counters WHERE window_end <= $1', [now])
       return rowCount ?? 0

@@ -166,6 +166,9 @@ export function redisRateCounter(context: RedisContext): RateCounter {
       const windowEnd = rateWindowEnd(windowMs, now)
       return (await context.run('rateHit', [context.key('rate', `${windowEnd}:${key}`)], [String(windowEnd - now)])) as number
     },
+    async peek(key, windowMs, now) {
+      return Number((await context.client.get(context.key('rate', `${rateWindowEnd(windowMs, now)}:${key}`))) ?? 0)
+    },
     async removeExpired() {
       return 0
     },

@@ -154,11 +154,15 @@ export function sqliteRateCounter({ db }: Sqlite): RateCounter {
     INSERT INTO rate_counters (key, window_end, hits) VALUES (?, ?, 1)
     ON CONFLICT (key, window_end) DO UPDATE SET hits = rate_counters.hits + 1
     RETURNING hits`)
+  const peek = db.prepare('SELECT hits FROM rate_counters WHERE key = ? AND window_end = ?')
   const removeExpired = db.prepare('DELETE FROM rate_counters WHERE window_end <= ?')
 
   return {
     async hit(key, windowMs, now) {
       return (hit.get(key, rateWindowEnd(windowMs, now)) as { hits: number }).hits
+    },
+    async peek(key, windowMs, now) {
+      return (peek.get(key, rateWindowEnd(windowMs, now)) as { hits: number } | undefined)?.hits ?? 0
     },
     async removeExpired(now) {
       return removeExpired.run(now).changes
