@@ -47,6 +47,7 @@ export const files = [
   'test/e2e/cards_cli.test.ts',
   'test/e2e/cards_pkcs11.test.ts',
   'test/e2e/browser.test.ts',
+  'test/e2e/accessibility.test.ts',
   'test/e2e/agent_protocol.test.ts',
   'test/e2e/smartcard_browser.test.ts',
   'test/e2e/migrate.test.ts',
