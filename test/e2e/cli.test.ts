@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { generateKeyPairSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
@@ -237,6 +238,39 @@ describe('the careid command', { concurrency: 2 }, () => {
         assert.equal(result.stderr.trim().split('\n').length, 1 + c.messages.length, 'one line per bad setting, nothing else')
       }
       assert.equal(existsSync(dataDir), false, 'a refused command creates no data directory')
+    })
+  })
+
+  describe('mistakes on the command line', { concurrency: 1 }, () => {
+    it('careid start on a port already in use says which port is taken and how to choose another: exit 1, no stack trace', async () => {
+      const port = await freePort()
+      const taken = createServer()
+      await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve))
+      try {
+        const result = await runCareid(['start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', tempDir(), '--log-level', 'silent'])
+        assert.equal(result.code, 1, result.stderr)
+        assert.equal(result.stderr, `careid: port ${port} on 127.0.0.1 is already in use: stop what is using it, or choose another port with --port or CAREID_PORT\n`)
+        assert.equal(result.stdout, '', 'nothing says it is running')
+      } finally {
+        await new Promise((resolve) => taken.close(resolve))
+      }
+    })
+
+    it('an unknown command fails the same with --help as without: the same message and exit code, no help on stdout', async () => {
+      const [bare, help, subBare, subHelp] = await inTurn(
+        [['nosuch'], ['nosuch', '--help'], ['clients', 'nosuch'], ['clients', 'nosuch', '-h']].map((args) => () => runCareid(args)),
+        2,
+      )
+      for (const [withHelp, without, name] of [[help, bare, 'nosuch'], [subHelp, subBare, 'nosuch']] as [CliResult, CliResult, string][]) {
+        assert.equal(without.code, 1)
+        assert.match(without.stderr, new RegExp(`^error: unknown command '${name}'\n`))
+        assert.deepEqual({ code: withHelp.code, stdout: withHelp.stdout, stderr: withHelp.stderr }, { code: without.code, stdout: '', stderr: without.stderr })
+      }
+      // Help asked for a command that exists is still help.
+      const [rootHelp, clientsHelp, helpCommand] = await inTurn([['--help'], ['clients', '--help'], ['help', 'clients']].map((args) => () => runCareid(args)), 2)
+      assert.match(ok(rootHelp as CliResult), /^Usage: careid \[options\] \[command\]/)
+      assert.match(ok(clientsHelp as CliResult), /^Usage: careid clients \[options\] \[command\]/)
+      assert.match(ok(helpCommand as CliResult), /^Usage: careid clients \[options\] \[command\]/)
     })
   })
 

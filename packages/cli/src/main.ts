@@ -135,6 +135,18 @@ cards
   .description('revoke a card (lost, stolen, or its holder has left)')
   .action(admin(async (ctx, serial: string) => (await cardCommands()).revokeCard(ctx, serial, out)))
 
+// Commander shows the help for `careid <unknown> --help` (and exits 0) before it checks the command:
+// a mistyped command must fail the same whether or not --help follows it.
+program.addHelpText('beforeAll', ({ command, error }) => {
+  const word = command.args[0]
+  const known = (name: string) => name === 'help' || command.commands.some((c) => c.name() === name || c.aliases().includes(name))
+  if (!error && command.commands.length > 0 && word !== undefined && !word.startsWith('-') && !known(word)) {
+    // Commander's own refusal, so the message (and its "Did you mean" suggestion) and the exit code are the same.
+    ;(command as unknown as { unknownCommand(): never }).unknownCommand()
+  }
+  return ''
+})
+
 try {
   await program.parseAsync(process.argv)
 } catch (error) {

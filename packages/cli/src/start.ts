@@ -12,7 +12,7 @@ import { buildServer, createMetrics, createPageRenderer } from '@careid/http'
 import type { CardAuthority } from '@careid/cards'
 import { createProvider, defaultConfig, type AeadSecretBox, type ProviderConfig } from '@careid/oidc'
 import type { FastifyInstance } from 'fastify'
-import { openContext, type CareidContext } from './context.ts'
+import { openContext, StartupError, type CareidContext } from './context.ts'
 import { seedDemoClient, seedDemoWorkforce, type DemoClient } from './seed.ts'
 import type { Settings } from './settings.ts'
 
@@ -89,7 +89,12 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
       secure: settings.baseUrl.startsWith('https:'),
     })
   }
-  await app.listen({ port: settings.port, host: settings.host })
+  try {
+    await app.listen({ port: settings.port, host: settings.host })
+  } catch (error) {
+    await app.close()
+    throw listenError(error, settings.port, settings.host, '--port or CAREID_PORT')
+  }
   provider.startBackground()
 
   let stopping: Promise<void> | undefined
@@ -107,4 +112,12 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
       await context.close().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'store not closed cleanly'))
     })())
   return { app, context, demo, provider, stop }
+}
+
+/** Why a listener could not start, as a setting to change rather than a stack trace. */
+function listenError(error: unknown, port: number, host: string, setting: string): unknown {
+  const code = (error as { code?: unknown }).code
+  if (code === 'EADDRINUSE') return new StartupError(`port ${port} on ${host} is already in use: stop what is using it, or choose another port with ${setting}`, { cause: error })
+  if (code === 'EACCES') return new StartupError(`not allowed to listen on port ${port} on ${host} (ports below 1024 need privileges): choose another port with ${setting}`, { cause: error })
+  return error
 }
