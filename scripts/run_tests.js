@@ -54,6 +54,7 @@ export const files = [
   'test/e2e/scaled.test.ts',
   'test/e2e/multinode.test.ts',
   'test/e2e/rate_limits.test.ts',
+  'test/e2e/metrics.test.ts',
   'test/build.test.ts',
   'test/conformance/oidcc_basic.test.ts',
   'test/conformance/oidcc_config.test.ts',

@@ -239,6 +239,41 @@ describe('the careid command', { concurrency: 2 }, () => {
       }
       assert.equal(existsSync(dataDir), false, 'a refused command creates no data directory')
     })
+
+    it('refuses bad metrics settings, naming each, and never prints the metrics token', async () => {
+      const dataDir = join(tempDir(), 'never-created')
+      const d = ['--data-dir', dataDir]
+      const secretish = 'metrics token with spaces'
+      const badTokenFile = join(tempDir(), 'bad-token')
+      writeFileSync(badTokenFile, `${secretish}\n`)
+      const missingFile = join(tempDir(), 'no-such-token-file')
+      const tokenMessage = 'must be at least 32 characters of letters, digits and - . _ ~ + / (for example from: openssl rand -hex 32)'
+      const cases: { args: string[]; env?: Record<string, string>; messages: string[] }[] = [
+        {
+          args: ['start', '--metrics-port', '0', '--metrics-token-file', missingFile, ...d],
+          messages: ['--metrics-port (CAREID_METRICS_PORT): must be between 1 and 65535', `--metrics-token-file (CAREID_METRICS_TOKEN_FILE): cannot read the file ${missingFile} (ENOENT)`],
+        },
+        {
+          args: ['start', '--metrics-host', '0.0.0.0', ...d],
+          env: { CAREID_METRICS_TOKEN: secretish },
+          messages: [`CAREID_METRICS_TOKEN: ${tokenMessage}`, '--metrics-host (CAREID_METRICS_HOST): needs --metrics-port (CAREID_METRICS_PORT) as well'],
+        },
+        { args: ['start', '--port', '9464', '--metrics-token-file', badTokenFile, ...d], env: { CAREID_METRICS_PORT: '9464' }, messages: [`--metrics-token-file (CAREID_METRICS_TOKEN_FILE): the token in it ${tokenMessage}`, '--metrics-port (CAREID_METRICS_PORT): must differ from --port (CAREID_PORT), where Careid serves everything else'] },
+        {
+          args: ['start', '--metrics-token-file', badTokenFile, ...d],
+          env: { CAREID_METRICS_TOKEN: 'a'.repeat(40) },
+          messages: ['--metrics-token-file (CAREID_METRICS_TOKEN_FILE): give the metrics token once, in a file or in CAREID_METRICS_TOKEN, not both'],
+        },
+      ]
+      const results = await inTurn(cases.map((c) => () => runCareid(c.args, { env: c.env })), 2)
+      for (const [i, result] of results.entries()) {
+        const c = cases[i] as (typeof cases)[number]
+        refused(result, /^careid: Invalid settings:\n/)
+        assert.deepEqual(result.stderr.trim().split('\n').slice(1).map((l) => l.trim()).sort(), [...c.messages].sort(), `${c.args.join(' ')} ${JSON.stringify(c.env ?? {})}`)
+        assert.equal(result.stderr.includes(secretish), false, 'the token is never printed')
+      }
+      assert.equal(existsSync(dataDir), false, 'a refused command creates no data directory')
+    })
   })
 
   describe('mistakes on the command line', { concurrency: 1 }, () => {

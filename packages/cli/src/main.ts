@@ -48,6 +48,9 @@ withData(program.command('start').description('run Careid (on the embedded store
   .option('--sign-in-rate-limit <n>', 'password and authenticator-app code posts per username and client IP per minute, default 10 (env CAREID_SIGN_IN_RATE_LIMIT)')
   .option('--token-rate-limit <n>', 'token requests per client and client IP per minute, default 6000 (env CAREID_TOKEN_RATE_LIMIT)')
   .option('--agent-origin <origin>', 'where sign-in pages reach the Identity Agent, default http://127.0.0.1:4445 (env CAREID_AGENT_ORIGIN)')
+  .option('--metrics-port <port>', 'serve /metrics on this port only, not on --port (env CAREID_METRICS_PORT)')
+  .option('--metrics-host <host>', 'host the metrics port listens on, default 127.0.0.1 (env CAREID_METRICS_HOST)')
+  .option('--metrics-token-file <file>', 'a file holding the bearer token /metrics requires (env CAREID_METRICS_TOKEN_FILE, or the token in CAREID_METRICS_TOKEN)')
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))
 
