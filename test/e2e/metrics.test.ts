@@ -5,9 +5,12 @@
  * known values as labels (never a username, a client id or a token).
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { after, describe, it } from 'node:test'
+import { randomBytes, randomInt } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { Browser, form } from '../support/browser.ts'
 import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts'
+import { addRp, authorizeUrl, baseUrl, callbackParams, redeem, type TestRp } from '../support/rp.ts'
+import { singleRolePassword, singleRolePerson } from '../support/sso_codes.ts'
 
 const prometheusText = 'text/plain; version=0.0.4; charset=utf-8'
 
@@ -88,5 +91,134 @@ describe('who may read /metrics', () => {
     const response = await fetch(`${careid.origin}/metrics`)
     assert.equal(response.status, 404)
     assert.deepEqual(await response.json(), { error: 'not_found', error_description: 'no such endpoint' })
+  })
+})
+
+/** The counters an operator watches for attacks and outages, each series with its value. */
+function outcomeSeries(text: string): Map<string, number> {
+  const series = new Map<string, number>()
+  for (const m of text.matchAll(/^(careid_(?:sign_ins|token_requests|oauth_errors)_total\{[^}]*\}) (\d+)$/gm)) series.set(m[1] as string, Number(m[2]))
+  return series
+}
+
+/** The series that changed between two readings, and by how much. */
+function changes(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const changed: Record<string, number> = {}
+  for (const [key, value] of after) if (value !== (before.get(key) ?? 0)) changed[key] = value - (before.get(key) ?? 0)
+  for (const key of before.keys()) if (!after.has(key)) changed[key] = -(before.get(key) as number)
+  return changed
+}
+
+describe('what /metrics counts', () => {
+  /** Password posts per username and address per minute: low, so the third is refused. */
+  const signInRateLimit = 2
+  let careid: TestCareid
+  let rp: TestRp
+
+  before(async () => {
+    careid = await startTestCareid({ settings: { signInRateLimit: String(signInRateLimit) } })
+    rp = await addRp(careid)
+  })
+  after(async () => {
+    await careid?.close()
+  })
+
+  /** Runs `act` and returns the series it changed. */
+  async function counted(act: () => Promise<void>): Promise<Record<string, number>> {
+    const before = outcomeSeries(await careid.metrics())
+    await act()
+    return changes(before, outcomeSeries(await careid.metrics()))
+  }
+
+  /** The password form of a new sign-in journey (AAL1_USERPASS offers the password alone). */
+  async function passwordForm(browser: Browser) {
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', acr_values: 'AAL1_USERPASS', state: 'st' }))
+    assert.equal(landing.page?.status, 200)
+    return form(landing.page as NonNullable<typeof landing.page>, '/authenticate')
+  }
+
+  it('a wrong password counts once as invalid_credentials, a right one once as success; a token issued counts once', async () => {
+    const browser = new Browser(careid.origin)
+    const f = await passwordForm(browser)
+    const wrong = await counted(async () => {
+      const landing = await browser.go(f.action, { form: { ...f.fields, username: singleRolePerson.username, password: `${singleRolePassword}-wrong` } })
+      assert.equal(landing.page?.status, 400)
+    })
+    assert.deepEqual(wrong, { 'careid_sign_ins_total{method="password",result="invalid_credentials"}': 1 })
+
+    let location: string | undefined
+    const right = await counted(async () => {
+      ;({ location } = await browser.go(f.action, { form: { ...f.fields, username: singleRolePerson.username, password: singleRolePassword } }))
+      assert.ok(callbackParams(rp, location).has('code'))
+    })
+    assert.deepEqual(right, { 'careid_sign_ins_total{method="password",result="success"}': 1 })
+
+    const issued = await counted(async () => {
+      await redeem(rp, location)
+    })
+    assert.deepEqual(issued, { 'careid_token_requests_total{grant_type="authorization_code",result="issued"}': 1 })
+
+    const replayed = await counted(async () => {
+      const code = callbackParams(rp, location).get('code') as string
+      const response = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: rp.redirect_uri, client_id: rp.client_id, client_secret: rp.client_secret })
+      assert.equal(response.status, 400)
+      assert.equal(((await response.json()) as { error: string }).error, 'invalid_grant')
+    })
+    assert.deepEqual(replayed, {
+      'careid_token_requests_total{grant_type="authorization_code",result="invalid_grant"}': 1,
+      'careid_oauth_errors_total{endpoint="token",error="invalid_grant"}': 1,
+    })
+  })
+
+  function tokenRequest(fields: Record<string, string>): Promise<Response> {
+    return fetch(`${baseUrl(careid)}/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() })
+  }
+
+  it('refused token requests count by grant type and error, with unknown grant types and clients never named', async () => {
+    const unknownGrant = `urn:example:${randomBytes(8).toString('hex')}`
+    const unknownClient = `${randomInt(100_000_000_000, 999_999_999_999)}.apps.national`
+    let text = ''
+    const refused = await counted(async () => {
+      const grant = await tokenRequest({ grant_type: unknownGrant, client_id: rp.client_id, client_secret: rp.client_secret })
+      assert.equal(grant.status, 400)
+      assert.equal(((await grant.json()) as { error: string }).error, 'unsupported_grant_type')
+      const client = await tokenRequest({ grant_type: 'authorization_code', code: 'not-a-code', redirect_uri: rp.redirect_uri, client_id: unknownClient, client_secret: 'x' })
+      assert.equal(client.status, 401)
+      assert.equal(((await client.json()) as { error: string }).error, 'invalid_client')
+      text = await careid.metrics()
+    })
+    assert.deepEqual(refused, {
+      'careid_token_requests_total{grant_type="other",result="unsupported_grant_type"}': 1,
+      'careid_oauth_errors_total{endpoint="token",error="unsupported_grant_type"}': 1,
+      'careid_token_requests_total{grant_type="authorization_code",result="invalid_client"}': 1,
+      'careid_oauth_errors_total{endpoint="token",error="invalid_client"}': 1,
+    })
+    assert.equal(text.includes(unknownGrant), false, 'an unknown grant type is not a label')
+    assert.equal(text.includes(unknownClient), false, 'nor an unknown client id')
+  })
+
+  it('a sign-in post over the rate limit counts as throttled, and an error sent to the redirect URI counts by its code', async () => {
+    const browser = new Browser(careid.origin)
+    const f = await passwordForm(browser)
+    const username = `nobody.${randomBytes(4).toString('hex')}`
+    const posts = await counted(async () => {
+      for (let i = 0; i <= signInRateLimit; i++) {
+        const landing = await browser.go(f.action, { form: { ...f.fields, username, password: 'not-the-password' } })
+        assert.equal(landing.page?.status, i < signInRateLimit ? 400 : 429)
+      }
+    })
+    assert.deepEqual(posts, {
+      'careid_sign_ins_total{method="password",result="invalid_credentials"}': signInRateLimit,
+      'careid_sign_ins_total{method="other",result="throttled"}': 1,
+      'careid_oauth_errors_total{endpoint="sign_in",error="invalid_request"}': 1,
+    })
+    const text = await careid.metrics()
+    assert.equal(text.includes(username), false, 'a username is never a label')
+
+    const noSession = await counted(async () => {
+      const landing = await new Browser(careid.origin).go(authorizeUrl(rp, { scope: 'openid', prompt: 'none', state: 'st' }))
+      assert.equal(callbackParams(rp, landing.location).get('error'), 'login_required')
+    })
+    assert.deepEqual(noSession, { 'careid_oauth_errors_total{endpoint="authorize",error="login_required"}': 1 })
   })
 })
