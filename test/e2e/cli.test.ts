@@ -277,7 +277,7 @@ describe('the careid command', { concurrency: 2 }, () => {
   })
 
   describe('mistakes on the command line', { concurrency: 1 }, () => {
-    it('careid start on a port already in use says which port is taken and how to choose another: exit 1, no stack trace', async () => {
+    it('careid start on a port already in use (the main one or the metrics one) says which port is taken and how to choose another: exit 1, no stack trace', async () => {
       const port = await freePort()
       const taken = createServer()
       await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve))
@@ -286,6 +286,11 @@ describe('the careid command', { concurrency: 2 }, () => {
         assert.equal(result.code, 1, result.stderr)
         assert.equal(result.stderr, `careid: port ${port} on 127.0.0.1 is already in use: stop what is using it, or choose another port with --port or CAREID_PORT\n`)
         assert.equal(result.stdout, '', 'nothing says it is running')
+        // The metrics port likewise, named as such.
+        const metrics = await runCareid(['start', '--port', String(await freePort()), '--host', '127.0.0.1', '--metrics-port', String(port), '--data-dir', tempDir(), '--log-level', 'silent'])
+        assert.equal(metrics.code, 1, metrics.stderr)
+        assert.equal(metrics.stderr, `careid: port ${port} on 127.0.0.1 is already in use: stop what is using it, or choose another port with --metrics-port or CAREID_METRICS_PORT\n`)
+        assert.equal(metrics.stdout, '')
       } finally {
         await new Promise((resolve) => taken.close(resolve))
       }
