@@ -58,12 +58,14 @@ export type JourneyOutcome =
       session?: NewSession | undefined
       /** Origins the page's forms may lead to (the client's redirect URI), for CSP form-action. */
       formTargets?: string[] | undefined
+      /** A posted step that failed (which method, and why), or signed the person in before the role page. */
       attempt?: SignInAttempt | undefined
     }
   | {
       type: 'redirect'
       location: string
       session?: NewSession | undefined
+      /** A posted step that signed the person in. */
       attempt?: SignInAttempt | undefined
       /** The error the location sends to the client's redirect URI, if it sends one. */
       error?: OAuthError | undefined
