@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomInt } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { Browser, form } from '../support/browser.ts'
 import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts'
 import { addRp, authorizeUrl, baseUrl, callbackParams, redeem, type TestRp } from '../support/rp.ts'
@@ -168,6 +169,29 @@ describe('what /metrics counts', () => {
       'careid_token_requests_total{grant_type="authorization_code",result="invalid_grant"}': 1,
       'careid_oauth_errors_total{endpoint="token",error="invalid_grant"}': 1,
     })
+  })
+
+  it('with the authenticator app, the password step counts nothing and a wrong code counts once as invalid_code', async () => {
+    // Someone else than above: the sign-in rate limit counts per username.
+    const person = demoWorkforce.find((p) => p.positions.length === 1 && p.uid !== singleRolePerson.uid)
+    assert.ok(person)
+    const browser = new Browser(careid.origin)
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', acr_values: 'AAL2_TOTP', state: 'st' }))
+    const f = form(landing.page as NonNullable<typeof landing.page>, '/authenticate')
+    let codeForm = f
+    const passwordStep = await counted(async () => {
+      const next = await browser.go(f.action, { form: { ...f.fields, username: person.username, password: demoCredentials[person.uid]?.password as string } })
+      assert.equal(next.page?.status, 200)
+      assert.ok(next.page?.html.includes('name="code"'), 'the code page')
+      codeForm = form(next.page as NonNullable<typeof next.page>, '/authenticate')
+    })
+    assert.deepEqual(passwordStep, {}, 'a step that leads to the next one is not an outcome')
+    const current = await careid.totp(person.uid)
+    const wrongCode = await counted(async () => {
+      const next = await browser.go(codeForm.action, { form: { ...codeForm.fields, code: current === '000000' ? '111111' : '000000' } })
+      assert.equal(next.page?.status, 400)
+    })
+    assert.deepEqual(wrongCode, { 'careid_sign_ins_total{method="totp",result="invalid_code"}': 1 })
   })
 
   function tokenRequest(fields: Record<string, string>): Promise<Response> {
