@@ -110,7 +110,7 @@ describe('OpenID conformance: Back-Channel RP-Initiated Logout OP plan', () => {
   }
 
   async function logoutMetric(outcome: 'delivered' | 'failed'): Promise<number> {
-    const text = await (await fetch(`${careid.origin}/metrics`)).text()
+    const text = await careid.metrics()
     const match = new RegExp(`^careid_backchannel_logout_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)
     return Number(match?.[1] ?? 0)
   }

@@ -2,8 +2,8 @@
  * The README's first journey in a real browser (headless Chromium through playwright-core): open
  * the demo app, keep its default choices, sign in with the authenticator app, pick a role, see the
  * claims, sign out. On every page: no Content-Security-Policy violation, no console error, no
- * failed request, and nhsuk-frontend's stylesheet applied, so the CSP and the assets really work
- * together in a browser. One form is filled in with the keyboard alone.
+ * failed request, nhsuk-frontend's stylesheet applied, so the CSP and the assets really work
+ * together in a browser, and no accessibility problem that axe finds. One form is filled in with the keyboard alone.
  *
  * Screenshots of each step go to /tmp/careid-browser-*.png for a person to look at.
  */
@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { BrowserContext, Page, Request } from 'playwright-core'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
+import { assertAccessible } from '../support/axe.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { chromiumPath, launchChromium } from '../support/chromium.ts'
 
@@ -69,6 +70,7 @@ describe('a new user in a real browser', () => {
     const problems = seen.filter((s) => s.kind !== 'console.log' && s.kind !== 'console.info' && s.kind !== 'console.debug')
     assert.deepEqual(problems, [], `${name}: no CSP violation, error or warning in the console`)
     assert.deepEqual(failedResponses, [], `${name}: every request succeeded`)
+    await assertAccessible(page, name)
   }
 
   /** Evaluates an expression in the page (written as text: the project compiles without DOM types). */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { generateKeyPairSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
@@ -237,6 +238,79 @@ describe('the careid command', { concurrency: 2 }, () => {
         assert.equal(result.stderr.trim().split('\n').length, 1 + c.messages.length, 'one line per bad setting, nothing else')
       }
       assert.equal(existsSync(dataDir), false, 'a refused command creates no data directory')
+    })
+
+    it('refuses bad metrics settings, naming each, and never prints the metrics token', async () => {
+      const dataDir = join(tempDir(), 'never-created')
+      const d = ['--data-dir', dataDir]
+      const secretish = 'metrics token with spaces'
+      const badTokenFile = join(tempDir(), 'bad-token')
+      writeFileSync(badTokenFile, `${secretish}\n`)
+      const missingFile = join(tempDir(), 'no-such-token-file')
+      const tokenMessage = 'must be at least 32 characters of letters, digits and - . _ ~ + / (for example from: openssl rand -hex 32)'
+      const cases: { args: string[]; env?: Record<string, string>; messages: string[] }[] = [
+        {
+          args: ['start', '--metrics-port', '0', '--metrics-token-file', missingFile, ...d],
+          messages: ['--metrics-port (CAREID_METRICS_PORT): must be between 1 and 65535', `--metrics-token-file (CAREID_METRICS_TOKEN_FILE): cannot read the file ${missingFile} (ENOENT)`],
+        },
+        {
+          args: ['start', '--metrics-host', '0.0.0.0', ...d],
+          env: { CAREID_METRICS_TOKEN: secretish },
+          messages: [`CAREID_METRICS_TOKEN: ${tokenMessage}`, '--metrics-host (CAREID_METRICS_HOST): needs --metrics-port (CAREID_METRICS_PORT) as well'],
+        },
+        { args: ['start', '--port', '9464', '--metrics-token-file', badTokenFile, ...d], env: { CAREID_METRICS_PORT: '9464' }, messages: [`--metrics-token-file (CAREID_METRICS_TOKEN_FILE): the token in it ${tokenMessage}`, '--metrics-port (CAREID_METRICS_PORT): must differ from --port (CAREID_PORT), where Careid serves everything else'] },
+        {
+          args: ['start', '--metrics-token-file', badTokenFile, ...d],
+          env: { CAREID_METRICS_TOKEN: 'a'.repeat(40) },
+          messages: ['--metrics-token-file (CAREID_METRICS_TOKEN_FILE): give the metrics token once, in a file or in CAREID_METRICS_TOKEN, not both'],
+        },
+      ]
+      const results = await inTurn(cases.map((c) => () => runCareid(c.args, { env: c.env })), 2)
+      for (const [i, result] of results.entries()) {
+        const c = cases[i] as (typeof cases)[number]
+        refused(result, /^careid: Invalid settings:\n/)
+        assert.deepEqual(result.stderr.trim().split('\n').slice(1).map((l) => l.trim()).sort(), [...c.messages].sort(), `${c.args.join(' ')} ${JSON.stringify(c.env ?? {})}`)
+        assert.equal(result.stderr.includes(secretish), false, 'the token is never printed')
+      }
+      assert.equal(existsSync(dataDir), false, 'a refused command creates no data directory')
+    })
+  })
+
+  describe('mistakes on the command line', { concurrency: 1 }, () => {
+    it('careid start on a port already in use (the main one or the metrics one) says which port is taken and how to choose another: exit 1, no stack trace', async () => {
+      const port = await freePort()
+      const taken = createServer()
+      await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve))
+      try {
+        const result = await runCareid(['start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', tempDir(), '--log-level', 'silent'])
+        assert.equal(result.code, 1, result.stderr)
+        assert.equal(result.stderr, `careid: port ${port} on 127.0.0.1 is already in use: stop what is using it, or choose another port with --port or CAREID_PORT\n`)
+        assert.equal(result.stdout, '', 'nothing says it is running')
+        // The metrics port likewise, named as such.
+        const metrics = await runCareid(['start', '--port', String(await freePort()), '--host', '127.0.0.1', '--metrics-port', String(port), '--data-dir', tempDir(), '--log-level', 'silent'])
+        assert.equal(metrics.code, 1, metrics.stderr)
+        assert.equal(metrics.stderr, `careid: port ${port} on 127.0.0.1 is already in use: stop what is using it, or choose another port with --metrics-port or CAREID_METRICS_PORT\n`)
+        assert.equal(metrics.stdout, '')
+      } finally {
+        await new Promise((resolve) => taken.close(resolve))
+      }
+    })
+
+    it('an unknown command fails the same with --help as without: the same message and exit code, no help on stdout', async () => {
+      const [bare, help, subBare, subHelp] = await inTurn(
+        [['nosuch'], ['nosuch', '--help'], ['clients', 'nosuch'], ['clients', 'nosuch', '-h']].map((args) => () => runCareid(args)),
+        2,
+      )
+      for (const [withHelp, without, name] of [[help, bare, 'nosuch'], [subHelp, subBare, 'nosuch']] as [CliResult, CliResult, string][]) {
+        assert.equal(without.code, 1)
+        assert.match(without.stderr, new RegExp(`^error: unknown command '${name}'\n`))
+        assert.deepEqual({ code: withHelp.code, stdout: withHelp.stdout, stderr: withHelp.stderr }, { code: without.code, stdout: '', stderr: without.stderr })
+      }
+      // Help asked for a command that exists is still help.
+      const [rootHelp, clientsHelp, helpCommand] = await inTurn([['--help'], ['clients', '--help'], ['help', 'clients']].map((args) => () => runCareid(args)), 2)
+      assert.match(ok(rootHelp as CliResult), /^Usage: careid \[options\] \[command\]/)
+      assert.match(ok(clientsHelp as CliResult), /^Usage: careid clients \[options\] \[command\]/)
+      assert.match(ok(helpCommand as CliResult), /^Usage: careid clients \[options\] \[command\]/)
     })
   })
 

@@ -69,9 +69,7 @@ async function signInKeepingHeaders(browser: Browser, url: string, p: Person) {
 
 /** The value of careid_backchannel_logout_total for an outcome (0 before the first). */
 async function logoutMetric(careid: TestCareid, outcome: 'delivered' | 'failed' | 'gave_up'): Promise<number> {
-  const response = await fetch(`${careid.origin}/metrics`)
-  assert.equal(response.status, 200)
-  const body = await response.text()
+  const body = await careid.metrics()
   const m = new RegExp(`^careid_backchannel_logout_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(body)
   return m === null ? 0 : Number(m[1])
 }

@@ -1,4 +1,5 @@
 /** A Careid instance for a test: its own data directory and port, the demo data, no logs. */
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -31,6 +32,8 @@ export interface TestCareid extends RunningCareid {
   addClient(metadata: Omit<ClientMetadata, 'client_name'> & { client_name?: string }): Promise<{ client_id: string; client_secret?: string | undefined }>
   /** The current authenticator-app code of a person. */
   totp(uid: string, atMs?: number): Promise<string>
+  /** What /metrics shows now, read as a scraper configured for this instance would. */
+  metrics(): Promise<string>
   close(): Promise<void>
 }
 
@@ -38,7 +41,8 @@ export async function startTestCareid(
   options: {
     issuer?: (origin: string) => string
     config?: Partial<ProviderConfig>
-    settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit'>
+    /** By default /metrics is served on the main port behind a random token, which `metrics()` sends. */
+    settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit' | 'metricsPort' | 'metricsHost' | 'metricsToken'>
     /** A test may prepare the data directory first (e.g. a card authority made in the past). */
     dataDir?: string
     /** The provider's clock, for a test that moves time on instead of waiting. */
@@ -49,7 +53,7 @@ export async function startTestCareid(
   const port = await freePort()
   const origin = `http://localhost:${port}`
   const settings = resolveSettings(
-    { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', ...options.settings },
+    { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', metricsToken: randomBytes(32).toString('hex'), ...options.settings },
     { CAREID_KEY_ENCRYPTION_KEY: undefined },
   )
   const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now)
@@ -71,6 +75,12 @@ export async function startTestCareid(
       const credential = (await running.context.store.credentials.listByPerson(uid)).find((c) => c.kind === 'totp')
       if (credential === undefined) throw new Error(`${uid} has no authenticator app`)
       return currentTotpCode(running.context.secrets.open(credential.secret), atMs)
+    },
+    async metrics() {
+      const where = settings.metricsPort === undefined ? origin : `http://${settings.metricsHost}:${settings.metricsPort}`
+      const response = await fetch(`${where}/metrics`, { headers: settings.metricsToken === undefined ? {} : { authorization: `Bearer ${settings.metricsToken}` } })
+      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`)
+      return response.text()
     },
     async close() {
       await running.stop()

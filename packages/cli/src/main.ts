@@ -48,6 +48,9 @@ withData(program.command('start').description('run Careid (on the embedded store
   .option('--sign-in-rate-limit <n>', 'password and authenticator-app code posts per username and client IP per minute, default 10 (env CAREID_SIGN_IN_RATE_LIMIT)')
   .option('--token-rate-limit <n>', 'token requests per client and client IP per minute, default 6000 (env CAREID_TOKEN_RATE_LIMIT)')
   .option('--agent-origin <origin>', 'where sign-in pages reach the Identity Agent, default http://127.0.0.1:4445 (env CAREID_AGENT_ORIGIN)')
+  .option('--metrics-port <port>', 'serve /metrics on this port only, not on --port (env CAREID_METRICS_PORT)')
+  .option('--metrics-host <host>', 'host the metrics port listens on, default 127.0.0.1 (env CAREID_METRICS_HOST)')
+  .option('--metrics-token-file <file>', 'a file holding the bearer token /metrics requires (env CAREID_METRICS_TOKEN_FILE, or the token in CAREID_METRICS_TOKEN)')
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))
 
@@ -140,6 +143,18 @@ cards
   .command('revoke <serial>')
   .description('revoke a card (lost, stolen, or its holder has left)')
   .action(admin(async (ctx, serial: string) => (await cardCommands()).revokeCard(ctx, serial, out)))
+
+// Commander shows the help for `careid <unknown> --help` (and exits 0) before it checks the command:
+// a mistyped command must fail the same whether or not --help follows it.
+program.addHelpText('beforeAll', ({ command, error }) => {
+  const word = command.args[0]
+  const known = (name: string) => name === 'help' || command.commands.some((c) => c.name() === name || c.aliases().includes(name))
+  if (!error && command.commands.length > 0 && word !== undefined && !word.startsWith('-') && !known(word)) {
+    // Commander's own refusal, so the message (and its "Did you mean" suggestion) and the exit code are the same.
+    ;(command as unknown as { unknownCommand(): never }).unknownCommand()
+  }
+  return ''
+})
 
 try {
   await program.parseAsync(process.argv)

@@ -2,6 +2,7 @@
  * Settings for `careid start` and the admin commands: from flags, else environment variables,
  * else defaults; validated once with messages a person can act on.
  */
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 // zod's functional API: compiled into the bundle, only what is used here is loaded.
 import * as z from 'zod/mini'
@@ -36,6 +37,12 @@ export interface Settings {
   tokenRateLimit: number
   /** The Identity Agent's local API origin on workers' computers (the smartcard page's connect-src). */
   agentOrigin: string
+  /** A listener of its own for /metrics (then the main port does not serve them). */
+  metricsPort?: number | undefined
+  /** Where that listener binds. */
+  metricsHost: string
+  /** The bearer token /metrics requires. Never printed. */
+  metricsToken?: string | undefined
 }
 
 export interface SettingsInput {
@@ -53,6 +60,12 @@ export interface SettingsInput {
   signInRateLimit?: string | undefined
   tokenRateLimit?: string | undefined
   agentOrigin?: string | undefined
+  metricsPort?: string | undefined
+  metricsHost?: string | undefined
+  /** A file holding the metrics bearer token. */
+  metricsTokenFile?: string | undefined
+  /** The metrics bearer token itself: from the environment only, as a flag would show it in the process list. */
+  metricsToken?: string | undefined
 }
 
 /** A whole number from a flag or variable (a string), between `min` and `max`. */
@@ -89,6 +102,10 @@ const schema = z.object({
     z.boolean({ error: 'must be true or false' }),
   ),
   agentOrigin: z.string().check(z.refine(isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)')),
+  metricsPort: z.optional(wholeNumber(1, 65535)),
+  metricsHost: z.string().check(z.minLength(1, 'must not be empty')),
+  // RFC 6750 2.1's b64token, and long enough that it cannot be guessed. The message never quotes it.
+  metricsToken: optionalString((v) => /^[A-Za-z0-9\-._~+/]{32,}=*$/.test(v), 'must be at least 32 characters of letters, digits and - . _ ~ + / (for example from: openssl rand -hex 32)'),
 })
 
 const envNames: Record<keyof SettingsInput, string> = {
@@ -103,6 +120,10 @@ const envNames: Record<keyof SettingsInput, string> = {
   signInRateLimit: 'CAREID_SIGN_IN_RATE_LIMIT',
   tokenRateLimit: 'CAREID_TOKEN_RATE_LIMIT',
   agentOrigin: 'CAREID_AGENT_ORIGIN',
+  metricsPort: 'CAREID_METRICS_PORT',
+  metricsHost: 'CAREID_METRICS_HOST',
+  metricsTokenFile: 'CAREID_METRICS_TOKEN_FILE',
+  metricsToken: 'CAREID_METRICS_TOKEN',
   // The names hosting platforms and tools already use for these.
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
@@ -110,6 +131,9 @@ const envNames: Record<keyof SettingsInput, string> = {
 
 /** The flag as typed, where it is not the key in kebab case. */
 const flagNames: Partial<Record<keyof SettingsInput, string>> = { demo: '--no-demo' }
+
+/** Settings given only in the environment. */
+const environmentOnly: ReadonlySet<keyof SettingsInput> = new Set(['metricsToken'])
 
 function hasProtocol(value: string, protocols: string[]): boolean {
   try {
@@ -143,8 +167,24 @@ export class SettingsError extends Error {
 
 export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = process.env): Settings {
   const pick = (key: keyof SettingsInput) => flags[key] ?? env[envNames[key]]
+  const flag = (key: keyof SettingsInput) => flagNames[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+  const name = (key: keyof SettingsInput) => (environmentOnly.has(key) ? envNames[key] : `${flag(key)} (${envNames[key]})`)
+  const problems: string[] = []
+  const tokenFile = pick('metricsTokenFile') as string | undefined
+  let metricsToken = pick('metricsToken') as string | undefined
+  if (tokenFile !== undefined && metricsToken !== undefined) {
+    problems.push(`  ${name('metricsTokenFile')}: give the metrics token once, in a file or in ${envNames.metricsToken}, not both`)
+  } else if (tokenFile !== undefined) {
+    try {
+      // The file's last line break is not part of the token.
+      metricsToken = readFileSync(tokenFile, 'utf8').trim()
+    } catch (error) {
+      problems.push(`  ${name('metricsTokenFile')}: cannot read the file ${tokenFile} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`)
+    }
+  }
+  const port = pick('port') ?? env.PORT ?? '8080'
   const parsed = schema.safeParse({
-    port: pick('port') ?? env.PORT ?? '8080',
+    port,
     host: pick('host') ?? 'localhost',
     dataDir: pick('dataDir') ?? '.careid',
     issuer: pick('issuer'),
@@ -160,20 +200,31 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     // A busy relying party redeems one code per sign-in, usually from a few addresses.
     tokenRateLimit: pick('tokenRateLimit') ?? '6000',
     agentOrigin: pick('agentOrigin') ?? 'http://127.0.0.1:4445',
+    metricsPort: pick('metricsPort'),
+    // Loopback unless told otherwise: the listener serves operators' scrapers, not the public.
+    metricsHost: pick('metricsHost') ?? '127.0.0.1',
+    metricsToken,
   })
-  const flag = (key: keyof SettingsInput) => flagNames[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => {
-        const key = String(issue.path[0]) as keyof SettingsInput
-        return `  ${flag(key)} (${envNames[key]}): ${issue.message}`
-      })
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0]) as keyof SettingsInput
+      // A token read from a file is reported against the file.
+      const where = key === 'metricsToken' && tokenFile !== undefined ? `${name('metricsTokenFile')}: the token in it` : `${name(key)}:`
+      problems.push(`  ${where} ${issue.message}`)
+    }
+  }
   // Redis holds only the short-lived half of the data; the durable half needs PostgreSQL.
   if (pick('redisUrl') !== undefined && pick('databaseUrl') === undefined) {
     problems.push(`  ${flag('redisUrl')} (${envNames.redisUrl}): needs ${flag('databaseUrl')} (${envNames.databaseUrl}) as well`)
   }
   if (pick('databaseSchema') !== undefined && pick('databaseUrl') === undefined) {
     problems.push(`  ${flag('databaseSchema')} (${envNames.databaseSchema}): needs ${flag('databaseUrl')} (${envNames.databaseUrl}) as well`)
+  }
+  if (pick('metricsHost') !== undefined && pick('metricsPort') === undefined) {
+    problems.push(`  ${name('metricsHost')}: needs ${name('metricsPort')} as well`)
+  }
+  if (pick('metricsPort') !== undefined && Number(pick('metricsPort')) === Number(port)) {
+    problems.push(`  ${name('metricsPort')}: must differ from ${name('port')}, where Careid serves everything else`)
   }
   if (!parsed.success || problems.length > 0) throw new SettingsError(`Invalid settings:\n${problems.join('\n')}`)
   const s = parsed.data
@@ -195,5 +246,8 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     signInRateLimit: s.signInRateLimit,
     tokenRateLimit: s.tokenRateLimit,
     agentOrigin: s.agentOrigin,
+    metricsPort: s.metricsPort,
+    metricsHost: s.metricsHost,
+    metricsToken: s.metricsToken,
   }
 }

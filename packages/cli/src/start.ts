@@ -5,14 +5,15 @@
  * accepting and finishes requests in flight while background work stops and the outbox claims are
  * released, then the store's connections close.
  */
+import type { Server } from 'node:http'
 import { hostname } from 'node:os'
 import { defaultAuthenticators } from '@careid/authenticators'
 import { createDirectory } from '@careid/domain'
-import { buildServer, createMetrics, createPageRenderer } from '@careid/http'
+import { buildServer, createMetrics, createMetricsServer, createPageRenderer } from '@careid/http'
 import type { CardAuthority } from '@careid/cards'
 import { createProvider, defaultConfig, type AeadSecretBox, type ProviderConfig } from '@careid/oidc'
 import type { FastifyInstance } from 'fastify'
-import { openContext, type CareidContext } from './context.ts'
+import { openContext, StartupError, type CareidContext } from './context.ts'
 import { seedDemoClient, seedDemoWorkforce, type DemoClient } from './seed.ts'
 import type { Settings } from './settings.ts'
 
@@ -79,6 +80,8 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
       signIn: { limit: settings.signInRateLimit, windowMs: 60_000 },
       token: { limit: settings.tokenRateLimit, windowMs: 60_000 },
     },
+    // With a listener of its own, the main port does not serve /metrics at all.
+    metricsToken: settings.metricsPort === undefined ? settings.metricsToken : undefined,
   })
   if (demo !== undefined) {
     // Loaded only with the demo: a production node (--no-demo) never loads it or its OpenID client.
@@ -91,7 +94,28 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
       secure: settings.baseUrl.startsWith('https:'),
     })
   }
-  await app.listen({ port: settings.port, host: settings.host })
+  try {
+    await app.listen({ port: settings.port, host: settings.host })
+  } catch (error) {
+    await app.close()
+    throw listenError(error, settings.port, settings.host, '--port or CAREID_PORT')
+  }
+  const metricsServer = settings.metricsPort === undefined ? undefined : createMetricsServer(metrics, settings.metricsToken)
+  if (metricsServer !== undefined) {
+    const port = settings.metricsPort as number
+    try {
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', reject)
+        metricsServer.listen(port, settings.metricsHost, () => {
+          metricsServer.off('error', reject)
+          resolve()
+        })
+      })
+    } catch (error) {
+      await app.close()
+      throw listenError(error, port, settings.metricsHost, '--metrics-port or CAREID_METRICS_PORT')
+    }
+  }
   provider.startBackground()
 
   let stopping: Promise<void> | undefined
@@ -103,10 +127,28 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
       // the store is down the release fails and the claims lapse with their lease: shutdown goes on.
       await Promise.all([
         app.close(),
+        closeMetricsServer(metricsServer),
         provider.stopBackground().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'outbox claims not released')),
       ])
       // Only then the store, which the requests in flight were still using.
       await context.close().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'store not closed cleanly'))
     })())
   return { app, context, demo, provider, stop }
+}
+
+/** Why a listener could not start, as a setting to change rather than a stack trace. */
+function listenError(error: unknown, port: number, host: string, setting: string): unknown {
+  const code = (error as { code?: unknown }).code
+  if (code === 'EADDRINUSE') return new StartupError(`port ${port} on ${host} is already in use: stop what is using it, or choose another port with ${setting}`, { cause: error })
+  if (code === 'EACCES') return new StartupError(`not allowed to listen on port ${port} on ${host} (ports below 1024 need privileges): choose another port with ${setting}`, { cause: error })
+  return error
+}
+
+/** Stops the metrics listener: a scrape in flight is cut short, as Prometheus simply scrapes again. */
+function closeMetricsServer(server: Server | undefined): Promise<void> {
+  if (server === undefined) return Promise.resolve()
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
 }

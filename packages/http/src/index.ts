@@ -1,4 +1,5 @@
 export { buildServer, type ServerOptions } from './server.ts'
 export { createMetrics, type Metrics } from './metrics.ts'
+export { createMetricsServer } from './metrics_endpoint.ts'
 export { createPageRenderer, type PageModel, type PageRenderer } from './pages.ts'
 export { contentSecurityPolicy } from './security_headers.ts'

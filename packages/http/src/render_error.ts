@@ -9,11 +9,13 @@
  * Unknown errors become `server_error` with a fixed text; the detail goes to the log only. A store
  * that did not answer becomes `temporarily_unavailable`: 503 with `Retry-After`, so clients and
  * load balancers retry (RFC 9110 15.6.4) instead of treating the node as broken. A request over a
- * rate limit gets 429 with Retry-After, as JSON or a page like any other error.
+ * rate limit gets 429 with Retry-After, as JSON or a page like any other error. Each refusal is
+ * noted for the metrics.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { asOAuthError, InvalidClient, MissingBearer, OAuthError } from '@careid/oidc'
 import type { ErrorPage } from '@careid/ui'
+import { noteRefusal } from './metrics.ts'
 import type { PageRenderer } from './pages.ts'
 import { TooManyRequests } from './rate_limit.ts'
 
@@ -47,6 +49,7 @@ function quoted(value: string): string {
 }
 
 export function sendJsonError(request: FastifyRequest, reply: FastifyReply, error: OAuthError, bearerRealm?: string): FastifyReply {
+  noteRefusal(request, error)
   if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
   else if (error.detail !== undefined) request.log.info({ error: error.error, err_detail: error.detail }, 'request refused')
   reply.code(error.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
@@ -88,6 +91,7 @@ function sentence(description: string): string {
 }
 
 export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, render: PageRenderer, error: OAuthError): FastifyReply {
+  noteRefusal(request, error)
   if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
   const description = sentence(error.error_description)
   const page: Omit<ErrorPage, 'common'> = {

@@ -40,6 +40,8 @@ export interface ServerOptions {
   /** Where the rate limits count (shared by every node), and the limits. */
   rates: RateCounter
   rateLimits: RateLimits
+  /** The bearer token /metrics requires on this server; absent, it does not serve /metrics (metrics_endpoint.ts). */
+  metricsToken?: string | undefined
 }
 
 /** The compilers Fastify would build itself, resolved from Fastify's own dependencies: loaded on first use. */
@@ -117,7 +119,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: options.bodyLimit ?? 64 * 1024 })
   registerSecurityHeaders(app, { https })
-  registerHttpMetrics(app, options.metrics)
+  registerHttpMetrics(app, options.metrics, base)
   // The directories' prefixes are already the full URL paths the pages link to (/assets/...);
   // prefixing them again served the stylesheet and icons at /assets/assets/ and every page unstyled.
   for (const [i, dir] of assetsDirectories().entries()) {
@@ -128,7 +130,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(protocolRoutes, { provider: options.provider, base, cookies, render, limiter })
   await app.register(interactionRoutes, { provider: options.provider, base, cookies, render, limiter })
   if (options.provider.agent !== undefined) await app.register(agentRoutes, { agent: options.provider.agent, base })
-  await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics })
+  await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics, metricsToken: options.metricsToken })
   return app
 }
 

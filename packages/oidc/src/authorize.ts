@@ -16,7 +16,8 @@ import { Params, type RawParams } from './params.ts'
 import type { SessionService } from './sessions.ts'
 
 export type AuthorizeOutcome =
-  | { type: 'redirect'; location: string }
+  /** `error`: the error the location sends to the client's redirect URI, if it sends one. */
+  | { type: 'redirect'; location: string; error?: OAuthError | undefined }
   /** An error that must not be redirected: shown as a page. */
   | { type: 'error_page'; error: OAuthError }
   /** A sign-in journey: send the browser to it; `browserSecret` is set as a cookie if new. */
@@ -113,7 +114,7 @@ export async function authorize(deps: AuthorizeDeps, input: AuthorizeInput): Pro
   } catch (error) {
     const oauth = asOAuthError(error)
     if (!oauth.allowRedirect) return { type: 'error_page', error: oauth }
-    return { type: 'redirect', location: errorRedirect(trusted, oauth, deps.config.issuer) }
+    return { type: 'redirect', location: errorRedirect(trusted, oauth, deps.config.issuer), error: oauth }
   }
 }
 

@@ -5,7 +5,7 @@
  * the interaction's anti-forgery token, so a journey can be neither hijacked nor forced on
  * someone else (login CSRF).
  */
-import type { Authenticator, AuthenticationMethod, SecretBox, StepView } from '@careid/authenticators'
+import type { Authenticator, AuthenticationError, AuthenticationMethod, SecretBox, StepView } from '@careid/authenticators'
 import { roleOptions, type Directory, type Person } from '@careid/domain'
 import type { Json, InteractionRecord, SessionRecord } from '@careid/store'
 import { meets, type Acr } from './acr.ts'
@@ -60,9 +60,26 @@ export type JourneyOutcome =
       session?: NewSession | undefined
       /** Origins the page's forms may lead to (the client's redirect URI), for CSP form-action. */
       formTargets?: string[] | undefined
+      /** A posted step that failed (which method, and why), or signed the person in before the role page. */
+      attempt?: SignInAttempt | undefined
     }
-  | { type: 'redirect'; location: string; session?: NewSession | undefined }
+  | {
+      type: 'redirect'
+      location: string
+      session?: NewSession | undefined
+      /** A posted step that signed the person in. */
+      attempt?: SignInAttempt | undefined
+      /** The error the location sends to the client's redirect URI, if it sends one. */
+      error?: OAuthError | undefined
+    }
   | { type: 'error_page'; error: OAuthError }
+
+/** What a posted authenticator step came to, when it ended in a sign-in or a failure (not a further step). */
+export interface SignInAttempt {
+  /** The authenticator's id: `password`, `totp`, `smartcard`. */
+  method: string
+  result: 'success' | AuthenticationError
+}
 
 /** A session cookie to set: the journey signed the person in. */
 export interface NewSession {
@@ -240,7 +257,7 @@ export function createJourney(deps: JourneyDeps) {
       const oauth = asOAuthError(error)
       if (!oauth.allowRedirect) return { type: 'error_page', error: oauth }
       await deps.store.interactions.remove(loaded.record.id)
-      return { type: 'redirect', location: errorRedirect(loaded.request, oauth, deps.config.issuer) }
+      return { type: 'redirect', location: errorRedirect(loaded.request, oauth, deps.config.issuer), error: oauth }
     }
   }
 
@@ -312,14 +329,14 @@ export function createJourney(deps: JourneyDeps) {
         if (result.type !== 'success') {
           await save(loaded, { auth_state: result.state, view: result.view as unknown as Json })
           const outcome = await loginView(loaded)
-          return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400 } : outcome
+          return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: result.reason } } : outcome
         }
         // A method that may end in one of several amr values (a smartcard) must have ended in one the request accepts.
         if (!loaded.request.acr_values.some((acr) => meets(acr, result.amr, chosen.method.aal))) {
           const restarted = await chosen.start(ctx(loaded))
           await save(loaded, { auth_state: restarted.state, view: { ...restarted.view, error: 'method_not_accepted' } as unknown as Json })
           const outcome = await loginView(loaded)
-          return outcome.type === 'show' ? { ...outcome, status: 400 } : outcome
+          return outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: 'method_not_accepted' } } : outcome
         }
         const hinted = loaded.request.id_token_hint_sub
         // OIDC Core 3.1.2.1 id_token_hint: a different End-User "SHOULD return an error, such as login_required".
@@ -336,7 +353,8 @@ export function createJourney(deps: JourneyDeps) {
         const current = await deps.sessions.resolve(input.sessionSecret)
         const { session, secret } = current !== undefined ? await deps.sessions.signInAgain(current, signIn) : await deps.sessions.start(signIn)
         await deps.store.audit.append({ at: deps.now(), type: 'sign_in', subject: result.uid, client_id: loaded.request.client.client_id, detail: { amr: result.amr } })
-        return afterSignIn(loaded, session, secret)
+        const outcome = await afterSignIn(loaded, session, secret)
+        return outcome.type === 'error_page' ? outcome : { ...outcome, attempt: { method: chosen.method.id, result: 'success' } }
       })
     },
 

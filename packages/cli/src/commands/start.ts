@@ -13,6 +13,12 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
     settings.databaseUrl === undefined
       ? `data in ${settings.dataDir}`
       : `data in PostgreSQL${settings.databaseSchema === undefined ? '' : ` schema ${settings.databaseSchema}`}${settings.redisUrl === undefined ? '' : ', short-lived data in Redis'}`
+  const metrics =
+    settings.metricsPort !== undefined
+      ? `http://${settings.metricsHost.includes(':') ? `[${settings.metricsHost}]` : settings.metricsHost}:${settings.metricsPort}/metrics${settings.metricsToken === undefined ? '' : ' (bearer token)'}`
+      : settings.metricsToken !== undefined
+        ? `${settings.baseUrl}/metrics (bearer token)`
+        : 'not served (see --metrics-port)'
   const demo = settings.demo
     ? [
         'Demo people (username, password, roles):',
@@ -30,7 +36,7 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
       ...(settings.demo ? [`  Try it:      ${settings.baseUrl}/demo/   (the demo clinical app)`] : []),
       `  Issuer:      ${issuer}`,
       `  Discovery:   ${issuer}/.well-known/openid-configuration`,
-      `  Health:      ${settings.baseUrl}/health   Metrics: ${settings.baseUrl}/metrics`,
+      `  Health:      ${settings.baseUrl}/health   Metrics: ${metrics}`,
       '',
       ...demo,
       'Register your own application: npx careid clients add --help',

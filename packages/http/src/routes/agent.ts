@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AgentError, agentPaths, type AgentProtocol } from '@careid/oidc'
+import { noteRefusal } from '../metrics.ts'
 
 export interface AgentRouteOptions {
   agent: AgentProtocol
@@ -15,11 +16,14 @@ function send(reply: FastifyReply, status: number, body: unknown): FastifyReply 
   return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json').send(JSON.stringify(body))
 }
 
-async function answer(reply: FastifyReply, work: () => Promise<unknown>): Promise<FastifyReply> {
+async function answer(request: FastifyRequest, reply: FastifyReply, work: () => Promise<unknown>): Promise<FastifyReply> {
   try {
     return send(reply, 200, await work())
   } catch (error) {
-    if (error instanceof AgentError) return send(reply, error.status, { error: error.error, error_description: error.description })
+    if (error instanceof AgentError) {
+      noteRefusal(request, error)
+      return send(reply, error.status, { error: error.error, error_description: error.description })
+    }
     throw error
   }
 }
@@ -32,8 +36,8 @@ function caller(request: FastifyRequest) {
 export async function agentRoutes(app: FastifyInstance, options: AgentRouteOptions): Promise<void> {
   const { agent, base } = options
   const config = { config: { errorFormat: 'json' as const } }
-  app.post(base + agentPaths.challenge, config, (request, reply) => answer(reply, () => agent.challenge(request.body)))
-  app.post(base + agentPaths.session, config, (request, reply) => answer(reply, () => agent.openSession(request.body)))
-  app.post(base + agentPaths.role, config, (request, reply) => answer(reply, () => agent.selectRole(caller(request), request.body)))
-  app.post(base + agentPaths.end, config, (request, reply) => answer(reply, () => agent.endSession(caller(request))))
+  app.post(base + agentPaths.challenge, config, (request, reply) => answer(request, reply, () => agent.challenge(request.body)))
+  app.post(base + agentPaths.session, config, (request, reply) => answer(request, reply, () => agent.openSession(request.body)))
+  app.post(base + agentPaths.role, config, (request, reply) => answer(request, reply, () => agent.selectRole(caller(request), request.body)))
+  app.post(base + agentPaths.end, config, (request, reply) => answer(request, reply, () => agent.endSession(caller(request))))
 }

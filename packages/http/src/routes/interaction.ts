@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { JourneyOutcome, JourneyView, Provider } from '@careid/oidc'
 import { browserCookie, readCookie, sessionCookie, setSessionCookie, type CookiePolicy } from '../cookies.ts'
+import { noteRefusal, noteSignIn } from '../metrics.ts'
 import type { PageModel, PageRenderer } from '../pages.ts'
 import type { RateLimiter } from '../rate_limit.ts'
 import { sendErrorPage } from '../render_error.ts'
@@ -81,8 +82,12 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   function reply(request: FastifyRequest, res: FastifyReply, id: string, outcome: JourneyOutcome) {
     res.header('cache-control', 'no-store')
     if (outcome.type === 'error_page') return sendErrorPage(request, res, render, outcome.error)
+    if (outcome.attempt !== undefined) noteSignIn(request, outcome.attempt)
     if (outcome.session !== undefined) setSessionCookie(res, cookies, outcome.session.secret, outcome.session.maxAgeMs)
-    if (outcome.type === 'redirect') return res.redirect(outcome.location, request.method === 'POST' ? 303 : 302)
+    if (outcome.type === 'redirect') {
+      if (outcome.error !== undefined) noteRefusal(request, outcome.error)
+      return res.redirect(outcome.location, request.method === 'POST' ? 303 : 302)
+    }
     const page = pageOf(outcome.view, `${base}/interaction/${id}`)
     // The smartcard page's script talks to the Identity Agent: the one extra connect-src, on that page only.
     const connectTargets = page.page === 'smartcard' ? [page.agent_origin] : undefined

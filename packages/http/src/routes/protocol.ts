@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidRequest, type Provider, type RawParams } from '@careid/oidc'
 import { browserCookie, clearSessionCookie, readCookie, sessionCookie, setBrowserCookie, type CookiePolicy } from '../cookies.ts'
+import { noteRefusal } from '../metrics.ts'
 import type { PageRenderer } from '../pages.ts'
 import type { RateLimiter } from '../rate_limit.ts'
 import { sendErrorPage } from '../render_error.ts'
@@ -55,6 +56,7 @@ export async function protocolRoutes(app: FastifyInstance, options: ProtocolRout
     const outcome = await provider.authorize({ params, sessionSecret: readCookie(request, sessionCookie), browserSecret })
     switch (outcome.type) {
       case 'redirect':
+        if (outcome.error !== undefined) noteRefusal(request, outcome.error)
         return noStore(reply).redirect(outcome.location, 302)
       case 'error_page':
         return sendErrorPage(request, reply, render, outcome.error)
