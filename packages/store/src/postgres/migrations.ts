@@ -189,11 +189,19 @@ CREATE TABLE card_authority (
 );
 `
 
+// See the SQLite schema's version 4.
+const grantSignIn = `
+ALTER TABLE grants ADD COLUMN sign_in JSONB;
+CREATE INDEX grants_by_sid ON grants (sid);
+CREATE INDEX sessions_by_sub ON sessions (sub, created_at, sid);
+`
+
 /** Every PostgreSQL migration, oldest first; `sql` is PostgreSQL, run as one transaction. */
 export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
   { version: 3, name: 'smartcards', sql: cardsSchema },
+  { version: 4, name: 'grant sign-in facts', sql: grantSignIn },
 ]
 
 /** The version a fully migrated PostgreSQL database is at. */
