@@ -41,6 +41,8 @@ export async function startTestCareid(
     settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit'>
     /** A test may prepare the data directory first (e.g. a card authority made in the past). */
     dataDir?: string
+    /** Environment settings, e.g. DATABASE_URL and REDIS_URL for a node of a scaled-out deployment. */
+    env?: NodeJS.ProcessEnv
   } = {},
 ): Promise<TestCareid> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
@@ -48,7 +50,7 @@ export async function startTestCareid(
   const origin = `http://localhost:${port}`
   const settings = resolveSettings(
     { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', ...options.settings },
-    { CAREID_KEY_ENCRYPTION_KEY: undefined },
+    { CAREID_KEY_ENCRYPTION_KEY: undefined, ...options.env },
   )
   const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config })
   const demo = running.demo

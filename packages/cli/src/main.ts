@@ -86,6 +86,12 @@ const people = withData(program.command('people').description('look at the workf
 people.command('list').description('list people').action(admin((ctx) => listPeople(ctx, out)))
 people.command('show <uid-or-username>').description('show a person, their roles and authenticator-app code').action(admin((ctx, who: string) => showPerson(ctx, who, out)))
 
+const sessions = withData(program.command('sessions').description('sign-ins (SSO sessions)'))
+sessions
+  .command('end <uid>')
+  .description("end every sign-in of a person: their applications are logged out and their tokens stop working")
+  .action(admin(async (ctx, uid: string) => (await import('./commands/sessions.ts')).endSessions(ctx, uid, out)))
+
 const agent = program.command('agent').description('the Identity Agent: smartcard sign-in on this computer')
 const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader (env CAREID_AGENT_DIR, default .careid-agent)'] as const
 agent
