@@ -18,6 +18,7 @@ import { Redis } from 'ioredis'
 import { decodeJwt } from 'jose'
 import pg from 'pg'
 import { demoCredentials, demoWorkforce, type Person } from '@careid/domain'
+import { sha256 } from '@careid/oidc'
 import { openContext, type CareidContext } from '../../packages/cli/src/context.ts'
 import { revokeCard } from '../../packages/cli/src/commands/cards.ts'
 import { endSessions } from '../../packages/cli/src/commands/sessions.ts'
@@ -292,6 +293,28 @@ function endReasons(name: string, deploy: () => Promise<Deployment>, cleanup: (d
       })
       await expectJsonError(late, { status: 400, error: 'invalid_grant' })
     })
+
+    it('a code redeemed while its session ends leaves no live grant, whichever finishes first', async () => {
+      const rp = await addRefreshingRp(dep)
+      const other = await addRefreshingRp(dep)
+      for (let round = 0; round < 6; round++) {
+        const { browser, tokens } = await signedIn(dep, rp, 'dr.patel')
+        const sso = await browser.go(passwordUrl(other, { state: `race-${round}` }))
+        const code = callbackParams(other, sso.location).get('code') as string
+        const [, redeemed] = await Promise.all([
+          dep.a.provider.sessions.endBySid(tokens.sid, 'logout'),
+          post(`${baseUrl(dep.b)}/access_token`, { grant_type: 'authorization_code', code, redirect_uri: other.redirect_uri, client_id: other.client_id, client_secret: other.client_secret }),
+        ])
+        if (redeemed.status !== 200) {
+          await expectJsonError(redeemed, { status: 400, error: 'invalid_grant' })
+          continue
+        }
+        // Redeemed before the end reached its grant: the end revoked it.
+        const late = (await redeemed.json()) as { access_token: string; refresh_token: string }
+        await expectJsonError(await userinfoResponse(dep.b, late.access_token), { status: 401, error: 'invalid_token' })
+        await expectJsonError(await refresh(on(dep.b, other), late.refresh_token), { status: 400, error: 'invalid_grant' })
+      }
+    })
   })
 }
 
@@ -398,5 +421,16 @@ describe('a refresh keeps what the sign-in established', () => {
       id_assurance_level: tokens.id.id_assurance_level,
       selected_roleid: role,
     })
+  })
+
+  it('a grant stored before the sign-in facts were kept is refused at refresh (invalid_grant), not refreshed without them', async () => {
+    const { client_id, client_secret } = await careid.addClient({ redirect_uris: ['https://old.example.test/cb'], token_endpoint_auth_method: 'client_secret_post', refresh_tokens: true })
+    const rp: TestRp = { careid, client_id, client_secret: client_secret as string, redirect_uri: 'https://old.example.test/cb' }
+    const now = Date.now()
+    const store = careid.context.store
+    await store.grants.put({ grant_id: 'grant-before-v4', client_id, sub: person('dr.patel').uid, sid: 'sid-before-v4', scope: 'openid', created_at: now, expires_at: now + 60 * 60_000 })
+    const token = randomBytes(32).toString('base64url')
+    await store.refreshTokens.put({ token_hash: sha256(token), grant_id: 'grant-before-v4', client_id, created_at: now, expires_at: now + 60 * 60_000 })
+    await expectJsonError(await refresh(rp, token), { status: 400, error: 'invalid_grant' })
   })
 })
