@@ -275,6 +275,27 @@ function endReasons(name: string, deploy: () => Promise<Deployment>, cleanup: (d
       assert.ok(audit.some((e) => e.type === 'sessions.ended_by_admin' && e.subject === person('ra.whitfield').uid && e.detail?.sessions_ended === 2))
     })
 
+    it('a session end cut short before the session is deleted has already revoked its tokens; ending it again completes', async () => {
+      const rp = await addRefreshingRp(dep)
+      const { tokens } = await signedIn(dep, rp, 'agency.clark')
+      const sessions = dep.a.context.store.sessions
+      const remove = sessions.remove
+      // The node fails (as if it crashed) at the last step of the end: deleting the session.
+      sessions.remove = async () => {
+        throw new Error('the node went away')
+      }
+      try {
+        await assert.rejects(dep.a.provider.sessions.endBySid(tokens.sid, 'logout'), /the node went away/)
+      } finally {
+        sessions.remove = remove
+      }
+      assert.ok(await sessions.getBySid(tokens.sid), 'the session is still there')
+      await expectJsonError(await userinfoResponse(dep.b, tokens.access_token), { status: 401, error: 'invalid_token' })
+      await expectJsonError(await refresh(on(dep.b, rp), tokens.refresh_token), { status: 400, error: 'invalid_grant' })
+      await dep.a.provider.sessions.endBySid(tokens.sid, 'logout')
+      await assertEnded(dep, on(dep.b, rp), tokens)
+    })
+
     it('a code issued in the session and redeemed after it ended gives nothing', async () => {
       const rp = await addRefreshingRp(dep)
       const other = await addRefreshingRp(dep)
