@@ -45,6 +45,7 @@ export const files = [
   'test/e2e/cors.test.ts',
   'test/e2e/journey_policies.test.ts',
   'test/e2e/sessions.test.ts',
+  'test/e2e/session_end.test.ts',
   'test/e2e/claims.test.ts',
   'test/e2e/cli.test.ts',
   'test/e2e/cards_cli.test.ts',

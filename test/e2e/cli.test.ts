@@ -15,7 +15,7 @@ import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { sha256 } from '@careid/oidc'
 import { Browser } from '../support/browser.ts'
 import { freePort } from '../support/careid.ts'
-import { ok, refused, runCareid, startCareidProcess, type CliResult, type StartedCareid } from '../support/cli.ts'
+import { ok, refused, runCareid, startCareidProcess, withStore, type CliResult, type StartedCareid } from '../support/cli.ts'
 import { h1, signIn } from '../support/journey.ts'
 
 const realmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
@@ -148,6 +148,26 @@ describe('the careid command', { concurrency: 2 }, () => {
       ])
       assert.ok(html.includes(`Careid signed you in as <strong>${person.given_name} ${person.family_name}</strong>`), 'the demo app names the person')
       for (const value of ['AAL2_OR_AAL3_ANY', 'TOTP', role, person.uid]) assert.ok(html.includes(value), value)
+    })
+
+    it('sessions end <uid> ends every sign-in of that person and nobody else\'s; it refuses a malformed or unknown UID', async () => {
+      const [ended, other] = [demoWorkforce[0], demoWorkforce[1]]
+      assert.ok(ended && other)
+      const sessionsOf = async (uid: string) => (await withStore(dataDir, (store) => store.sessions.listBySub(uid))).length
+      const before = { ended: await sessionsOf(ended.uid), other: await sessionsOf(other.uid) }
+      await demoSignIn('acr_values=AAL1_USERPASS', ended)
+      await demoSignIn('acr_values=AAL1_USERPASS', ended)
+      await demoSignIn('acr_values=AAL1_USERPASS', other)
+      const count = before.ended + 2
+      assert.equal(await sessionsOf(ended.uid), count)
+      assert.equal(ok(await runCareid(['sessions', 'end', ended.uid, ...d()])), `Ended ${count} sign-in(s) of ${ended.uid}; their applications are being told.\n`)
+      assert.equal(await sessionsOf(ended.uid), 0)
+      assert.equal(await sessionsOf(other.uid), before.other + 1, 'the other person is still signed in')
+      assert.equal(ok(await runCareid(['sessions', 'end', ended.uid, ...d()])), `${ended.uid} has no sign-in to end.\n`)
+      const audit = await withStore(dataDir, (store) => store.audit.recent(50))
+      assert.ok(audit.some((e) => e.type === 'sessions.ended_by_admin' && e.subject === ended.uid && e.detail?.sessions_ended === count), 'the action is audited')
+      refused(await runCareid(['sessions', 'end', '12345', ...d()]), /^careid: a UID is 12 digits\n$/)
+      refused(await runCareid(['sessions', 'end', '999999999999', ...d()]), /^careid: no person with UID 999999999999\n$/)
     })
 
     it('clients added while it runs are seen by it, and the printed secret authenticates', async () => {

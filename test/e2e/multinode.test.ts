@@ -649,10 +649,16 @@ if (missing !== undefined) {
         assert.equal(tokens.status, 200, JSON.stringify(tokens.body))
         const idToken = tokens.body.id_token as string
         const sid = String((await verifyOn(0, idToken)).sid)
-        const silent = await browser.fetch(`${base()}/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'openid', acr_values: 'AAL1_USERPASS', state: 'silent', nonce: 'n-silent', prompt: 'none' })}`)
+        const signingAppUrl = (params: Record<string, string>) =>
+          `${base()}/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'openid', acr_values: 'AAL1_USERPASS', ...params })}`
+        const silent = await browser.fetch(signingAppUrl({ state: 'silent', nonce: 'n-silent', prompt: 'none' }))
         await silent.body?.cancel()
         const silentBack = new URL(silent.headers.get('location') ?? assert.fail(`prompt=none: ${silent.status}`))
-        const code = silentBack.searchParams.get('code') ?? assert.fail(silentBack.href)
+        assert.ok(silentBack.searchParams.get('code'), silentBack.href)
+        // The code redeemed while a node drains comes from another session, which stays signed in:
+        // a code of the session logged out below would be refused with it.
+        const elsewhere = await signIn(new Browser(proxy.origin), signingAppUrl({ state: 'elsewhere', nonce: 'n-elsewhere' }), { username: person.username, password, method: 'password' })
+        const code = new URL(elsewhere.location).searchParams.get('code') ?? assert.fail(elsewhere.location)
 
         // The logout: the signing app's notification is claimed by some node, which then waits on the held POST.
         const loggedOut = await browser.fetch(`${base()}/connect/endSession?${new URLSearchParams({ id_token_hint: idToken })}`)

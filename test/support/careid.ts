@@ -47,6 +47,8 @@ export async function startTestCareid(
     dataDir?: string
     /** The provider's clock, for a test that moves time on instead of waiting. */
     now?: () => number
+    /** Environment settings, e.g. DATABASE_URL and REDIS_URL for a node of a scaled-out deployment. */
+    env?: NodeJS.ProcessEnv
   } = {},
 ): Promise<TestCareid> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
@@ -54,7 +56,7 @@ export async function startTestCareid(
   const origin = `http://localhost:${port}`
   const settings = resolveSettings(
     { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', metricsToken: randomBytes(32).toString('hex'), ...options.settings },
-    { CAREID_KEY_ENCRYPTION_KEY: undefined },
+    { CAREID_KEY_ENCRYPTION_KEY: undefined, ...options.env },
   )
   const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now)
   const demo = running.demo

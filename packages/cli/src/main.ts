@@ -94,6 +94,12 @@ people
   .description('unlock a password locked after 100 failed attempts in a row, keeping the password')
   .action(admin((ctx, who: string) => unlockPerson(ctx, who, out)))
 
+const sessions = withData(program.command('sessions').description('sign-ins (SSO sessions)'))
+sessions
+  .command('end <uid>')
+  .description("end every sign-in of a person: their applications are logged out and their tokens stop working")
+  .action(admin(async (ctx, uid: string) => (await import('./commands/sessions.ts')).endSessions(ctx, uid, out)))
+
 const agent = program.command('agent').description('the Identity Agent: smartcard sign-in on this computer')
 const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader and its socket (env CAREID_AGENT_DIR, default .careid-agent)'] as const
 agent

@@ -4,7 +4,10 @@
  * back-channel logout). Limits follow the assurance level reached (NIST SP 800-63B): a session
  * ends at its absolute limit, or earlier after its idle limit without use, and never later than
  * what it is bound to (a card session), so the sweep ends it when that ends. Whenever a session
- * ends, every relying party that took part in it is owed a back-channel logout.
+ * ends, every relying party that took part in it is owed a back-channel logout, and every grant
+ * made in it is revoked with its access and refresh tokens: OIDC Back-Channel Logout 1.0 2.7,
+ * refresh tokens issued without `offline_access` "SHOULD be revoked" at logout, and CIS2 has no
+ * `offline_access`.
  */
 import type { LogoutNotification, SessionRecord, Store } from '@careid/store'
 import type { ClientRegistry } from './clients.ts'
@@ -24,7 +27,16 @@ export interface SignIn {
   binding_ends_at?: number | undefined
 }
 
-export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed' | 'admin'
+export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed' | 'card_revoked' | 'admin'
+
+/**
+ * The replay-cache key marking a session as ended. A code issued in the session may be redeemed
+ * while it ends: the redemption stores its grant, then looks for this mark and revokes the grant
+ * itself if the mark is there (see grants/authorization_code.ts), so no grant outlives its session.
+ */
+export function sessionEndedMark(sid: string): string {
+  return `session_ended:${sid}`
+}
 
 export interface SessionService {
   /** The live session a cookie secret points at; an expired one is ended on the way. */
@@ -48,6 +60,8 @@ export interface SessionService {
   endBySid(sid: string, reason: SessionEndReason): Promise<SessionRecord | undefined>
   /** Ends every session bound to an authenticator binding (e.g. a card session). */
   endByBinding(binding: string, reason: SessionEndReason): Promise<number>
+  /** Ends every session of one person (an administrator's action). */
+  endBySub(sub: string, reason: SessionEndReason): Promise<number>
   /**
    * Locks every session bound to a binding: they stay (same sid, relying parties not logged out)
    * but answer no request until the person signs in again, which rebinds them.
@@ -62,6 +76,11 @@ const lockedPrefix = 'locked:'
 
 export function isLocked(session: Pick<SessionRecord, 'binding'>): boolean {
   return session.binding?.startsWith(lockedPrefix) === true
+}
+
+/** The binding a session had before it was locked (itself if it is not locked). */
+export function unlockedBinding(binding: string): string {
+  return binding.startsWith(lockedPrefix) ? binding.slice(lockedPrefix.length) : binding
 }
 
 /** Minimum gap between two idle-timer refreshes of one session: spares a write per request. */
@@ -108,9 +127,16 @@ export function createSessionService(deps: {
   }
 
   async function end(session: SessionRecord, reason: SessionEndReason): Promise<void> {
-    // Notifications are queued before the session is deleted, so a crash in between loses none
-    // (the outbox keeps one per relying party and session, so queueing twice is harmless).
+    // Everything owed is done before the session is deleted, so a crash at any point leaves either a
+    // live session (ended again later: each step below is idempotent) or a deleted one with nothing
+    // left behind: its relying parties' notifications queued (the outbox keeps one per relying
+    // party and session), and its grants revoked.
     await notifyRelyingParties(session, session.clients)
+    const t = now()
+    // The mark first: a code redemption that stores its grant after the revocation below finds it.
+    // It lasts as long as any code issued in the session could still be redeemed.
+    await store.replay.markUsed(sessionEndedMark(session.sid), t + config.codeTtlMs + config.codeRetainMs, t)
+    await store.grants.revokeBySid(session.sid, t)
     // remove() is atomic: of two concurrent enders only one gets the record back.
     const removed = await store.sessions.remove(session.session_hash)
     if (removed === undefined) return
@@ -212,6 +238,12 @@ export function createSessionService(deps: {
 
     async endByBinding(binding, reason) {
       const sessions = await store.sessions.listByBinding(binding)
+      for (const session of sessions) await end(session, reason)
+      return sessions.length
+    },
+
+    async endBySub(sub, reason) {
+      const sessions = await store.sessions.listBySub(sub)
       for (const session of sessions) await end(session, reason)
       return sessions.length
     },

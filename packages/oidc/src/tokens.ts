@@ -6,6 +6,7 @@
  *   stateless-token shape; `authGrantId` ties it to the grant so revoking the grant revokes it.
  */
 import { randomUUID } from 'node:crypto'
+import type { SignInFacts } from '@careid/store'
 import { randomToken } from './crypto.ts'
 
 export interface TokenSigner {
@@ -21,10 +22,23 @@ export interface AuthenticationFacts {
   sid: string
   acr: string
   amr: string[]
-  aal: number
+  aal: 1 | 2 | 3
   auth_time: number
   id_assurance_level: string
   selected_roleid?: string | undefined
+}
+
+/** The part of the facts a grant keeps, so every token issued from it later states the same. */
+export function signInFacts(facts: AuthenticationFacts): SignInFacts {
+  const kept: SignInFacts = {
+    acr: facts.acr,
+    amr: facts.amr,
+    aal: facts.aal,
+    auth_time: facts.auth_time,
+    id_assurance_level: facts.id_assurance_level,
+  }
+  if (facts.selected_roleid !== undefined) kept.selected_roleid = facts.selected_roleid
+  return kept
 }
 
 export function auditTrackingId(): string {

@@ -598,6 +598,58 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         assert.deepStrictEqual(await store.refreshTokens.get('r2'), refreshToken('r2', 'g2'))
       })
 
+      test('round-trips the sign-in facts, with and without a selected role', async (store) => {
+        const signIn = { acr: 'AAL3_ANY', amr: ['N3_SMARTCARD'], aal: 3 as const, auth_time: T - 5 * MINUTE, id_assurance_level: '3' }
+        await store.grants.put(grant('g1', { sign_in: { ...signIn, selected_roleid: '555000000001-1' } }))
+        await store.grants.put(grant('g2', { sign_in: signIn }))
+        assert.deepStrictEqual(await store.grants.get('g1'), grant('g1', { sign_in: { ...signIn, selected_roleid: '555000000001-1' } }))
+        assert.deepStrictEqual(await store.grants.get('g2'), grant('g2', { sign_in: signIn }))
+      })
+
+      test('revokeBySid revokes every grant of the session, deletes their refresh tokens, and nothing else', async (store) => {
+        await store.grants.put(grant('a1', { sid: 'ended' }))
+        await store.grants.put(grant('a2', { sid: 'ended', client_id: 'client-b' }))
+        await store.grants.put(grant('b1', { sid: 'other' }))
+        await store.refreshTokens.put(refreshToken('ra1', 'a1'))
+        await store.refreshTokens.put(refreshToken('ra2', 'a2', { client_id: 'client-b' }))
+        await store.refreshTokens.put(refreshToken('rb1', 'b1'))
+        assert.equal(await store.grants.revokeBySid('ended', T + 5), 2)
+        assert.deepStrictEqual(await store.grants.get('a1'), grant('a1', { sid: 'ended', revoked_at: T + 5 }))
+        assert.deepStrictEqual(await store.grants.get('a2'), grant('a2', { sid: 'ended', client_id: 'client-b', revoked_at: T + 5 }))
+        assert.equal(await store.refreshTokens.get('ra1'), undefined)
+        assert.equal(await store.refreshTokens.get('ra2'), undefined)
+        assert.deepStrictEqual(await store.refreshTokens.rotate('ra1', refreshToken('s1', 'a1'), T + 6), { kind: 'absent' })
+        assert.deepStrictEqual(await store.grants.get('b1'), grant('b1', { sid: 'other' }))
+        assert.deepStrictEqual(await store.refreshTokens.get('rb1'), refreshToken('rb1', 'b1'))
+        assert.equal(await store.grants.revokeBySid('none', T + 5), 0)
+      })
+
+      test('revokeBySid is idempotent: earlier revocation times stay, and only new ones count', async (store) => {
+        await store.grants.put(grant('a1', { sid: 'ended' }))
+        await store.grants.put(grant('a2', { sid: 'ended' }))
+        await store.grants.revoke('a1', T + 1)
+        assert.equal(await store.grants.revokeBySid('ended', T + 5), 1)
+        assert.equal(await store.grants.revokeBySid('ended', T + 9), 0)
+        assert.deepStrictEqual(await store.grants.get('a1'), grant('a1', { sid: 'ended', revoked_at: T + 1 }))
+        assert.deepStrictEqual(await store.grants.get('a2'), grant('a2', { sid: 'ended', revoked_at: T + 5 }))
+      })
+
+      test('revokeBySid racing rotations leaves no usable refresh token', async (store) => {
+        for (let i = 0; i < RACERS; i++) {
+          await store.grants.put(grant(`g${i}`, { sid: 'ended' }))
+          await store.refreshTokens.put(refreshToken(`r${i}`, `g${i}`))
+        }
+        const [revoked] = await Promise.all([
+          store.grants.revokeBySid('ended', T + 5),
+          ...Array.from({ length: RACERS }, (_, i) => store.refreshTokens.rotate(`r${i}`, refreshToken(`s${i}`, `g${i}`), T + 5)),
+        ])
+        assert.equal(revoked, RACERS)
+        for (let i = 0; i < RACERS; i++) {
+          assert.equal(await store.refreshTokens.get(`s${i}`), undefined, `successor s${i} survived`)
+          assert.deepStrictEqual(await store.refreshTokens.rotate(`r${i}`, refreshToken(`t${i}`, `g${i}`), T + 6), { kind: 'absent' })
+        }
+      })
+
       test('removeExpired deletes grants with expires_at <= now, with their refresh tokens', async (store) => {
         await store.grants.put(grant('due', { expires_at: T }))
         await store.grants.put(grant('past', { expires_at: T - 1 }))
@@ -1068,6 +1120,21 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         const listed = sortedBy(await store.sessions.listByBinding('card-1'), (s) => s.session_hash)
         assert.deepStrictEqual(listed, [session('h1', { binding: 'card-1' }), session('h2', { binding: 'card-1', created_at: T + 1 })])
         assert.deepStrictEqual(await store.sessions.listByBinding('card-9'), [])
+      })
+
+      test('listBySub returns a person\'s sessions, oldest first, for their whole life', async (store) => {
+        const later = session('h2', { created_at: T + 1, binding: 'card-1' })
+        await store.sessions.create(later)
+        await store.sessions.create(session('h1'))
+        await store.sessions.create(session('h3', { sub: '555000000002' }))
+        assert.deepStrictEqual(await store.sessions.listBySub('555000000001'), [session('h1'), later])
+        const changes = { session_hash: 'h4', amr: ['PWD'], aal: 1 as const, auth_time: T + 9, last_seen_at: T + 9, expires_at: T + 60 * MINUTE, idle_expires_at: T + 20 * MINUTE }
+        assert.equal(await store.sessions.reauthenticate('h2', changes), true)
+        const { binding: _unbound, ...reauthenticated } = { ...later, ...changes }
+        assert.deepStrictEqual(await store.sessions.listBySub('555000000001'), [session('h1'), reauthenticated])
+        await store.sessions.remove('h1')
+        assert.deepStrictEqual(await store.sessions.listBySub('555000000001'), [reauthenticated])
+        assert.deepStrictEqual(await store.sessions.listBySub('555000000009'), [])
       })
 
       test('listExpired lists sessions past either limit, soonest first, without deleting', async (store) => {

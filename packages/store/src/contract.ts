@@ -132,6 +132,21 @@ export interface CredentialStore {
   remove(id: string): Promise<boolean>
 }
 
+/**
+ * What the sign-in behind a grant established, as its ID token stated it. Every token issued from
+ * the grant later (a refresh) states the same: a refresh re-issues, it does not re-authenticate.
+ */
+export interface SignInFacts {
+  /** The authentication context class the sign-in met for the authorization request. */
+  acr: string
+  amr: string[]
+  aal: 1 | 2 | 3
+  auth_time: number
+  id_assurance_level: string
+  /** The role the tokens were issued for, if any. */
+  selected_roleid?: string | undefined
+}
+
 /** What one authorization (one code redemption) granted; tokens issued from it refer to it. */
 export interface GrantRecord {
   grant_id: string
@@ -140,6 +155,8 @@ export interface GrantRecord {
   /** The SSO session (its public `sid`) the grant was made in. */
   sid: string
   scope: string
+  /** Absent only on a grant stored before Careid recorded them (schema version 4). */
+  sign_in?: SignInFacts | undefined
   created_at: number
   expires_at: number
   revoked_at?: number | undefined
@@ -154,6 +171,11 @@ export interface GrantStore {
    * tokens, so `refreshTokens.get` finds none and `rotate` on any of them is `absent`.
    */
   revoke(grantId: string, now: number): Promise<void>
+  /**
+   * Revokes, as `revoke` does, every grant made in the SSO session `sid` (its session ended), in one
+   * transaction; returns how many were not revoked before. Idempotent: earlier revocation times stay.
+   */
+  revokeBySid(sid: string, now: number): Promise<number>
   /** Deletes grants with expires_at <= now, and their refresh tokens; returns how many grants. */
   removeExpired(now: number): Promise<number>
 }
@@ -409,6 +431,8 @@ export interface SessionStore {
   remove(sessionHash: string): Promise<SessionRecord | undefined>
   /** Sessions bound to an authenticator binding (e.g. every session of one card session). */
   listByBinding(binding: string): Promise<SessionRecord[]>
+  /** Every session of one person, oldest first (by created_at, then sid), as listByBinding orders. */
+  listBySub(sub: string): Promise<SessionRecord[]>
   /**
    * Sessions whose expires_at or idle_expires_at <= now, soonest-ended first, at most `limit`.
    * Deletes nothing: the caller ends each one, so its relying parties' logout notifications are

@@ -101,12 +101,13 @@ export interface GrantRow<C extends ColumnTypes> {
   sub: string
   sid: string
   scope: string
+  sign_in: C['json'] | null
   created_at: C['int']
   expires_at: C['int']
   revoked_at: C['int'] | null
 }
 
-export const grantColumns = 'grant_id, client_id, sub, sid, scope, created_at, expires_at, revoked_at'
+export const grantColumns = 'grant_id, client_id, sub, sid, scope, sign_in, created_at, expires_at, revoked_at'
 
 export interface RefreshTokenRow<C extends ColumnTypes> {
   token_hash: string
@@ -272,6 +273,7 @@ export function rowReaders<C extends ColumnTypes>({ int, optionalInt, json, bool
         created_at: int(row.created_at),
         expires_at: int(row.expires_at),
       }
+      if (row.sign_in !== null) grant.sign_in = json(row.sign_in)
       setIfPresent(grant, 'revoked_at', optionalInt(row.revoked_at))
       return grant
     },

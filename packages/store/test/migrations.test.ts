@@ -45,6 +45,16 @@ const signingKey: SigningKeyRecord = {
 const person = { uid: '555000000001', name: 'Dr Ada Nurse', roles: [{ person_roleid: '555000000001-1' }] }
 const credential: CredentialRecord = { id: 'cred-1', uid: '555000000001', kind: 'password', secret: '$argon2id$x', state: { failures: 1 }, version: 2, created_at: T }
 const grant: GrantRecord = { grant_id: 'g1', client_id: client.client_id, sub: '555000000001', sid: 'sid-1', scope: 'openid', created_at: T, expires_at: T + 600 * MINUTE }
+const signedInGrant: GrantRecord = {
+  grant_id: 'g4',
+  client_id: client.client_id,
+  sub: '555000000001',
+  sid: 'sid-4',
+  scope: 'openid selectedrole',
+  sign_in: { acr: 'AAL3_ANY', amr: ['N3_SMARTCARD'], aal: 3, auth_time: T - MINUTE, id_assurance_level: '3', selected_roleid: '555000000001-1' },
+  created_at: T,
+  expires_at: T + 600 * MINUTE,
+}
 const refreshToken: RefreshTokenRecord = { token_hash: 'rt-hash', grant_id: 'g1', client_id: client.client_id, created_at: T, expires_at: T + 300 * MINUTE }
 const session: SessionRecord = {
   session_hash: 's-hash',
@@ -156,6 +166,26 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.deepStrictEqual(await store.cards.list(), [])
       await store.cards.put(card)
       assert.deepStrictEqual(await store.cards.get(card.serial), card)
+    },
+  },
+  4: {
+    rows: [
+      ['grants', { ...signedInGrant }],
+      ['refresh_tokens', { ...refreshToken, token_hash: 'rt-hash-4', grant_id: 'g4' }],
+    ],
+    async check(store) {
+      assert.deepStrictEqual(await store.grants.get('g4'), signedInGrant)
+      // The session's end revokes its grants through the new sid index, and takes their refresh tokens.
+      assert.equal(await store.grants.revokeBySid('sid-4', T + 1), 1)
+      assert.deepStrictEqual(await store.grants.get('g4'), { ...signedInGrant, revoked_at: T + 1 })
+      assert.equal(await store.refreshTokens.get('rt-hash-4'), undefined)
+    },
+    async fresh(store) {
+      // A grant stored before version 4 reads back without facts (version 1's check); a new one keeps them.
+      await store.grants.put(signedInGrant)
+      assert.deepStrictEqual(await store.grants.get('g4'), signedInGrant)
+      await store.sessions.create({ ...session, session_hash: 's-hash-4', sid: 'sid-4', sub: '555000000004' })
+      assert.deepStrictEqual(await store.sessions.listBySub('555000000004'), [{ ...session, session_hash: 's-hash-4', sid: 'sid-4', sub: '555000000004' }])
     },
   },
   // Clients written before version 6 read back with no web_origins (version 1's check): their

@@ -215,6 +215,7 @@ function suites(redisUrl: string, postgres: Service): void {
           `${prefix}expiry:replay`,
           `${prefix}expiry:sessions`,
           `${prefix}interaction:i1`,
+          `${prefix}person:555000000001`,
           `${prefix}replay:jti:1`,
           `${prefix}session:h2`,
           `${prefix}sid:sid-h1`,

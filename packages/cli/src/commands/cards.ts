@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CardIssueRefused, isWellFormedPasscode, issuePkcs11Card, issueVirtualCard, openCardAuthority, writeCardFile, type CardAuthority } from '@careid/cards'
 import type { CardRecord } from '@careid/store'
+import { adminSessions } from './sessions.ts'
 import type { CareidContext } from '../context.ts'
 import { UsageError } from './usage_error.ts'
 
@@ -118,11 +119,20 @@ export async function unlockCard(ctx: CareidContext, serial: string, out: (s: st
   out(card.locked_at === undefined ? `Card ${card.serial} was not locked; its attempts are reset.` : `Card ${card.serial} unlocked; its holder has 3 passcode attempts again.`)
 }
 
+/**
+ * Revokes the card, then ends what it signed in (on every node: the sessions are in the shared
+ * store). Run again on a revoked card, it ends whatever is still left of it.
+ */
 export async function revokeCard(ctx: CareidContext, serial: string, out: (s: string) => void): Promise<void> {
   const card = await ctx.store.cards.get(serial.toLowerCase())
   if (card === undefined) throw new UsageError(`no card ${serial}`)
-  if (card.status === 'revoked') return out(`Card ${card.serial} was already revoked (${iso(card.revoked_at ?? 0)}).`)
-  await ctx.store.cards.revoke(card.serial, Date.now())
-  await ctx.store.audit.append({ at: Date.now(), type: 'card.revoked', subject: card.uid, detail: { serial: card.serial } })
-  out(`Card ${card.serial} revoked: it signs nobody in from now on.`)
+  if (card.status === 'revoked') {
+    out(`Card ${card.serial} was already revoked (${iso(card.revoked_at ?? 0)}).`)
+  } else {
+    await ctx.store.cards.revoke(card.serial, Date.now())
+    await ctx.store.audit.append({ at: Date.now(), type: 'card.revoked', subject: card.uid, detail: { serial: card.serial } })
+    out(`Card ${card.serial} revoked: it signs nobody in from now on.`)
+  }
+  const ended = await adminSessions(ctx).endCard(card)
+  if (ended > 0) out(`${ended} sign-in(s) made with it ended; their applications are being told.`)
 }

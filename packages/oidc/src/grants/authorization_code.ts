@@ -14,7 +14,8 @@ import type { CodePayload } from '../authorization_response.ts'
 import { randomToken, safeEqual, sha256 } from '../crypto.ts'
 import { InvalidGrant, InvalidRequest } from '../errors.ts'
 import type { Params } from '../params.ts'
-import { accessTokenClaims, idTokenClaims } from '../tokens.ts'
+import { sessionEndedMark } from '../sessions.ts'
+import { accessTokenClaims, idTokenClaims, signInFacts } from '../tokens.ts'
 import type { GrantDeps, TokenResponse } from './grant.ts'
 
 const invalidCode = 'The provided access grant is invalid, expired, or revoked.'
@@ -56,10 +57,22 @@ export async function authorizationCodeGrant(deps: GrantDeps, client: ClientReco
   const { facts } = payload
   const grantId = record.grant_id
   const expiresAt = now + (client.refresh_tokens ? deps.config.refreshTokenTtlMs : deps.config.accessTokenTtlMs)
-  await deps.store.grants.put({ grant_id: grantId, client_id: client.client_id, sub: facts.sub, sid: facts.sid, scope: payload.scopes.join(' '), created_at: now, expires_at: expiresAt })
-  if (await deps.store.replay.has(reusedMark(grantId), now)) {
+  await deps.store.grants.put({
+    grant_id: grantId,
+    client_id: client.client_id,
+    sub: facts.sub,
+    sid: facts.sid,
+    scope: payload.scopes.join(' '),
+    sign_in: signInFacts(facts),
+    created_at: now,
+    expires_at: expiresAt,
+  })
+  // Checked after the grant is stored: a reuse or a session end that marked first is seen here, and
+  // one that marks later revokes the stored grant itself, so neither race leaves a live grant.
+  const [reused, sessionEnded] = await Promise.all([deps.store.replay.has(reusedMark(grantId), now), deps.store.replay.has(sessionEndedMark(facts.sid), now)])
+  if (reused || sessionEnded) {
     await deps.store.grants.revoke(grantId, now)
-    throw new InvalidGrant(invalidCode, { detail: 'code reused while it was being redeemed' })
+    throw new InvalidGrant(invalidCode, { detail: reused ? 'code reused while it was being redeemed' : 'the session ended' })
   }
 
   const accessToken = deps.signer.sign(

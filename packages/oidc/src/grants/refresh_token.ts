@@ -3,6 +3,11 @@
  * Rotation: each refresh token is used once and replaced. A rotated token presented again means
  * two parties hold it, so the whole family (the grant, with its access tokens) is revoked
  * (OAuth 2.0 Security BCP 4.14.2). The token is bound to the client it was issued to.
+ *
+ * A refresh re-issues what the sign-in granted; it authenticates nobody. So the new access token
+ * states the sign-in's own `auth_time` and `selected_roleid`, kept on the grant (userinfo answers
+ * for that role). No ID token is issued: OIDC Core 12.2 makes it optional, and CIS2's refresh
+ * responses carry none (cis2.md 6.2).
  */
 import type { ClientRecord } from '@careid/store'
 import { randomToken, sha256 } from '../crypto.ts'
@@ -22,6 +27,9 @@ export async function refreshTokenGrant(deps: GrantDeps, client: ClientRecord, p
   if (current === undefined || current.client_id !== client.client_id) throw new InvalidGrant(invalidToken)
   const grant = await deps.store.grants.get(current.grant_id)
   if (grant === undefined || grant.revoked_at !== undefined || grant.expires_at <= now) throw new InvalidGrant(invalidToken)
+  // A grant stored before its sign-in's facts were kept cannot state them: its client signs in again.
+  const signIn = grant.sign_in
+  if (signIn === undefined) throw new InvalidGrant(invalidToken, { detail: 'the grant predates the sign-in facts it would need to state' })
 
   const granted = grant.scope.split(' ')
   const requested = spaceList(params.get('scope'))
@@ -47,7 +55,8 @@ export async function refreshTokenGrant(deps: GrantDeps, client: ClientRecord, p
       grantId: grant.grant_id,
       grantType: 'refresh_token',
       scopes,
-      authTimeMs: grant.created_at,
+      authTimeMs: signIn.auth_time,
+      selectedRoleId: signIn.selected_roleid,
       nowMs: now,
       ttlMs: deps.config.accessTokenTtlMs,
     }),

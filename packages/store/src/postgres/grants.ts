@@ -16,12 +16,22 @@ export function postgresGrantStore({ query, transaction }: Postgres): GrantStore
     async put(grant) {
       // coalesce() keeps an earlier revocation: revocation is final.
       await query(
-        `INSERT INTO grants (${grantColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO grants (${grantColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (grant_id) DO UPDATE SET
           client_id = EXCLUDED.client_id, sub = EXCLUDED.sub, sid = EXCLUDED.sid, scope = EXCLUDED.scope,
-          created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
+          sign_in = EXCLUDED.sign_in, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
           revoked_at = coalesce(grants.revoked_at, EXCLUDED.revoked_at)`,
-        [grant.grant_id, grant.client_id, grant.sub, grant.sid, grant.scope, grant.created_at, grant.expires_at, grant.revoked_at ?? null],
+        [
+          grant.grant_id,
+          grant.client_id,
+          grant.sub,
+          grant.sid,
+          grant.scope,
+          grant.sign_in === undefined ? null : json(grant.sign_in),
+          grant.created_at,
+          grant.expires_at,
+          grant.revoked_at ?? null,
+        ],
       )
     },
     async get(grantId) {
@@ -35,6 +45,19 @@ export function postgresGrantStore({ query, transaction }: Postgres): GrantStore
         // that rotation stored and removes it too. Once revoked, no rotation can start.
         await tx('UPDATE grants SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL', [now, grantId])
         await tx('DELETE FROM refresh_tokens WHERE grant_id = $1', [grantId])
+      })
+    },
+    async revokeBySid(sid, now) {
+      return transaction(async (tx) => {
+        // As in revoke: the row locks wait for rotations in flight, whose successors the DELETE then
+        // sees. Locked in grant_id order, the order any other revokeBySid of this sid takes too.
+        const { rowCount } = await tx(
+          `UPDATE grants SET revoked_at = $1
+          WHERE grant_id IN (SELECT grant_id FROM grants WHERE sid = $2 ORDER BY grant_id FOR UPDATE) AND revoked_at IS NULL`,
+          [now, sid],
+        )
+        await tx('DELETE FROM refresh_tokens WHERE grant_id IN (SELECT grant_id FROM grants WHERE sid = $1)', [sid])
+        return rowCount ?? 0
       })
     },
     async removeExpired(now) {

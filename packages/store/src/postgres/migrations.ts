@@ -189,6 +189,13 @@ CREATE TABLE card_authority (
 );
 `
 
+// See the SQLite schema's version 4.
+const grantSignIn = `
+ALTER TABLE grants ADD COLUMN sign_in JSONB;
+CREATE INDEX grants_by_sid ON grants (sid);
+CREATE INDEX sessions_by_sub ON sessions (sub, created_at, sid);
+`
+
 // NULL: the client lists no web origins, and its redirect URIs' origins apply (CORS).
 const clientWebOrigins = `
 ALTER TABLE clients ADD COLUMN web_origins JSONB;
@@ -199,6 +206,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
   { version: 3, name: 'smartcards', sql: cardsSchema },
+  { version: 4, name: 'grant sign-in facts', sql: grantSignIn },
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
 ]
 

@@ -90,6 +90,10 @@ export function postgresSessionStore({ query }: Postgres): SessionStore {
       const { rows } = await query<SessionRow<PostgresColumns>>(`SELECT ${sessionColumns} FROM sessions WHERE binding = $1 ORDER BY created_at, sid`, [binding])
       return rows.map(toSession)
     },
+    async listBySub(sub) {
+      const { rows } = await query<SessionRow<PostgresColumns>>(`SELECT ${sessionColumns} FROM sessions WHERE sub = $1 ORDER BY created_at, sid`, [sub])
+      return rows.map(toSession)
+    },
     async listExpired(now, limit) {
       // Matches the sessions_by_end index expression exactly, so the sweep is an index range scan.
       const { rows } = await query<SessionRow<PostgresColumns>>(

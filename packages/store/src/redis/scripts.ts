@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis'
 
 /** What a key holds; the word between the prefix and the value. */
-export type KeyKind = 'code' | 'session' | 'sid' | 'binding' | 'interaction' | 'replay' | 'expiry' | 'rate'
+export type KeyKind = 'code' | 'session' | 'sid' | 'binding' | 'person' | 'interaction' | 'replay' | 'expiry' | 'rate'
 
 /**
  * Sorted sets that index records by when they end (the score): the `expiry` kind's values. For
@@ -46,17 +46,20 @@ local function as_map(flat)
   for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
   return map
 end
--- Re-arms a session's TTLs (record, sid index, binding set) and its place in the expiry index.
+-- Adds a member to an index set that outlives its longest-lived member (PTTL is -1 for a set just
+-- created).
+local function keep_member(set, member, ttl)
+  redis.call('SADD', set, member)
+  if redis.call('PTTL', set) < tonumber(ttl) then redis.call('PEXPIRE', set, ttl) end
+end
+-- Re-arms a session's TTLs (record, sid index, binding set, person set) and its place in the
+-- expiry index. The person set holds sids, which stay with a session for its whole life.
 local function keep_session(hash, sid, binding, end_at)
   local ttl = gc_ttl(end_at)
   redis.call('PEXPIRE', key('session', hash), ttl)
   redis.call('PEXPIRE', key('sid', sid), ttl)
-  if binding then
-    local set = key('binding', binding)
-    redis.call('SADD', set, hash)
-    -- The set outlives its longest-lived member; PTTL is -1 for a set just created.
-    if redis.call('PTTL', set) < tonumber(ttl) then redis.call('PEXPIRE', set, ttl) end
-  end
+  if binding then keep_member(key('binding', binding), hash, ttl) end
+  keep_member(key('person', redis.call('HGET', key('session', hash), 'sub')), sid, ttl)
   redis.call('ZADD', key('expiry', 'sessions'), end_at, hash)
 end
 `
@@ -198,6 +201,7 @@ redis.call('DEL', KEYS[1])
 local sid = key('sid', s.sid)
 if redis.call('GET', sid) == s.session_hash then redis.call('DEL', sid) end
 if s.binding then redis.call('SREM', key('binding', s.binding), s.session_hash) end
+redis.call('SREM', key('person', s.sub), s.sid)
 redis.call('ZREM', key('expiry', 'sessions'), s.session_hash)
 return fields`,
   },
@@ -210,6 +214,21 @@ for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   -- A member whose session the TTL collected is skipped; the set's own TTL collects it.
   local fields = redis.call('HGETALL', key('session', hash))
   if #fields > 0 then out[#out + 1] = fields end
+end
+return out`,
+  },
+  // KEYS: person. Returns a list of sessions' fields.
+  sessionsBySub: {
+    keys: 1,
+    lua: `
+local out = {}
+for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  -- As for bindings: a member whose session is gone is skipped, and collected with the set.
+  local hash = redis.call('GET', key('sid', sid))
+  if hash then
+    local fields = redis.call('HGETALL', key('session', hash))
+    if #fields > 0 then out[#out + 1] = fields end
+  end
 end
 return out`,
   },

@@ -1,5 +1,5 @@
 /**
- * Short-lived state in Redis: SSO sessions (with sid, binding and expiry indexes), sign-in journeys,
+ * Short-lived state in Redis: SSO sessions (with sid, binding, person and expiry indexes), sign-in journeys,
  * single-use markers and rate counters. Every write that touches a record and its indexes is one
  * script.
  */
@@ -104,6 +104,10 @@ export function redisSessionStore(context: RedisContext): SessionStore {
     },
     async listByBinding(binding) {
       const found = (await context.run('sessionsByBinding', [context.key('binding', binding)], [])) as string[][]
+      return found.map((flat) => toSession(fieldMap(flat))).sort(byCreation)
+    },
+    async listBySub(sub) {
+      const found = (await context.run('sessionsBySub', [context.key('person', sub)], [])) as string[][]
       return found.map((flat) => toSession(fieldMap(flat))).sort(byCreation)
     },
     async listExpired(now, limit) {

@@ -16,14 +16,16 @@ export function sqliteGrantStore(sqlite: Sqlite): GrantStore {
   // to the grant's refresh tokens. coalesce() keeps an earlier revocation: revocation is final.
   const upsert = db.prepare(`
     INSERT INTO grants (${grantColumns})
-    VALUES (@grant_id, @client_id, @sub, @sid, @scope, @created_at, @expires_at, @revoked_at)
+    VALUES (@grant_id, @client_id, @sub, @sid, @scope, @sign_in, @created_at, @expires_at, @revoked_at)
     ON CONFLICT (grant_id) DO UPDATE SET
       client_id = excluded.client_id, sub = excluded.sub, sid = excluded.sid, scope = excluded.scope,
-      created_at = excluded.created_at, expires_at = excluded.expires_at,
+      sign_in = excluded.sign_in, created_at = excluded.created_at, expires_at = excluded.expires_at,
       revoked_at = coalesce(grants.revoked_at, excluded.revoked_at)`)
   const select = db.prepare(`SELECT ${grantColumns} FROM grants WHERE grant_id = ?`)
   const markRevoked = db.prepare('UPDATE grants SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL')
   const deleteTokens = db.prepare('DELETE FROM refresh_tokens WHERE grant_id = ?')
+  const markSessionRevoked = db.prepare('UPDATE grants SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL')
+  const deleteSessionTokens = db.prepare('DELETE FROM refresh_tokens WHERE grant_id IN (SELECT grant_id FROM grants WHERE sid = ?)')
   // The foreign key cascades this to the grants' refresh tokens; `changes` counts only grants.
   const removeExpired = db.prepare('DELETE FROM grants WHERE expires_at <= ?')
 
@@ -35,6 +37,7 @@ export function sqliteGrantStore(sqlite: Sqlite): GrantStore {
         sub: grant.sub,
         sid: grant.sid,
         scope: grant.scope,
+        sign_in: grant.sign_in === undefined ? null : JSON.stringify(grant.sign_in),
         created_at: grant.created_at,
         expires_at: grant.expires_at,
         revoked_at: grant.revoked_at ?? null,
@@ -48,6 +51,13 @@ export function sqliteGrantStore(sqlite: Sqlite): GrantStore {
       sqlite.write(() => {
         markRevoked.run(now, grantId)
         deleteTokens.run(grantId)
+      })
+    },
+    async revokeBySid(sid, now) {
+      return sqlite.write(() => {
+        const revoked = markSessionRevoked.run(now, sid).changes
+        deleteSessionTokens.run(sid)
+        return revoked
       })
     },
     async removeExpired(now) {

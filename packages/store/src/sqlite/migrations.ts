@@ -202,6 +202,15 @@ CREATE TABLE card_authority (
 );
 `
 
+// What each grant's sign-in established, so a refresh states the same (NULL on grants stored
+// before; see GrantRecord), and the indexes that end a session's grants with it and find a person's
+// sessions (a card revoked, an administrator's end).
+const grantSignIn = `
+ALTER TABLE grants ADD COLUMN sign_in TEXT;
+CREATE INDEX grants_by_sid ON grants (sid);
+CREATE INDEX sessions_by_sub ON sessions (sub, created_at, sid);
+`
+
 // NULL: the client lists no web origins, and its redirect URIs' origins apply (CORS).
 const clientWebOrigins = `
 ALTER TABLE clients ADD COLUMN web_origins TEXT;
@@ -212,6 +221,7 @@ export const sqliteMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
   { version: 3, name: 'smartcards', sql: cardsSchema },
+  { version: 4, name: 'grant sign-in facts', sql: grantSignIn },
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
 ]
 

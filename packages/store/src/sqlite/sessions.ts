@@ -33,6 +33,7 @@ export function sqliteSessionStore({ db }: Sqlite): SessionStore {
       expires_at = @expires_at, idle_expires_at = @idle_expires_at, binding = @binding
     WHERE session_hash = @session_hash`)
   const remove = db.prepare(`DELETE FROM sessions WHERE session_hash = ? RETURNING ${sessionColumns}`)
+  const selectBySub = db.prepare(`SELECT ${sessionColumns} FROM sessions WHERE sub = ? ORDER BY created_at, sid`)
   const selectByBinding = db.prepare(`SELECT ${sessionColumns} FROM sessions WHERE binding = ? ORDER BY created_at, sid`)
   // Matches the sessions_by_end index expression exactly, so the sweep is an index range scan.
   const listExpired = db.prepare(`SELECT ${sessionColumns} FROM sessions WHERE min(expires_at, idle_expires_at) <= ? ORDER BY min(expires_at, idle_expires_at) LIMIT ?`)
@@ -93,6 +94,9 @@ export function sqliteSessionStore({ db }: Sqlite): SessionStore {
     },
     async listByBinding(binding) {
       return (selectByBinding.all(binding) as SessionRow<SqliteColumns>[]).map(toSession)
+    },
+    async listBySub(sub) {
+      return (selectBySub.all(sub) as SessionRow<SqliteColumns>[]).map(toSession)
     },
     async listExpired(now, limit) {
       return (listExpired.all(now, limit) as SessionRow<SqliteColumns>[]).map(toSession)
