@@ -346,6 +346,63 @@ describe("removing a card where the organisation's policy is to lock", () => {
     const refused = await stale.go(authorizeUrl(rp, { scope: 'openid', state: 'stale', acr_values: 'AAL3_ANY', prompt: 'none' }))
     assert.equal(new URL(refused.location ?? '').searchParams.get('error'), 'login_required')
   })
+
+  it('a locked session issues nothing at the token endpoint: its refresh token and a code issued before the lock get invalid_grant; unlocked, the refresh token works again', async () => {
+    const person = byName('midwife.taylor')
+    const role = person.positions.find((p) => p.org_code === 'RJ1')?.person_roleid as string
+    const redirect_uri = 'https://rp.example.test/callback'
+    const registered = await careid.addClient({ redirect_uris: [redirect_uri], token_endpoint_auth_method: 'client_secret_post', refresh_tokens: true })
+    const rp: TestRp = { careid, client_id: registered.client_id, client_secret: registered.client_secret as string, redirect_uri }
+    const card = await issueTestCard(careid, person.uid)
+    const agent = await createAgentKey()
+    const browser = new Browser(careid.origin)
+    const tokenEndpoint = `${careid.issuer}/access_token`
+    const tokenRequest = (params: Record<string, string>) =>
+      fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: rp.client_id, client_secret: rp.client_secret, ...params }).toString(),
+      })
+    const refresh = (refresh_token: string) => tokenRequest({ grant_type: 'refresh_token', refresh_token })
+    async function openWithRole() {
+      const opened = await openCardSession(careid, card, agent)
+      const path = '/agent/session/role'
+      const chosen = await postJson(agentUrl(careid, path), { person_roleid: role }, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+      assert.equal(chosen.status, 200)
+      return opened
+    }
+    async function codeWithTicket(cardSession: string, state: string) {
+      const page = (await browser.go(authorizeUrl(rp, { scope: 'openid', state, acr_values: 'AAL3_ANY' }))).page
+      assert.ok(page, 'expected the smartcard page')
+      const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+      const f = form(page, '/authenticate')
+      return (await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, cardSession, value) } })).location
+    }
+
+    const first = await openWithRole()
+    const signedIn = await redeem(rp, await codeWithTicket(first.card_session, 'first'))
+    const refreshToken = signedIn.body.refresh_token as string
+    assert.equal(typeof refreshToken, 'string')
+    // A code is issued (SSO, no page) and not yet redeemed when the card is removed.
+    const pending = new URL((await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'pending', acr_values: 'AAL3_ANY' }))).location ?? '').searchParams.get('code')
+    assert.ok(pending, 'a code was issued before the lock')
+
+    const path = '/agent/session/end'
+    const ended = await postJson(agentUrl(careid, path), {}, { authorization: `Bearer ${first.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
+    assert.deepEqual(await ended.json(), { sessions_ended: 0, sessions_locked: 1 })
+
+    await expectJsonError(await refresh(refreshToken), { status: 400, error: 'invalid_grant' })
+    await expectJsonError(await tokenRequest({ grant_type: 'authorization_code', code: pending, redirect_uri }), { status: 400, error: 'invalid_grant' })
+
+    // The card and passcode unlock the same session: the refresh token the lock held back works again.
+    const second = await openWithRole()
+    const unlocked = await redeem(rp, await codeWithTicket(second.card_session, 'again'))
+    assert.equal(unlocked.id.sid, signedIn.id.sid)
+    const refreshed = await refresh(refreshToken)
+    assert.equal(refreshed.status, 200)
+    const body = (await refreshed.json()) as Record<string, unknown>
+    assert.equal(typeof body.access_token, 'string')
+  })
 })
 
 describe('the sign-in page challenge', () => {

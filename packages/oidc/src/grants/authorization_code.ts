@@ -14,7 +14,7 @@ import type { CodePayload } from '../authorization_response.ts'
 import { randomToken, safeEqual, sha256 } from '../crypto.ts'
 import { InvalidGrant, InvalidRequest } from '../errors.ts'
 import type { Params } from '../params.ts'
-import { sessionEndedMark } from '../sessions.ts'
+import { isLocked, sessionEndedMark } from '../sessions.ts'
 import { accessTokenClaims, idTokenClaims, signInFacts } from '../tokens.ts'
 import type { GrantDeps, TokenResponse } from './grant.ts'
 
@@ -68,11 +68,18 @@ export async function authorizationCodeGrant(deps: GrantDeps, client: ClientReco
     expires_at: expiresAt,
   })
   // Checked after the grant is stored: a reuse or a session end that marked first is seen here, and
-  // one that marks later revokes the stored grant itself, so neither race leaves a live grant.
-  const [reused, sessionEnded] = await Promise.all([deps.store.replay.has(reusedMark(grantId), now), deps.store.replay.has(sessionEndedMark(facts.sid), now)])
-  if (reused || sessionEnded) {
+  // one that marks later revokes the stored grant itself, so neither race leaves a live grant. A
+  // session locked since the code was issued (its card removed) issues nothing either: the code is
+  // spent, so its grant is revoked too.
+  const [reused, sessionEnded, session] = await Promise.all([
+    deps.store.replay.has(reusedMark(grantId), now),
+    deps.store.replay.has(sessionEndedMark(facts.sid), now),
+    deps.store.sessions.getBySid(facts.sid),
+  ])
+  const refusal = reused ? 'code reused while it was being redeemed' : sessionEnded || session === undefined ? 'the session ended' : isLocked(session) ? 'the session is locked' : undefined
+  if (refusal !== undefined) {
     await deps.store.grants.revoke(grantId, now)
-    throw new InvalidGrant(invalidCode, { detail: reused ? 'code reused while it was being redeemed' : 'the session ended' })
+    throw new InvalidGrant(invalidCode, { detail: refusal })
   }
 
   const accessToken = deps.signer.sign(

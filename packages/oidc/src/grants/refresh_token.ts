@@ -13,6 +13,7 @@ import type { ClientRecord } from '@careid/store'
 import { randomToken, sha256 } from '../crypto.ts'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.ts'
 import { spaceList, type Params } from '../params.ts'
+import { isLocked } from '../sessions.ts'
 import { accessTokenClaims } from '../tokens.ts'
 import type { GrantDeps, TokenResponse } from './grant.ts'
 
@@ -30,6 +31,11 @@ export async function refreshTokenGrant(deps: GrantDeps, client: ClientRecord, p
   // A grant stored before its sign-in's facts were kept cannot state them: its client signs in again.
   const signIn = grant.sign_in
   if (signIn === undefined) throw new InvalidGrant(invalidToken, { detail: 'the grant predates the sign-in facts it would need to state' })
+  // A locked session (its card removed under a lock policy) issues nothing until the card unlocks
+  // it; the grant is kept, so the same refresh token works again once the session is unlocked. A
+  // session that has gone has already revoked its grants; a missing one is refused all the same.
+  const session = await deps.store.sessions.getBySid(grant.sid)
+  if (session === undefined || isLocked(session)) throw new InvalidGrant(invalidToken, { detail: session === undefined ? 'the session ended' : 'the session is locked' })
 
   const granted = grant.scope.split(' ')
   const requested = spaceList(params.get('scope'))
