@@ -158,6 +158,19 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.deepStrictEqual(await store.cards.get(card.serial), card)
     },
   },
+  5: {
+    rows: [['cards', { ...card, serial: '0b1c', kind: 'virtual', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' }]],
+    async check(store) {
+      assert.deepStrictEqual(await store.cards.get('0b1c'), { ...card, serial: '0b1c', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' })
+    },
+    async fresh(store) {
+      // A card of an earlier version has no unlock secrets; new ones keep theirs.
+      assert.equal((await store.cards.list()).some((c) => c.unlock_secrets_sealed !== undefined), false)
+      const issued = { ...card, serial: '0b1d', unlock_secrets_sealed: 'v1.sealed' }
+      await store.cards.put(issued)
+      assert.deepStrictEqual(await store.cards.get('0b1d'), issued)
+    },
+  },
 }
 
 /**

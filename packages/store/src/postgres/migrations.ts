@@ -189,11 +189,19 @@ CREATE TABLE card_authority (
 );
 `
 
+// A virtual card's private key opens only with a share the provider releases after a passcode
+// proof; the secrets that check the proofs and the share are kept here, sealed under the
+// key-encryption key. Cards issued before have none (their files are refused: reissue them).
+const virtualCardUnlockSecrets = `
+ALTER TABLE cards ADD COLUMN unlock_secrets_sealed TEXT;
+`
+
 /** Every PostgreSQL migration, oldest first; `sql` is PostgreSQL, run as one transaction. */
 export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
   { version: 3, name: 'smartcards', sql: cardsSchema },
+  { version: 5, name: 'virtual card unlock secrets', sql: virtualCardUnlockSecrets },
 ]
 
 /** The version a fully migrated PostgreSQL database is at. */
