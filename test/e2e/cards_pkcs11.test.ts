@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { compactVerify, importX509 } from 'jose'
 import pkcs11js from 'pkcs11js'
-import { openCardAuthority, Pkcs11CardReader, type CardReader } from '@careid/cards'
+import { openCardAuthority, Pkcs11CardReader } from '@careid/cards'
 import { demoWorkforce } from '@careid/domain'
 import { createSecretBox, loadKeyEncryptionKey } from '@careid/oidc'
 import type { Json } from '@careid/store'
@@ -65,7 +65,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false : `${MODULE} is missing (apt-get install softhsm2)`, concurrency: 1 }, () => {
   const label = 'careid-ada'
   let serial = ''
-  let reader: CardReader
+  let reader: Pkcs11CardReader
 
   before(async () => {
     await withStore(dataDir, async (store) => {
@@ -120,7 +120,7 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
     }
   })
 
-  it('a wrong PIN is wrong_passcode; SoftHSM2 never locks, so the provider counter is the lockout', async () => {
+  it('a wrong PIN is wrong_passcode, checked by the token itself (SoftHSM2 keeps no PIN counter; a real card locks)', async () => {
     for (const pin of ['999999', '2468130', '24681', 'abcdef']) assert.deepStrictEqual(await reader.unlock(pin), { ok: false, reason: 'wrong_passcode' })
     for (let i = 0; i < 4; i++) assert.deepStrictEqual(await reader.unlock('135792'), { ok: false, reason: 'wrong_passcode' })
     const unlocked = await reader.unlock(PIN)

@@ -13,6 +13,7 @@ import type { AeadSecretBox } from '@careid/oidc'
 import type { CardRecord, CardStore, Json, PersonStore } from '@careid/store'
 import { parsePerson } from '@careid/domain'
 import * as x509 from './x509.ts'
+import { passcodeCheckKeys, sealUnlockSecrets, type PasscodeCheckKeys, type UnlockSecrets } from './virtual/unlock_secrets.ts'
 
 const DAY = 24 * 60 * 60_000
 /** How long a card certificate is valid. */
@@ -52,6 +53,8 @@ export interface IssueCardInput {
   publicKey: webcrypto.CryptoKey
   kind: CardRecord['kind']
   now: number
+  /** A virtual card's unlock secrets, sealed into its registry entry under the key-encryption key. */
+  unlockSecrets?: UnlockSecrets | undefined
 }
 
 export interface CardAuthority {
@@ -66,6 +69,8 @@ export interface CardAuthority {
   verifyCardCertificate(pem: string, now: number): Promise<CardVerification>
   /** Revokes a card it issued (idempotent); false if the registry has no such card. */
   revokeCard(serial: string, now: number): Promise<boolean>
+  /** A virtual card's passcode check for one challenge; undefined for a card without unlock secrets. */
+  passcodeCheck(card: CardRecord, challenge: string): PasscodeCheckKeys | undefined
 }
 
 /** Loads the deployment's card authority, making it on first use. */
@@ -83,7 +88,7 @@ export async function openCardAuthority(options: CardAuthorityOptions): Promise<
   return {
     certificate: stored.certificate,
 
-    async issueCard({ uid, publicKey, kind, now }) {
+    async issueCard({ uid, publicKey, kind, now, unlockSecrets }) {
       const person = await people.get(uid)
       if (person === undefined) throw new CardIssueRefused(`no person has the UID ${uid}`)
       const holder = parsePerson(person as Json)
@@ -129,6 +134,7 @@ export async function openCardAuthority(options: CardAuthorityOptions): Promise<
         status: 'active',
         failed_attempts: 0,
       }
+      if (unlockSecrets !== undefined) card.unlock_secrets_sealed = sealUnlockSecrets(secrets, card.serial, unlockSecrets)
       await cards.put(card)
       return card
     },
@@ -154,6 +160,10 @@ export async function openCardAuthority(options: CardAuthorityOptions): Promise<
 
     revokeCard(serial, now) {
       return cards.revoke(serial, now)
+    },
+
+    passcodeCheck(card, challenge) {
+      return card.unlock_secrets_sealed === undefined ? undefined : passcodeCheckKeys(secrets, card.serial, card.unlock_secrets_sealed, challenge)
     },
   }
 }

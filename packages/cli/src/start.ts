@@ -65,7 +65,10 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     node: `${hostname()}:${process.pid}`,
     metrics: metrics.logout,
     events: context.events,
-    smartcard: { verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now) },
+    smartcard: {
+      verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
+      unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
+    },
   })
   const app = await buildServer({
     provider,

@@ -3,7 +3,16 @@
  * store, signing keys, the domain directory and the authenticators. The HTTP layer maps requests
  * onto these; the CLI composes this with concrete adapters.
  */
-import { createCardChallenges, createCardSessions, smartcardAuthenticator, type Authenticator, type CardCertificateVerifier, type SecretBox } from '@careid/authenticators'
+import {
+  createCardChallenges,
+  createCardPasscodes,
+  createCardSessions,
+  smartcardAuthenticator,
+  type Authenticator,
+  type CardCertificateVerifier,
+  type SecretBox,
+  type VirtualCardUnlock,
+} from '@careid/authenticators'
 import type { Directory } from '@careid/domain'
 import type { EventBus, Store } from '@careid/store'
 import { createAgentProtocol, type AgentProtocol } from './agent_protocol.ts'
@@ -52,6 +61,8 @@ export interface ProviderDeps {
 
 export interface SmartcardDeps {
   verifyCard: CardCertificateVerifier
+  /** The card authority's passcode check for a virtual card (its unlock secrets are sealed under the key-encryption key). */
+  unlockVirtualCard: VirtualCardUnlock
 }
 
 export function createProvider(deps: ProviderDeps) {
@@ -98,6 +109,7 @@ export function createProvider(deps: ProviderDeps) {
     const cardChallenges = createCardChallenges(store)
     const passcodeProven = (serial: string) => store.cards.passcodeProven(serial)
     const { verifyCard } = deps.smartcard
+    const cardPasscodes = createCardPasscodes({ store, cardChallenges, unlock: deps.smartcard.unlockVirtualCard })
     authenticators.push(smartcardAuthenticator({ issuer, agentOrigin: config.agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
     agent = createAgentProtocol({
       store,
@@ -107,6 +119,7 @@ export function createProvider(deps: ProviderDeps) {
       verifyCard,
       cardSessions,
       cardChallenges,
+      cardPasscodes,
       passcodeProven,
       endBoundSessions: (binding) => sessions.endByBinding(binding, 'card_removed'),
       lockBoundSessions: (binding) => sessions.lockByBinding(binding),

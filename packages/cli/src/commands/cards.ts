@@ -84,7 +84,9 @@ async function issueOnToken(ctx: CareidContext, uid: string, pin: string | undef
 function report(card: CardRecord, where: string, generatedPasscode: string | undefined, flags: IssueCardFlags, out: (s: string) => void): void {
   if (flags.json === true) {
     const place = card.kind === 'virtual' ? { file: where } : { token: flags.tokenLabel }
-    out(JSON.stringify({ ...card, ...place, ...(generatedPasscode === undefined ? {} : { passcode: generatedPasscode }) }))
+    // The sealed unlock secrets are the provider's alone: never printed, even sealed.
+    const { unlock_secrets_sealed: _sealed, ...shown } = card
+    out(JSON.stringify({ ...shown, ...place, ...(generatedPasscode === undefined ? {} : { passcode: generatedPasscode }) }))
     return
   }
   out(`Issued card ${card.serial} to ${card.uid}, valid until ${iso(card.not_after)}.`)

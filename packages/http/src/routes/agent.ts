@@ -19,7 +19,10 @@ async function answer(reply: FastifyReply, work: () => Promise<unknown>): Promis
   try {
     return send(reply, 200, await work())
   } catch (error) {
-    if (error instanceof AgentError) return send(reply, error.status, { error: error.error, error_description: error.description })
+    if (error instanceof AgentError) {
+      const left = error.attempts_left === undefined ? {} : { attempts_left: error.attempts_left }
+      return send(reply, error.status, { error: error.error, error_description: error.description, ...left })
+    }
     throw error
   }
 }
@@ -33,6 +36,7 @@ export async function agentRoutes(app: FastifyInstance, options: AgentRouteOptio
   const { agent, base } = options
   const config = { config: { errorFormat: 'json' as const } }
   app.post(base + agentPaths.challenge, config, (request, reply) => answer(reply, () => agent.challenge(request.body)))
+  app.post(base + agentPaths.passcode, config, (request, reply) => answer(reply, () => agent.passcode(request.body)))
   app.post(base + agentPaths.session, config, (request, reply) => answer(reply, () => agent.openSession(request.body)))
   app.post(base + agentPaths.role, config, (request, reply) => answer(reply, () => agent.selectRole(caller(request), request.body)))
   app.post(base + agentPaths.end, config, (request, reply) => answer(reply, () => agent.endSession(caller(request))))
