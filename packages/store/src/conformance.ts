@@ -426,7 +426,7 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
       test('round-trips with and without optional fields, and lists by person', async (store) => {
         const mine = [
           card('0a', 'u1', { unlock_secrets_sealed: 'v1.sealed-secrets' }),
-          card('0b', 'u1', { kind: 'pkcs11', created_at: T + 1, failed_attempts: 3, locked_at: T + 2, status: 'revoked', revoked_at: T + 3 }),
+          card('0b', 'u1', { kind: 'pkcs11', created_at: T + 1, failed_attempts: 3, locked_at: T + 2, status: 'revoked', revoked_at: T + 3, authentication_key: 'MFkwEwYH' }),
         ]
         for (const c of mine) await store.cards.put(c)
         await store.cards.put(card('0c', 'u2', { created_at: T + 2 }))

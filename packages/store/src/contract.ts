@@ -260,6 +260,12 @@ export interface CardRecord {
    * key. Absent for PKCS#11 cards.
    */
   unlock_secrets_sealed?: string | undefined
+  /**
+   * A PKCS#11 card's authentication key (SPKI, base64url): a second key on the token that signs
+   * without the PIN (as a PIV card's card authentication key does), so the card can prove it is at
+   * hand when its PIN is locked. Absent for virtual cards and for tokens issued without one.
+   */
+  authentication_key?: string | undefined
 }
 
 /** Passcode attempts begun without proof after which a card is locked. */

@@ -159,14 +159,18 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
     },
   },
   5: {
-    rows: [['cards', { ...card, serial: '0b1c', kind: 'virtual', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' }]],
+    rows: [
+      ['cards', { ...card, uid: '555000000002', serial: '0b1c', kind: 'virtual', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' }],
+      ['cards', { ...card, uid: '555000000002', serial: '0b1e', kind: 'pkcs11', failed_attempts: 0, authentication_key: 'MFkwEwYH' }],
+    ],
     async check(store) {
-      assert.deepStrictEqual(await store.cards.get('0b1c'), { ...card, serial: '0b1c', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' })
+      assert.deepStrictEqual(await store.cards.get('0b1c'), { ...card, uid: '555000000002', serial: '0b1c', kind: 'virtual', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' })
+      assert.deepStrictEqual(await store.cards.get('0b1e'), { ...card, uid: '555000000002', serial: '0b1e', kind: 'pkcs11', failed_attempts: 0, authentication_key: 'MFkwEwYH' })
     },
     async fresh(store) {
       // A card of an earlier version has no unlock secrets; new ones keep theirs.
-      assert.equal((await store.cards.list()).some((c) => c.unlock_secrets_sealed !== undefined), false)
-      const issued = { ...card, serial: '0b1d', unlock_secrets_sealed: 'v1.sealed' }
+      assert.equal((await store.cards.list()).some((c) => c.unlock_secrets_sealed !== undefined || c.authentication_key !== undefined), false)
+      const issued = { ...card, uid: '555000000002', serial: '0b1d', unlock_secrets_sealed: 'v1.sealed' }
       await store.cards.put(issued)
       assert.deepStrictEqual(await store.cards.get('0b1d'), issued)
     },

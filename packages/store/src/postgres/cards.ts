@@ -12,12 +12,12 @@ export function postgresCardStore({ query }: Postgres): CardStore {
   return {
     async put(card) {
       await query(
-        `INSERT INTO cards (${cardColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        `INSERT INTO cards (${cardColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (serial) DO UPDATE SET
           uid = EXCLUDED.uid, kind = EXCLUDED.kind, certificate = EXCLUDED.certificate, not_before = EXCLUDED.not_before,
           not_after = EXCLUDED.not_after, created_at = EXCLUDED.created_at, status = EXCLUDED.status,
           revoked_at = EXCLUDED.revoked_at, failed_attempts = EXCLUDED.failed_attempts, locked_at = EXCLUDED.locked_at,
-          unlock_secrets_sealed = EXCLUDED.unlock_secrets_sealed`,
+          unlock_secrets_sealed = EXCLUDED.unlock_secrets_sealed, authentication_key = EXCLUDED.authentication_key`,
         [
           card.serial,
           card.uid,
@@ -31,6 +31,7 @@ export function postgresCardStore({ query }: Postgres): CardStore {
           card.failed_attempts,
           card.locked_at ?? null,
           card.unlock_secrets_sealed ?? null,
+          card.authentication_key ?? null,
         ],
       )
     },

@@ -189,11 +189,14 @@ CREATE TABLE card_authority (
 );
 `
 
-// A virtual card's private key opens only with a share the provider releases after a passcode
-// proof; the secrets that check the proofs and the share are kept here, sealed under the
-// key-encryption key. Cards issued before have none (their files are refused: reissue them).
-const virtualCardUnlockSecrets = `
+// Who counts wrong passcodes. A virtual card's private key opens only with a share the provider
+// releases after a passcode proof; the secrets that check the proofs and the share are kept here,
+// sealed under the key-encryption key (cards issued before have none: their files are refused, to
+// be reissued). A PKCS#11 card counts its own PIN tries; its authentication key (public, SPKI)
+// lets it prove it is at hand when it reports its PIN locked.
+const cardPasscodeChecks = `
 ALTER TABLE cards ADD COLUMN unlock_secrets_sealed TEXT;
+ALTER TABLE cards ADD COLUMN authentication_key TEXT;
 `
 
 /** Every PostgreSQL migration, oldest first; `sql` is PostgreSQL, run as one transaction. */
@@ -201,7 +204,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
   { version: 3, name: 'smartcards', sql: cardsSchema },
-  { version: 5, name: 'virtual card unlock secrets', sql: virtualCardUnlockSecrets },
+  { version: 5, name: 'card passcode checks', sql: cardPasscodeChecks },
 ]
 
 /** The version a fully migrated PostgreSQL database is at. */

@@ -16,12 +16,12 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
   const upsert = db.prepare(`
     INSERT INTO cards (${cardColumns})
     VALUES (@serial, @uid, @kind, @certificate, @not_before, @not_after, @created_at, @status, @revoked_at,
-      @failed_attempts, @locked_at, @unlock_secrets_sealed)
+      @failed_attempts, @locked_at, @unlock_secrets_sealed, @authentication_key)
     ON CONFLICT (serial) DO UPDATE SET
       uid = excluded.uid, kind = excluded.kind, certificate = excluded.certificate, not_before = excluded.not_before,
       not_after = excluded.not_after, created_at = excluded.created_at, status = excluded.status,
       revoked_at = excluded.revoked_at, failed_attempts = excluded.failed_attempts, locked_at = excluded.locked_at,
-      unlock_secrets_sealed = excluded.unlock_secrets_sealed`)
+      unlock_secrets_sealed = excluded.unlock_secrets_sealed, authentication_key = excluded.authentication_key`)
   // One statement: the condition and the increment are one step, so concurrent attempts cannot
   // both see 2 and both count. The third attempt is still begun (cis2.md 4: three WRONG passcodes
   // lock the card, so the right one on the third try must open it); only an attempt after three
@@ -61,6 +61,7 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
         failed_attempts: card.failed_attempts,
         locked_at: card.locked_at ?? null,
         unlock_secrets_sealed: card.unlock_secrets_sealed ?? null,
+        authentication_key: card.authentication_key ?? null,
       })
     },
     async get(serial) {
