@@ -13,7 +13,7 @@
  * The passcode goes from the prompt to the card and nowhere else: never logged, never sent.
  */
 import type { CardInfo, CardReader, UnlockResult, UnlockedCard } from '@careid/cards'
-import { isWellFormedPasscode } from '@careid/cards'
+import { isWellFormedPasscode, lockReportData } from '@careid/cards'
 import { ProviderRefusal, ProviderUnreachable, type OpenedCardSession, type ProviderClient, type RoleOption } from './provider_client.ts'
 import { signCompact, signGeneral, x5cOf, type AgentKey } from './signing.ts'
 
@@ -110,10 +110,28 @@ export function createAgent(options: AgentOptions) {
       if (unlocked.reason === 'no_card') return { refusal: 'no_card' }
       if (unlocked.reason === 'locked') {
         prompter.say('The card is locked. Ask your Registration Authority to unlock it.')
+        // A token counted the PINs itself (a virtual card's lock was recorded by the provider already).
+        if (info.kind === 'pkcs11') await reportLocked(info)
         return { refusal: 'card_locked' }
       }
       const left = unlocked.attemptsLeft
       prompter.say(left === undefined ? 'Wrong passcode.' : `Wrong passcode. ${left} attempt${left === 1 ? '' : 's'} left before the card locks.`)
+    }
+  }
+
+  /**
+   * Tells the provider that the token locked its PIN, so the card shows locked at once. Signed by
+   * the card's authentication key (no PIN needed) over a fresh challenge; best effort: the token is
+   * locked whatever the provider hears.
+   */
+  async function reportLocked(info: CardInfo): Promise<void> {
+    try {
+      const { challenge } = await provider.challenge(info.serial)
+      const signature = await reader.authenticate?.(lockReportData(info.serial, challenge))
+      if (signature === undefined) return
+      await provider.cardLocked(info.serial, challenge, Buffer.from(signature).toString('base64url'))
+    } catch {
+      // Already recorded locked (no challenge), or the provider is unreachable: nothing more to do.
     }
   }
 

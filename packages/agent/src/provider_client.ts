@@ -77,6 +77,8 @@ export function createProviderClient(options: { issuer: string; key: AgentKey; f
         throw error
       }
     },
+    /** A token's PIN is locked: the card's authentication key signed this report over a challenge. */
+    cardLocked: (serial: string, challenge: string, signature: string) => post<{ locked: true }>('/agent/card/locked', { serial, challenge, signature }),
     openSession: (assertion: string) => post<OpenedCardSession>('/agent/session', { assertion, agent_key: options.key.publicJwk }),
     selectRole: (secret: string, personRoleId: string) => post<{ selected_roleid: string }>('/agent/session/role', { person_roleid: personRoleId }, secret),
     endSession: (secret: string) => post<{ sessions_ended: number; sessions_locked: number }>('/agent/session/end', {}, secret),

@@ -29,3 +29,4 @@ export { createCardSessions, hashSecret, type CardSession, type CardSessions } f
 export { createCardChallenges, cardChallengeTtlMs, cardRefusal, type CardCertificateVerifier, type CardChallenges, type CardRefusal } from './smartcard/card_challenges.ts'
 export { agentKeyOf, pemOfX5c, x5cOfPem, verifyCompact } from './smartcard/jws.ts'
 export { createCardPasscodes, type CardPasscodes, type PasscodeCheckKeys, type VirtualCardUnlock } from './smartcard/card_passcodes.ts'
+export { createCardLocks, type CardLocks, type LockReportVerifier } from './smartcard/card_locks.ts'

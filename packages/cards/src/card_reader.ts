@@ -60,9 +60,20 @@ export interface CardReader {
    * touching the card or the provider). A virtual card needs `check`; a token checks the PIN itself.
    */
   unlock(passcode: string, check: PasscodeCheck): Promise<UnlockResult>
+  /**
+   * Signs `data` with the card's authentication key, which needs no passcode (a PKCS#11 card issued
+   * with one): proof that the card is at hand, used to report its PIN locked. Undefined when the
+   * card has no such key.
+   */
+  authenticate?(data: Uint8Array): Promise<Uint8Array | undefined>
   /** Calls `listener` once when the card is removed (virtual: `careid agent eject` / file gone; pkcs11: token gone). Returns unsubscribe. */
   onRemoved(listener: () => void): () => void
   close(): Promise<void>
+}
+
+/** What a card's authentication key signs to report its PIN locked: for this card and this provider challenge only. */
+export function lockReportData(serial: string, challenge: string): Uint8Array {
+  return new TextEncoder().encode(`careid card pin locked\0${serial}\0${challenge}`)
 }
 
 /** A card passcode: 6 to 8 digits. */

@@ -2,7 +2,7 @@
  * Smartcards: the card reader port and its implementations, and the card certificate authority.
  */
 export type * from './card_reader.ts'
-export { PASSCODE_PATTERN, isWellFormedPasscode } from './card_reader.ts'
+export { PASSCODE_PATTERN, isWellFormedPasscode, lockReportData } from './card_reader.ts'
 export {
   CARD_RENEWAL_WINDOW_MS,
   CARD_VALIDITY_MS,

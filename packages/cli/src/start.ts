@@ -68,6 +68,7 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     smartcard: {
       verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
       unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
+      verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
     },
   })
   const app = await buildServer({

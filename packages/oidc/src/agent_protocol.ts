@@ -8,6 +8,8 @@
  * - `passcode`: a virtual card's passcode attempt over a challenge (card proof + passcode proof);
  *   counted, and the right passcode gets the provider's share of the card's key (card_passcodes.ts).
  *   A PKCS#11 token checks and counts its PIN itself.
+ * - `cardLocked`: a PKCS#11 token answered that its PIN is locked; the report, signed by the card's
+ *   authentication key over a challenge, records the card locked (card_locks.ts).
  * - `openSession`: the card's signature over the challenge (compact JWS, ES256, `x5c` = the card
  *   certificate) proves card and passcode; the provider checks the certificate with the card
  *   authority, resets the passcode counter, and opens a card session bound to the agent instance
@@ -27,6 +29,7 @@ import {
   verifyCompact,
   type CardCertificateVerifier,
   type CardChallenges,
+  type CardLocks,
   type CardPasscodes,
   type CardSession,
   type CardSessions,
@@ -78,6 +81,7 @@ export interface AgentProtocolDeps {
   cardSessions: CardSessions
   cardChallenges: CardChallenges
   cardPasscodes: CardPasscodes
+  cardLocks: CardLocks
   passcodeProven: (serial: string) => Promise<boolean>
   /** Ends every CIS2 session bound to a card session; returns how many. */
   endBoundSessions: (cardSessionId: string) => Promise<number>
@@ -110,6 +114,7 @@ const proofWindowS = 60
 export const agentPaths = {
   challenge: '/agent/challenge',
   passcode: '/agent/passcode',
+  cardLocked: '/agent/card/locked',
   session: '/agent/session',
   role: '/agent/session/role',
   end: '/agent/session/end',
@@ -197,6 +202,22 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
           throw new AgentError('not_a_virtual_card', 400, 'this card checks its passcode itself')
         default:
           throw new AgentError(checked.error, 403, `card refused: ${checked.error.replaceAll('_', ' ')}`)
+      }
+    },
+
+    async cardLocked(body: unknown): Promise<{ locked: true }> {
+      const input = { serial: serialField(body), challenge: stringField(body, 'challenge', 100), signature: stringField(body, 'signature', 100) }
+      const reported = await deps.cardLocks.report(input, deps.now())
+      if (reported.ok) return { locked: true }
+      switch (reported.error) {
+        case 'invalid_card_proof':
+          throw new AgentError('invalid_card_proof', 401, "the report is not signed by this card's authentication key")
+        case 'invalid_challenge':
+          throw new AgentError('invalid_challenge', 401, 'the challenge is unknown, for another card, or already used')
+        case 'challenge_expired':
+          throw new AgentError('challenge_expired', 401, 'the challenge expired; ask for a new one')
+        default:
+          throw new AgentError(reported.error, 403, `card refused: ${reported.error.replaceAll('_', ' ')}`)
       }
     },
 

@@ -5,11 +5,13 @@
  */
 import {
   createCardChallenges,
+  createCardLocks,
   createCardPasscodes,
   createCardSessions,
   smartcardAuthenticator,
   type Authenticator,
   type CardCertificateVerifier,
+  type LockReportVerifier,
   type SecretBox,
   type VirtualCardUnlock,
 } from '@careid/authenticators'
@@ -63,6 +65,8 @@ export interface SmartcardDeps {
   verifyCard: CardCertificateVerifier
   /** The card authority's passcode check for a virtual card (its unlock secrets are sealed under the key-encryption key). */
   unlockVirtualCard: VirtualCardUnlock
+  /** The card authority's check of a PKCS#11 card's PIN-locked report (its authentication key's signature). */
+  verifyLockReport: LockReportVerifier
 }
 
 export function createProvider(deps: ProviderDeps) {
@@ -110,6 +114,7 @@ export function createProvider(deps: ProviderDeps) {
     const passcodeProven = (serial: string) => store.cards.passcodeProven(serial)
     const { verifyCard } = deps.smartcard
     const cardPasscodes = createCardPasscodes({ store, cardChallenges, unlock: deps.smartcard.unlockVirtualCard })
+    const cardLocks = createCardLocks({ store, cardChallenges, verify: deps.smartcard.verifyLockReport })
     authenticators.push(smartcardAuthenticator({ issuer, agentOrigin: config.agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
     agent = createAgentProtocol({
       store,
@@ -120,6 +125,7 @@ export function createProvider(deps: ProviderDeps) {
       cardSessions,
       cardChallenges,
       cardPasscodes,
+      cardLocks,
       passcodeProven,
       endBoundSessions: (binding) => sessions.endByBinding(binding, 'card_removed'),
       lockBoundSessions: (binding) => sessions.lockByBinding(binding),

@@ -36,6 +36,7 @@ export async function agentRoutes(app: FastifyInstance, options: AgentRouteOptio
   const { agent, base } = options
   const config = { config: { errorFormat: 'json' as const } }
   app.post(base + agentPaths.challenge, config, (request, reply) => answer(reply, () => agent.challenge(request.body)))
+  app.post(base + agentPaths.cardLocked, config, (request, reply) => answer(reply, () => agent.cardLocked(request.body)))
   app.post(base + agentPaths.passcode, config, (request, reply) => answer(reply, () => agent.passcode(request.body)))
   app.post(base + agentPaths.session, config, (request, reply) => answer(reply, () => agent.openSession(request.body)))
   app.post(base + agentPaths.role, config, (request, reply) => answer(reply, () => agent.selectRole(caller(request), request.body)))
