@@ -212,7 +212,10 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
       await careidServer.stop()
     }
     // The Registration Authority unlocks it (the token's own PIN is reset with its SO PIN).
-    ok(await careid('cards', 'unlock', serial))
+    assert.equal(
+      ok(await careid('cards', 'unlock', serial)),
+      `Card ${serial} unlocked; its holder has 3 passcode attempts again (a token's own PIN lock is reset on the token, with its SO PIN).\n`,
+    )
   })
 
   it('issue refuses a wrong PIN, an absent token and a token already holding a card, registering nothing', async () => {

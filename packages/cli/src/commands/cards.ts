@@ -117,7 +117,8 @@ export async function unlockCard(ctx: CareidContext, serial: string, out: (s: st
   if (card.status === 'revoked') throw new UsageError(`card ${card.serial} is revoked; issue a new card instead`)
   await ctx.store.cards.unlock(card.serial, Date.now())
   await ctx.store.audit.append({ at: Date.now(), type: 'card.unlocked', subject: card.uid, detail: { serial: card.serial } })
-  out(card.locked_at === undefined ? `Card ${card.serial} was not locked; its attempts are reset.` : `Card ${card.serial} unlocked; its holder has 3 passcode attempts again.`)
+  const token = card.kind === 'pkcs11' ? " (a token's own PIN lock is reset on the token, with its SO PIN)" : ''
+  out(card.locked_at === undefined ? `Card ${card.serial} was not locked; its attempts are reset.` : `Card ${card.serial} unlocked; its holder has 3 passcode attempts again${token}.`)
 }
 
 export async function revokeCard(ctx: CareidContext, serial: string, out: (s: string) => void): Promise<void> {
