@@ -195,6 +195,8 @@ describe('the Identity Agent protocol refuses abuse', () => {
     const stored = await careid.context.store.cards.get(record.serial)
     assert.equal(stored?.failed_attempts, 3)
     assert.ok(stored?.locked_at !== undefined && stored.locked_at >= before && stored.locked_at <= Date.now(), 'locked at the third wrong passcode')
+    const [event] = await careid.context.store.audit.recent(1)
+    assert.deepStrictEqual({ type: event?.type, subject: event?.subject, detail: event?.detail }, { type: 'card.locked', subject: record.uid, detail: { serial: record.serial, by: 'passcode' } })
     await expectJsonError(await challenge(careid, record.serial), { status: 403, error: 'card_locked' })
     // Even the right passcode, over a challenge issued before the lock, gets no share.
     await expectJsonError((await passcodeAttempt(careid, file, '263748', pending)).response, { status: 403, error: 'card_locked' })

@@ -35,7 +35,7 @@ export type PasscodeCheckOutcome =
 const usedPrefix = 'card-passcode-challenge:'
 
 export function createCardPasscodes(deps: {
-  store: Pick<Store, 'replay'> & { cards: Pick<CardStore, 'get' | 'beginPasscodeAttempt' | 'passcodeWrong' | 'passcodeProven'> }
+  store: Pick<Store, 'replay' | 'audit'> & { cards: Pick<CardStore, 'get' | 'beginPasscodeAttempt' | 'passcodeWrong' | 'passcodeProven'> }
   cardChallenges: CardChallenges
   unlock: VirtualCardUnlock
 }) {
@@ -64,7 +64,10 @@ export function createCardPasscodes(deps: {
         if (!(await store.cards.passcodeProven(card.serial))) return { ok: false, error: 'card_locked' }
         return { ok: true, share: keys.share }
       }
-      if (await store.cards.passcodeWrong(card.serial, now)) return { ok: false, error: 'card_locked' }
+      if (await store.cards.passcodeWrong(card.serial, now)) {
+        await store.audit.append({ at: now, type: 'card.locked', subject: card.uid, detail: { serial: card.serial, by: 'passcode' } })
+        return { ok: false, error: 'card_locked' }
+      }
       return { ok: false, error: 'wrong_passcode', attempts_left: attempt.attemptsLeft }
     },
   }
