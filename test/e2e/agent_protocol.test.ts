@@ -25,7 +25,10 @@ import {
   createAgentKey,
   identityAgentTicket,
   issueTestCard,
+  issueTestVirtualCard,
   openCardSession,
+  openedVirtualCard,
+  passcodeAttempt,
   postJson,
   type TestCard,
 } from '../support/smartcard.ts'
@@ -49,23 +52,23 @@ describe('the Identity Agent protocol refuses abuse', () => {
     await careid?.close()
   })
 
-  async function issued(card: TestCard): Promise<{ challenge: string; attempts_left: number }> {
+  async function issued(card: TestCard): Promise<{ challenge: string; attempts_left?: number }> {
     const response = await challenge(careid, card.record.serial)
     assert.equal(response.status, 200)
-    return (await response.json()) as { challenge: string; attempts_left: number }
+    return (await response.json()) as { challenge: string; attempts_left?: number }
   }
 
   async function openSession(assertion: string, agentJwk: unknown) {
     return postJson(agentUrl(careid, '/agent/session'), { assertion, agent_key: agentJwk })
   }
 
-  it('opens a card session for a card signature over a fresh challenge, and resets the passcode counter', async () => {
+  it('opens a card session for a card signature over a fresh challenge (asking for the challenge counted nothing)', async () => {
     const person = byName('dr.patel')
     const card = await issueTestCard(careid, person.uid)
     const agent = await createAgentKey()
     const first = await issued(card)
-    assert.equal(first.attempts_left, 2)
-    assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 1)
+    assert.equal(first.attempts_left, undefined, 'a card without a provider passcode check: its chip counts')
+    assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 0)
     const response = await openSession(await cardAssertion(careid, card, first.challenge, agent), agent.publicJwk)
     const body = (await response.json()) as { uid: string; roles: Array<{ person_roleid: string }>; card_session_secret: string; selected_roleid?: string }
     assert.equal(response.status, 200, JSON.stringify(body))
@@ -126,21 +129,77 @@ describe('the Identity Agent protocol refuses abuse', () => {
     await expectJsonError(await openSession(await cardAssertion(careid, card, before.challenge, agent), agent.publicJwk), { status: 403, error: 'card_revoked' })
   })
 
-  it('locks a card after three passcode attempts without proof', async () => {
-    const card = await issueTestCard(careid, byName('ra.whitfield').uid)
-    const agent = await createAgentKey()
-    const left = []
-    let last = ''
-    for (let i = 0; i < 3; i++) {
-      const answer = await issued(card)
-      left.push(answer.attempts_left)
-      last = answer.challenge
+  it('leaves a card unlocked and usable after any number of unauthenticated challenges for its serial', async () => {
+    const person = byName('ra.whitfield')
+    const { file, record } = await issueTestVirtualCard(careid, person.uid, '592037')
+    for (let i = 0; i < 5; i++) {
+      const response = await challenge(careid, record.serial)
+      assert.equal(response.status, 200)
+      assert.equal(((await response.json()) as { attempts_left: number }).attempts_left, 3)
     }
-    assert.deepEqual(left, [2, 1, 0])
-    await expectJsonError(await challenge(careid, card.record.serial), { status: 403, error: 'card_locked' })
-    await expectJsonError(await openSession(await cardAssertion(careid, card, last, agent), agent.publicJwk), { status: 403, error: 'card_locked' })
-    const stored = await careid.context.store.cards.get(card.record.serial)
-    assert.ok(stored?.locked_at !== undefined)
+    const stored = await careid.context.store.cards.get(record.serial)
+    assert.equal(stored?.failed_attempts, 0)
+    assert.equal(stored?.locked_at, undefined)
+    // The holder opens the card (the provider releases its share) and a card session.
+    const { response, challenge: value } = await passcodeAttempt(careid, file, '592037')
+    assert.equal(response.status, 200)
+    const { share } = (await response.json()) as { share: string }
+    const card = await openedVirtualCard(file, record, '592037', share)
+    const agent = await createAgentKey()
+    const opened = await openSession(await cardAssertion(careid, card, value, agent), agent.publicJwk)
+    assert.equal(opened.status, 200, await opened.clone().text())
+  })
+
+  it('counts nothing for a passcode attempt made without the card file, and takes one attempt per challenge', async () => {
+    const { file, record } = await issueTestVirtualCard(careid, byName('nurse.jones').uid, '718293')
+    const issuedNow = async () => ((await (await challenge(careid, record.serial)).json()) as { challenge: string }).challenge
+    for (let i = 0; i < 4; i++) {
+      const forged = { serial: record.serial, challenge: await issuedNow(), card_proof: 'A'.repeat(43), passcode_proof: 'B'.repeat(43) }
+      await expectJsonError(await postJson(agentUrl(careid, '/agent/passcode'), forged), { status: 401, error: 'invalid_card_proof' })
+    }
+    assert.equal((await careid.context.store.cards.get(record.serial))?.failed_attempts, 0)
+    // A proof is good once: replayed over the same challenge it is refused, uncounted.
+    const first = await passcodeAttempt(careid, file, '000000')
+    await expectJsonError(first.response, { status: 401, error: 'wrong_passcode' })
+    const again = await passcodeAttempt(careid, file, '718293', first.challenge)
+    await expectJsonError(again.response, { status: 401, error: 'invalid_challenge' })
+    assert.equal((await careid.context.store.cards.get(record.serial))?.failed_attempts, 1)
+    // Malformed requests and unknown cards, precisely.
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/passcode'), { serial: record.serial }), { status: 400, error: 'invalid_request' })
+    const value = await issuedNow()
+    const proofs = { challenge: value, card_proof: 'A'.repeat(43), passcode_proof: 'B'.repeat(43) }
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/passcode'), { serial: 'abcdef0123456789', ...proofs }), { status: 403, error: 'unknown_card' })
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/passcode'), { serial: record.serial, ...proofs, challenge: 'not-issued' }), { status: 401, error: 'invalid_challenge' })
+    // A card without a provider passcode check (a token checks its own PIN).
+    const token = await issueTestCard(careid, byName('reception.brown').uid)
+    const tokenChallenge = ((await (await challenge(careid, token.record.serial)).json()) as { challenge: string }).challenge
+    await expectJsonError(await postJson(agentUrl(careid, '/agent/passcode'), { serial: token.record.serial, ...proofs, challenge: tokenChallenge }), { status: 400, error: 'not_a_virtual_card' })
+    assert.equal((await careid.context.store.cards.get(token.record.serial))?.failed_attempts, 0)
+  })
+
+  it('locks a card at the third wrong passcode, recording when; then it gets no challenge and no share', async () => {
+    const { file, record } = await issueTestVirtualCard(careid, byName('dentist.walker').uid, '263748')
+    const left = []
+    for (let i = 0; i < 2; i++) {
+      const body = (await expectJsonError((await passcodeAttempt(careid, file, '111111')).response, { status: 401, error: 'wrong_passcode' })) as { attempts_left?: number }
+      left.push(body.attempts_left)
+    }
+    assert.deepEqual(left, [2, 1])
+    // The right passcode in between: the count starts again.
+    assert.equal((await passcodeAttempt(careid, file, '263748')).response.status, 200)
+    assert.equal((await careid.context.store.cards.get(record.serial))?.failed_attempts, 0)
+    const pending = ((await (await challenge(careid, record.serial)).json()) as { challenge: string }).challenge
+    for (let i = 0; i < 2; i++) await expectJsonError((await passcodeAttempt(careid, file, '111111')).response, { status: 401, error: 'wrong_passcode' })
+    const before = Date.now()
+    await expectJsonError((await passcodeAttempt(careid, file, '111111')).response, { status: 403, error: 'card_locked' })
+    const stored = await careid.context.store.cards.get(record.serial)
+    assert.equal(stored?.failed_attempts, 3)
+    assert.ok(stored?.locked_at !== undefined && stored.locked_at >= before && stored.locked_at <= Date.now(), 'locked at the third wrong passcode')
+    const [event] = await careid.context.store.audit.recent(1)
+    assert.deepStrictEqual({ type: event?.type, subject: event?.subject, detail: event?.detail }, { type: 'card.locked', subject: record.uid, detail: { serial: record.serial, by: 'passcode' } })
+    await expectJsonError(await challenge(careid, record.serial), { status: 403, error: 'card_locked' })
+    // Even the right passcode, over a challenge issued before the lock, gets no share.
+    await expectJsonError((await passcodeAttempt(careid, file, '263748', pending)).response, { status: 403, error: 'card_locked' })
   })
 
   it('refuses an unknown card and malformed requests, precisely', async () => {
@@ -445,21 +504,16 @@ describe('the sign-in page challenge', () => {
   })
 
   it('lets the right passcode open the card on the third try (three wrong ones lock it, cis2.md 4)', async () => {
-    const card = await issueTestCard(careid, byName('nurse.jones').uid)
+    const { file, record } = await issueTestVirtualCard(careid, byName('nurse.jones').uid, '40516273')
+    for (let i = 0; i < 2; i++) await expectJsonError((await passcodeAttempt(careid, file, '40516274')).response, { status: 401, error: 'wrong_passcode' })
+    const third = await passcodeAttempt(careid, file, '40516273')
+    assert.equal(third.response.status, 200, await third.response.clone().text())
+    const { share } = (await third.response.json()) as { share: string }
+    assert.equal((await careid.context.store.cards.get(record.serial))?.failed_attempts, 0)
+    const card = await openedVirtualCard(file, record, '40516273', share)
     const agent = await createAgentKey()
-    const left: number[] = []
-    let third = ''
-    for (let i = 0; i < 3; i++) {
-      const response = await challenge(careid, card.record.serial)
-      assert.equal(response.status, 200)
-      const body = (await response.json()) as { challenge: string; attempts_left: number }
-      left.push(body.attempts_left)
-      third = body.challenge
-    }
-    assert.deepEqual(left, [2, 1, 0], 'the third is the last try')
-    const opened = await postJson(agentUrl(careid, '/agent/session'), { assertion: await cardAssertion(careid, card, third, agent), agent_key: agent.publicJwk })
+    const opened = await postJson(agentUrl(careid, '/agent/session'), { assertion: await cardAssertion(careid, card, third.challenge, agent), agent_key: agent.publicJwk })
     assert.equal(opened.status, 200, await opened.clone().text())
-    assert.equal((await careid.context.store.cards.get(card.record.serial))?.failed_attempts, 0)
   })
 })
 

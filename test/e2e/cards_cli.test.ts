@@ -1,17 +1,19 @@
 /**
  * `careid cards issue|list|unlock|revoke` as a Registration Authority runs them, on a data directory:
  * what they print, what they refuse (exit code 2, one message, nothing changed), and that the card
- * they issue opens with its passcode and is locked and unlocked through the provider's counter.
+ * they issue opens with its passcode (checked and counted by the provider) and is locked and
+ * unlocked through the provider's counter.
  */
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { openCardAuthority, VirtualCardReader } from '@careid/cards'
+import { openCardAuthority, VirtualCardReader, type UnlockResult } from '@careid/cards'
 import { demoWorkforce } from '@careid/domain'
 import { createSecretBox, loadKeyEncryptionKey } from '@careid/oidc'
 import type { Json } from '@careid/store'
+import { providerOf } from '../../packages/cards/test/support.ts'
 import { ok, refused, runCareid, withStore } from '../support/cli.ts'
 
 const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]
@@ -21,6 +23,23 @@ mkdirSync(dataDir, { mode: 0o700 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 const careid = (...args: string[]) => runCareid([...args, '--data-dir', dataDir], { timeoutMs: 60_000 })
+
+/** Unlocks the card file at `path` as the agent would, the provider (this data directory's) checking the passcode. */
+function unlock(path: string, passcode: string, now = Date.now()): Promise<UnlockResult> {
+  return withStore(dataDir, async (store) => {
+    const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets: createSecretBox(loadKeyEncryptionKey({ dataDir })) })
+    const reader = new VirtualCardReader(path)
+    try {
+      const info = await reader.present()
+      assert.ok(info, `a card at ${path}`)
+      const unlocked = await reader.unlock(passcode, await providerOf(store, authority, () => now).check(info.serial))
+      if (unlocked.ok) await unlocked.card.close()
+      return unlocked
+    } finally {
+      await reader.close()
+    }
+  })
+}
 
 
 
@@ -53,10 +72,11 @@ describe('careid cards', { concurrency: 1 }, () => {
     // The card opens with that passcode, and with no other.
     const reader = new VirtualCardReader(adaFile)
     assert.equal((await reader.present())?.serial, adaSerial)
-    assert.equal((await reader.unlock(adaPasscode)).ok, true)
-    const wrong = String((Number(adaPasscode) + 1) % 1_000_000).padStart(6, '0')
-    assert.deepStrictEqual(await reader.unlock(wrong), { ok: false, reason: 'wrong_passcode' })
     await reader.close()
+    assert.equal((await unlock(adaFile, adaPasscode)).ok, true)
+    const wrong = String((Number(adaPasscode) + 1) % 1_000_000).padStart(6, '0')
+    assert.deepStrictEqual(await unlock(adaFile, wrong), { ok: false, reason: 'wrong_passcode', attemptsLeft: 2 })
+    assert.equal((await unlock(adaFile, adaPasscode)).ok, true)
     await withStore(dataDir, async (store) => {
       assert.equal((await store.cards.get(adaSerial))?.status, 'active')
       // The audit trail names the card, never its passcode.
@@ -74,7 +94,8 @@ describe('careid cards', { concurrency: 1 }, () => {
     assert.equal(result.file, file)
     assert.equal(result.passcode, undefined)
     assert.doesNotMatch(stdout, /90817263/)
-    assert.equal((await new VirtualCardReader(file).unlock('90817263')).ok, true)
+    assert.equal(Object.hasOwn(result, 'unlock_secrets_sealed'), false, 'the provider\'s sealed secrets are not printed')
+    assert.equal((await unlock(file, '90817263')).ok, true)
   })
 
   it('issue refuses bad passcodes, unknown people, a second active card and an existing file, changing nothing', async () => {
@@ -104,11 +125,38 @@ describe('careid cards', { concurrency: 1 }, () => {
     assert.equal(ok(await careid('cards', 'list', '--uid', '999999999999')), 'No cards for 999999999999.\n')
   })
 
-  it('unlock: a card locked by three unproven attempts is usable again', async () => {
-    await withStore(dataDir, async (store) => {
-      for (let i = 0; i < 3; i++) await store.cards.beginPasscodeAttempt(adaSerial, Date.now())
-      assert.deepStrictEqual(await store.cards.beginPasscodeAttempt(adaSerial, Date.now()), { outcome: 'locked' })
-    })
+  it('list shows a card LOCKED, with the time of the third wrong passcode, as soon as that passcode was tried', async () => {
+    const wrong = String((Number(adaPasscode) + 7) % 1_000_000).padStart(6, '0')
+    const at = Date.UTC(2026, 11, 1, 10, 0, 0)
+    // The right passcode on the third try still opens the card.
+    for (const [i, left] of [[0, 2], [1, 1]] as const) assert.deepStrictEqual(await unlock(adaFile, wrong, at + i), { ok: false, reason: 'wrong_passcode', attemptsLeft: left })
+    assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), / active, 2 unproven attempt\(s\)\n$/)
+    assert.equal((await unlock(adaFile, adaPasscode, at + 2)).ok, true)
+    assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), / active, 0 unproven attempt\(s\)\n$/)
+    // Three wrong: the third locks it, then and there.
+    for (const [i, left] of [[3, 2], [4, 1]] as const) assert.deepStrictEqual(await unlock(adaFile, wrong, at + i), { ok: false, reason: 'wrong_passcode', attemptsLeft: left })
+    assert.deepStrictEqual(await unlock(adaFile, wrong, at + 5), { ok: false, reason: 'locked' })
+    assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), new RegExp(` LOCKED ${new Date(at + 5).toISOString()}\n$`))
+  })
+
+  it('agent insert refuses a card file of the older format, saying to reissue the card', async () => {
+    const older = join(dir, 'older.json')
+    const current = JSON.parse(readFileSync(adaFile, 'utf8')) as Record<string, unknown>
+    const { access_key: _accessKey, ...rest } = current
+    writeFileSync(older, JSON.stringify({ ...rest, version: 1 }))
+    const agentDir = join(dir, 'agent')
+    refused(
+      await runCareid(['agent', 'insert', older, '--agent-dir', agentDir]),
+      new RegExp(
+        `^careid: card ${adaSerial} is in an older card file format, which could be opened without the sign-in service; it can no longer be used\\. ` +
+          `Ask your Registration Authority to reissue it: careid cards revoke ${adaSerial}, then careid cards issue ${ada.uid}\\n$`,
+      ),
+    )
+    assert.equal(existsSync(join(agentDir, 'reader', 'card.json')), false)
+    assert.equal(ok(await runCareid(['agent', 'insert', adaFile, '--agent-dir', agentDir])), `Card inserted in ${join(agentDir, 'reader', 'card.json')}.\n`)
+  })
+
+  it('unlock: a card locked by three wrong passcodes is usable again', async () => {
     assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), / LOCKED \S+\n$/)
     assert.equal(ok(await careid('cards', 'unlock', adaSerial)), `Card ${adaSerial} unlocked; its holder has 3 passcode attempts again.\n`)
     await withStore(dataDir, async (store) => {
@@ -118,8 +166,8 @@ describe('careid cards', { concurrency: 1 }, () => {
       const secrets = createSecretBox(loadKeyEncryptionKey({ dataDir }))
       const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets })
       assert.deepStrictEqual(await authority.verifyCardCertificate(card?.certificate ?? '', Date.now()), { ok: true, card })
-      assert.equal((await store.cards.beginPasscodeAttempt(adaSerial, Date.now())).outcome, 'begun')
     })
+    assert.equal((await unlock(adaFile, adaPasscode)).ok, true)
     refused(await careid('cards', 'unlock', 'ffff'), /^careid: no card ffff\n$/)
   })
 

@@ -1,7 +1,8 @@
 /**
  * A smartcard on a PKCS#11 token, with SoftHSM2 as the token: `careid cards issue --pkcs11-module`
  * makes the key on the token and writes the certificate next to it; the PKCS#11 reader then finds
- * the card, refuses a wrong PIN, signs ES256 with the right one, and notices the token's removal.
+ * the card, refuses a wrong PIN, signs ES256 with the right one, proves the card is at hand without
+ * the PIN (its authentication key, which reports a locked PIN), and notices the token's removal.
  *
  * Each run has a private SoftHSM2 token store in a temporary directory (SOFTHSM2_CONF), so it never
  * sees or touches anyone else's tokens. Removal is the token's deletion (`softhsm2-util
@@ -17,11 +18,15 @@ import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { compactVerify, importX509 } from 'jose'
 import pkcs11js from 'pkcs11js'
-import { openCardAuthority, Pkcs11CardReader, type CardReader } from '@careid/cards'
+import { createAgent, createAgentKey, createProviderClient } from '@careid/agent'
+import { lockReportData, openCardAuthority, Pkcs11CardReader, type UnlockResult } from '@careid/cards'
 import { demoWorkforce } from '@careid/domain'
 import { createSecretBox, loadKeyEncryptionKey } from '@careid/oidc'
 import type { Json } from '@careid/store'
+import { startTestCareid } from '../support/careid.ts'
 import { ok, refused, runCareid, withStore } from '../support/cli.ts'
+import { expectJsonError } from '../support/refusals.ts'
+import { agentUrl, challenge, postJson } from '../support/smartcard.ts'
 
 const run = promisify(execFile)
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so'
@@ -65,7 +70,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false : `${MODULE} is missing (apt-get install softhsm2)`, concurrency: 1 }, () => {
   const label = 'careid-ada'
   let serial = ''
-  let reader: CardReader
+  let reader: Pkcs11CardReader
 
   before(async () => {
     await withStore(dataDir, async (store) => {
@@ -93,7 +98,7 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
     assert.deepStrictEqual(info, { serial, uid: ada.uid, kind: 'pkcs11', certificate: card?.certificate })
   })
 
-  it('the private key is on the token only: sensitive, not extractable', () => {
+  it('the private keys (card key, card authentication key) are on the token only: sensitive, not extractable', () => {
     const pkcs11 = new pkcs11js.PKCS11()
     pkcs11.load(MODULE)
     // The reader in this process has initialised the library already.
@@ -110,17 +115,19 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
       pkcs11.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }])
       const keys = pkcs11.C_FindObjects(session, 10)
       pkcs11.C_FindObjectsFinal(session)
-      assert.equal(keys.length, 1)
-      const [sensitive, extractable] = pkcs11.C_GetAttributeValue(session, keys[0] as Buffer, [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }])
-      assert.deepStrictEqual([sensitive?.value, extractable?.value], [Buffer.from([1]), Buffer.from([0])])
-      assert.throws(() => pkcs11.C_GetAttributeValue(session, keys[0] as Buffer, [{ type: pkcs11js.CKA_VALUE }]), { message: 'CKR_ATTRIBUTE_SENSITIVE' })
+      assert.equal(keys.length, 2)
+      for (const key of keys) {
+        const [sensitive, extractable] = pkcs11.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }])
+        assert.deepStrictEqual([sensitive?.value, extractable?.value], [Buffer.from([1]), Buffer.from([0])])
+        assert.throws(() => pkcs11.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }]), { message: 'CKR_ATTRIBUTE_SENSITIVE' })
+      }
       pkcs11.C_Logout(session)
     } finally {
       pkcs11.C_CloseSession(session)
     }
   })
 
-  it('a wrong PIN is wrong_passcode; SoftHSM2 never locks, so the provider counter is the lockout', async () => {
+  it('a wrong PIN is wrong_passcode, checked by the token itself (SoftHSM2 keeps no PIN counter; a real card locks)', async () => {
     for (const pin of ['999999', '2468130', '24681', 'abcdef']) assert.deepStrictEqual(await reader.unlock(pin), { ok: false, reason: 'wrong_passcode' })
     for (let i = 0; i < 4; i++) assert.deepStrictEqual(await reader.unlock('135792'), { ok: false, reason: 'wrong_passcode' })
     const unlocked = await reader.unlock(PIN)
@@ -148,6 +155,67 @@ describe('a smartcard on a PKCS#11 token (SoftHSM2)', { skip: available ? false 
       const verified = await authority.verifyCardCertificate(unlocked.card.info.certificate, Date.now())
       assert.equal(verified.ok, true)
     })
+  })
+
+  it('the card authentication key signs without the PIN, and only as this card over this challenge', async () => {
+    const signature = await reader.authenticate(lockReportData(serial, 'challenge-1'))
+    assert.ok(signature)
+    await withStore(dataDir, async (store) => {
+      const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets: createSecretBox(loadKeyEncryptionKey({ dataDir })) })
+      const card = await store.cards.get(serial)
+      assert.ok(card?.authentication_key)
+      assert.equal(authority.verifyLockReport(card, 'challenge-1', signature), true)
+      assert.equal(authority.verifyLockReport(card, 'challenge-2', signature), false)
+      assert.equal(authority.verifyLockReport({ ...card, serial: 'ff' }, 'challenge-1', signature), false)
+    })
+  })
+
+  it('when the token says its PIN is locked, the agent reports it with the card; the card lists LOCKED at once', async () => {
+    const careidServer = await startTestCareid({ dataDir })
+    try {
+      // SoftHSM2 keeps no PIN counter: this reader answers as a real card's token does once its PIN is locked.
+      class PinLockedToken extends Pkcs11CardReader {
+        override async unlock(): Promise<UnlockResult> {
+          return { ok: false, reason: 'locked' }
+        }
+      }
+      // Knowing the serial is not enough: a report the card did not sign locks nothing.
+      const value = ((await (await challenge(careidServer, serial)).json()) as { challenge: string }).challenge
+      const forged = await postJson(agentUrl(careidServer, '/agent/card/locked'), { serial, challenge: value, signature: Buffer.alloc(64, 7).toString('base64url') })
+      await expectJsonError(forged, { status: 401, error: 'invalid_card_proof' })
+      assert.equal((await careidServer.context.store.cards.get(serial))?.locked_at, undefined)
+
+      const said: string[] = []
+      const key = await createAgentKey()
+      const agent = createAgent({
+        issuer: careidServer.issuer,
+        mode: 'identity-agent',
+        reader: new PinLockedToken({ module: MODULE, tokenLabel: label }),
+        provider: createProviderClient({ issuer: careidServer.issuer, key }),
+        key,
+        prompter: { passcode: async () => '135792', chooseRole: async () => undefined, say: (line) => said.push(line) },
+        pollMs: 50,
+      })
+      const before = Date.now()
+      assert.equal(await agent.signIn(), 'card_locked')
+      await agent.stop()
+      assert.ok(said.includes('The card is locked. Ask your Registration Authority to unlock it.'), said.join(' | '))
+      const card = await careidServer.context.store.cards.get(serial)
+      assert.ok(card?.locked_at !== undefined && card.locked_at >= before && card.locked_at <= Date.now(), 'recorded locked when the token said so')
+      const [event] = await careidServer.context.store.audit.recent(1)
+      assert.deepStrictEqual({ type: event?.type, detail: event?.detail }, { type: 'card.locked', detail: { serial, by: 'token' } })
+      assert.match(ok(await careid('cards', 'list', '--uid', ada.uid)), new RegExp(`^${serial} .* LOCKED ${new Date(card.locked_at).toISOString()}\n$`))
+      // The report used its challenge up, and the card gets no more.
+      await expectJsonError(await challenge(careidServer, serial), { status: 403, error: 'card_locked' })
+    } finally {
+      // Stopped, not closed: closing would remove this suite's data directory.
+      await careidServer.stop()
+    }
+    // The Registration Authority unlocks it (the token's own PIN is reset with its SO PIN).
+    assert.equal(
+      ok(await careid('cards', 'unlock', serial)),
+      `Card ${serial} unlocked; its holder has 3 passcode attempts again (a token's own PIN lock is reset on the token, with its SO PIN).\n`,
+    )
   })
 
   it('issue refuses a wrong PIN, an absent token and a token already holding a card, registering nothing', async () => {

@@ -3,10 +3,10 @@
  * and the agent protocol spoken by hand (with the agent package's own signing), so a test can
  * also speak it wrongly.
  */
-import { X509Certificate, webcrypto } from 'node:crypto'
+import { X509Certificate, createPrivateKey, sign as nodeSign, webcrypto } from 'node:crypto'
 import { generateKeyPair } from 'jose'
 import { createAgentKey, signCompact, signGeneral, type AgentKey } from '@careid/agent'
-import { openCardAuthority } from '@careid/cards'
+import { attemptPasscode, issueVirtualCard, openCardAuthority, type CardFile } from '@careid/cards'
 import type { AeadSecretBox } from '@careid/oidc'
 import type { CardRecord } from '@careid/store'
 import type { TestCareid } from './careid.ts'
@@ -34,6 +34,43 @@ export async function issueTestCard(careid: Pick<TestCareid, 'context'>, uid: st
     async sign(data) {
       return new Uint8Array(await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey as webcrypto.CryptoKey, data))
     },
+  }
+}
+
+/**
+ * A virtual card issued as `careid cards issue` does: its file (key sealed under passcode and
+ * provider share) and its record. The person's earlier cards are revoked first, as a Registration
+ * Authority replacing a card would.
+ */
+export async function issueTestVirtualCard(careid: Pick<TestCareid, 'context'>, uid: string, passcode: string): Promise<{ file: CardFile; record: CardRecord }> {
+  const store = careid.context.store
+  for (const earlier of await store.cards.listByPerson(uid)) await store.cards.revoke(earlier.serial, Date.now())
+  const authority = await openCardAuthority({ cards: store.cards, people: store.people, secrets: careid.context.secrets as AeadSecretBox })
+  const { card, file } = await issueVirtualCard({ authority, uid, passcode, now: Date.now() })
+  return { file, record: card }
+}
+
+/** One passcode attempt at `/agent/passcode`, as the agent makes it, over a fresh challenge (or the one given). */
+export async function passcodeAttempt(careid: TestCareid, file: CardFile, passcode: string, challengeValue?: string): Promise<{ response: Response; challenge: string }> {
+  let value = challengeValue
+  if (value === undefined) {
+    const issued = await challenge(careid, file.serial)
+    if (issued.status !== 200) throw new Error(`no challenge: ${await issued.text()}`)
+    value = ((await issued.json()) as { challenge: string }).challenge
+  }
+  const proofs = (await attemptPasscode(file, passcode)).proofs(value)
+  return { response: await postJson(agentUrl(careid, '/agent/passcode'), { serial: file.serial, challenge: value, ...proofs }), challenge: value }
+}
+
+/** The card of a virtual card file opened with the provider's share: what the agent signs with. */
+export async function openedVirtualCard(file: CardFile, record: CardRecord, passcode: string, share: string): Promise<TestCard> {
+  const pkcs8 = (await attemptPasscode(file, passcode)).open(share)
+  if (pkcs8 === undefined) throw new Error('the share does not open the card')
+  const key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+  return {
+    record,
+    x5c: new X509Certificate(record.certificate).raw.toString('base64'),
+    sign: async (data) => new Uint8Array(nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' })),
   }
 }
 

@@ -12,17 +12,17 @@
  *
  * The passcode goes from the prompt to the card and nowhere else: never logged, never sent.
  */
-import type { CardInfo, CardReader, UnlockedCard } from '@careid/cards'
-import { isWellFormedPasscode } from '@careid/cards'
-import { ProviderRefusal, type OpenedCardSession, type ProviderClient, type RoleOption } from './provider_client.ts'
+import type { CardInfo, CardReader, UnlockResult, UnlockedCard } from '@careid/cards'
+import { isWellFormedPasscode, lockReportData } from '@careid/cards'
+import { ProviderRefusal, ProviderUnreachable, type OpenedCardSession, type ProviderClient, type RoleOption } from './provider_client.ts'
 import { signCompact, signGeneral, x5cOf, type AgentKey } from './signing.ts'
 
 export type AgentMode = 'identity-agent' | 'smartcard-connect'
 
 /** How the agent asks the person things (the terminal UI, or a script in tests). */
 export interface Prompter {
-  /** The card's passcode; undefined when the person cancels. */
-  passcode(context: { uid: string; attemptsLeft: number }): Promise<string | undefined>
+  /** The card's passcode; undefined when the person cancels. `attemptsLeft`: when the provider counts (a virtual card). */
+  passcode(context: { uid: string; attemptsLeft?: number | undefined }): Promise<string | undefined>
   /** One of the roles' person_roleid; undefined when the person cancels. */
   chooseRole(roles: RoleOption[]): Promise<string | undefined>
   /** A line of status for the person (never a secret). */
@@ -80,41 +80,69 @@ export function createAgent(options: AgentOptions) {
     return { purpose, challenge, aud: issuer, iat, exp: iat + ticketLifetimeS, ...extra }
   }
 
-  /** Unlocks the card with a passcode proven through a provider card challenge; the opened card, or why not. */
+  /**
+   * Unlocks the card for a provider card challenge. Asking for the challenge counts nothing; the
+   * passcode is counted where it is tried: by the token's chip, or (a virtual card) by the provider,
+   * whose share of the card's key the right passcode gets.
+   */
   async function unlockWithChallenge(info: CardInfo): Promise<{ card: UnlockedCard; challenge: string } | { refusal: TicketRefusal }> {
     for (;;) {
-      let issued: { challenge: string; attempts_left: number }
+      let issued: { challenge: string; attempts_left?: number | undefined }
       try {
         issued = await provider.challenge(info.serial)
       } catch (error) {
         return { refusal: refusalOf(error) }
       }
-      // attempts_left counts this attempt as begun: the person has it and that many more.
-      const passcode = await prompter.passcode({ uid: info.uid, attemptsLeft: issued.attempts_left + 1 })
+      const challenge = issued.challenge
+      const passcode = await prompter.passcode({ uid: info.uid, attemptsLeft: issued.attempts_left })
       if (passcode === undefined) return { refusal: 'cancelled' }
       if (!isWellFormedPasscode(passcode)) {
         prompter.say('A passcode is 6 to 8 digits.')
         continue
       }
-      const unlocked = await reader.unlock(passcode)
-      if (unlocked.ok) return { card: unlocked.card, challenge: issued.challenge }
+      let unlocked: UnlockResult
+      try {
+        unlocked = await reader.unlock(passcode, { challenge, prove: (proofs) => provider.passcode(info.serial, challenge, proofs) })
+      } catch (error) {
+        return { refusal: refusalOf(error) }
+      }
+      if (unlocked.ok) return { card: unlocked.card, challenge }
       if (unlocked.reason === 'no_card') return { refusal: 'no_card' }
       if (unlocked.reason === 'locked') {
         prompter.say('The card is locked. Ask your Registration Authority to unlock it.')
+        // A token counted the PINs itself (a virtual card's lock was recorded by the provider already).
+        if (info.kind === 'pkcs11') await reportLocked(info)
         return { refusal: 'card_locked' }
       }
-      if (issued.attempts_left === 0) {
-        prompter.say('Wrong passcode. The card is now locked. Ask your Registration Authority to unlock it.')
-        return { refusal: 'card_locked' }
-      }
-      prompter.say(`Wrong passcode. ${issued.attempts_left} attempt${issued.attempts_left === 1 ? '' : 's'} left before the card locks.`)
+      const left = unlocked.attemptsLeft
+      prompter.say(left === undefined ? 'Wrong passcode.' : `Wrong passcode. ${left} attempt${left === 1 ? '' : 's'} left before the card locks.`)
+    }
+  }
+
+  /**
+   * Tells the provider that the token locked its PIN, so the card shows locked at once. Signed by
+   * the card's authentication key (no PIN needed) over a fresh challenge; best effort: the token is
+   * locked whatever the provider hears.
+   */
+  async function reportLocked(info: CardInfo): Promise<void> {
+    try {
+      const { challenge } = await provider.challenge(info.serial)
+      const signature = await reader.authenticate?.(lockReportData(info.serial, challenge))
+      if (signature === undefined) return
+      await provider.cardLocked(info.serial, challenge, Buffer.from(signature).toString('base64url'))
+    } catch {
+      // Already recorded locked (no challenge), or the provider is unreachable: nothing more to do.
     }
   }
 
   function refusalOf(error: unknown): TicketRefusal {
-    if (!(error instanceof ProviderRefusal)) {
+    if (error instanceof ProviderUnreachable) {
       prompter.say('The sign-in service cannot be reached.')
       return 'provider_unreachable'
+    }
+    if (!(error instanceof ProviderRefusal)) {
+      prompter.say(`The card cannot be used (${error instanceof Error ? error.message : 'unknown error'}).`)
+      return 'card_refused'
     }
     if (error.error === 'card_locked') {
       prompter.say('The card is locked. Ask your Registration Authority to unlock it.')

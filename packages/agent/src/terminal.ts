@@ -62,7 +62,8 @@ export function createTerminal(options: { input: Readable; output: Writable; tty
       output.write(`${line}\n`)
     },
     async passcode({ uid, attemptsLeft }) {
-      const line = await ask(`Passcode for the card of ${uid} (${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} before it locks; empty line to cancel): `, true)
+      const left = attemptsLeft === undefined ? '' : `${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} before it locks; `
+      const line = await ask(`Passcode for the card of ${uid} (${left}empty line to cancel): `, true)
       return line === undefined || line === '' ? undefined : line
     },
     async chooseRole(roles: RoleOption[]) {

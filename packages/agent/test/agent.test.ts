@@ -392,4 +392,24 @@ req.end(method === 'POST' ? JSON.stringify({ challenge }) : undefined)
       assert.ok(silent.location?.includes('code='), `still signed in: ${silent.location}`)
     })
   })
+
+  describe('with wrong passcodes', () => {
+    it('tells the person how many tries are left, and that the card locked at the third wrong one, which the provider recorded then', async () => {
+      const r = await start('pharm.singh', 'identity-agent')
+      for (let i = 1; i <= 3; i++) {
+        await r.person.until(() => r.person.asked.filter((q) => q === 'passcode').length === i, `the agent asks the passcode (try ${i})`)
+        if (i === 3) r.person.answer('9999999')
+        else r.person.answer('0000000')
+      }
+      await r.person.until(() => r.person.said.some((line) => line.startsWith('The card is locked')), 'the agent says the card locked')
+      const wrong = r.person.said.filter((line) => line.startsWith('Wrong passcode') || line.startsWith('The card is locked'))
+      assert.deepEqual(wrong, ['Wrong passcode. 2 attempts left before the card locks.', 'Wrong passcode. 1 attempt left before the card locks.', 'The card is locked. Ask your Registration Authority to unlock it.'])
+      const present = r.agent.status().card
+      assert.ok(present.present)
+      const card = await careid.context.store.cards.get(present.serial)
+      assert.equal(card?.failed_attempts, 3)
+      assert.equal(typeof card?.locked_at, 'number')
+      assert.equal(r.agent.status().signed_in, false)
+    })
+  })
 })

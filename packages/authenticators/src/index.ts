@@ -29,3 +29,5 @@ export { smartcardAuthenticator, SMARTCARD_PAGE, ticketChallengeTtlMs, type Smar
 export { createCardSessions, hashSecret, type CardSession, type CardSessions } from './smartcard/card_sessions.ts'
 export { createCardChallenges, cardChallengeTtlMs, cardRefusal, type CardCertificateVerifier, type CardChallenges, type CardRefusal } from './smartcard/card_challenges.ts'
 export { agentKeyOf, pemOfX5c, x5cOfPem, verifyCompact } from './smartcard/jws.ts'
+export { createCardPasscodes, type CardPasscodes, type PasscodeCheckKeys, type VirtualCardUnlock } from './smartcard/card_passcodes.ts'
+export { createCardLocks, type CardLocks, type LockReportVerifier } from './smartcard/card_locks.ts'

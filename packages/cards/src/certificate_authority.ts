@@ -8,11 +8,13 @@
  * the registry knows it (the very certificate, not just its serial), that it is not revoked, that it
  * is valid at `now`, that the card is not locked, and that its holder still exists.
  */
-import { randomBytes, webcrypto } from 'node:crypto'
+import { createPublicKey, randomBytes, verify, webcrypto } from 'node:crypto'
 import type { AeadSecretBox } from '@careid/oidc'
 import type { CardRecord, CardStore, Json, PersonStore } from '@careid/store'
 import { parsePerson } from '@careid/domain'
+import { lockReportData } from './card_reader.ts'
 import * as x509 from './x509.ts'
+import { passcodeCheckKeys, sealUnlockSecrets, type PasscodeCheckKeys, type UnlockSecrets } from './virtual/unlock_secrets.ts'
 
 const DAY = 24 * 60 * 60_000
 /** How long a card certificate is valid. */
@@ -52,6 +54,10 @@ export interface IssueCardInput {
   publicKey: webcrypto.CryptoKey
   kind: CardRecord['kind']
   now: number
+  /** A virtual card's unlock secrets, sealed into its registry entry under the key-encryption key. */
+  unlockSecrets?: UnlockSecrets | undefined
+  /** A PKCS#11 card's authentication key (signs without the PIN), registered to check its lock reports. */
+  authenticationKey?: webcrypto.CryptoKey | undefined
 }
 
 export interface CardAuthority {
@@ -66,6 +72,10 @@ export interface CardAuthority {
   verifyCardCertificate(pem: string, now: number): Promise<CardVerification>
   /** Revokes a card it issued (idempotent); false if the registry has no such card. */
   revokeCard(serial: string, now: number): Promise<boolean>
+  /** A virtual card's passcode check for one challenge; undefined for a card without unlock secrets. */
+  passcodeCheck(card: CardRecord, challenge: string): PasscodeCheckKeys | undefined
+  /** Whether `signature` (ES256, r||s) is the card authentication key's over a PIN-locked report for `challenge`; false for a card without that key. */
+  verifyLockReport(card: CardRecord, challenge: string, signature: Uint8Array): boolean
 }
 
 /** Loads the deployment's card authority, making it on first use. */
@@ -83,7 +93,7 @@ export async function openCardAuthority(options: CardAuthorityOptions): Promise<
   return {
     certificate: stored.certificate,
 
-    async issueCard({ uid, publicKey, kind, now }) {
+    async issueCard({ uid, publicKey, kind, now, unlockSecrets, authenticationKey }) {
       const person = await people.get(uid)
       if (person === undefined) throw new CardIssueRefused(`no person has the UID ${uid}`)
       const holder = parsePerson(person as Json)
@@ -129,6 +139,8 @@ export async function openCardAuthority(options: CardAuthorityOptions): Promise<
         status: 'active',
         failed_attempts: 0,
       }
+      if (unlockSecrets !== undefined) card.unlock_secrets_sealed = sealUnlockSecrets(secrets, card.serial, unlockSecrets)
+      if (authenticationKey !== undefined) card.authentication_key = Buffer.from(await webcrypto.subtle.exportKey('spki', authenticationKey)).toString('base64url')
       await cards.put(card)
       return card
     },
@@ -154,6 +166,16 @@ export async function openCardAuthority(options: CardAuthorityOptions): Promise<
 
     revokeCard(serial, now) {
       return cards.revoke(serial, now)
+    },
+
+    verifyLockReport(card, challenge, signature) {
+      if (card.authentication_key === undefined || signature.length !== 64) return false
+      const key = createPublicKey({ key: Buffer.from(card.authentication_key, 'base64url'), format: 'der', type: 'spki' })
+      return verify('sha256', lockReportData(card.serial, challenge), { key, dsaEncoding: 'ieee-p1363' }, signature)
+    },
+
+    passcodeCheck(card, challenge) {
+      return card.unlock_secrets_sealed === undefined ? undefined : passcodeCheckKeys(secrets, card.serial, card.unlock_secrets_sealed, challenge)
     },
   }
 }

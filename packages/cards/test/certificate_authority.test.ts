@@ -48,7 +48,19 @@ describe('card certificate authority', () => {
     assert.equal(card.not_before, T)
     assert.equal(card.not_after - card.not_before, CARD_VALIDITY_MS)
     assert.equal(certificate.getExtension(x509.KeyUsagesExtension)?.usages, x509.KeyUsageFlags.digitalSignature)
-    assert.deepStrictEqual(card, { serial: card.serial, uid: ada.uid, kind: 'virtual', certificate: card.certificate, not_before: T, not_after: T + CARD_VALIDITY_MS, created_at: T, status: 'active', failed_attempts: 0 })
+    assert.match(card.unlock_secrets_sealed ?? '', /^v1\./, 'the unlock secrets are sealed under the key-encryption key')
+    assert.deepStrictEqual(card, {
+      serial: card.serial,
+      uid: ada.uid,
+      kind: 'virtual',
+      certificate: card.certificate,
+      not_before: T,
+      not_after: T + CARD_VALIDITY_MS,
+      created_at: T,
+      status: 'active',
+      failed_attempts: 0,
+      unlock_secrets_sealed: card.unlock_secrets_sealed,
+    })
     assert.deepStrictEqual(await b.store.cards.get(card.serial), card)
     assert.deepStrictEqual(await authority.verifyCardCertificate(card.certificate, T + DAY), { ok: true, card })
     // A certificate with its time bounds: valid on both.

@@ -3,9 +3,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createCardChallenges, createCardPasscodes } from '@careid/authenticators'
 import { demoWorkforce } from '@careid/domain'
 import { createSecretBox, type AeadSecretBox } from '@careid/oidc'
 import { openSqliteStore, type Json, type Store } from '@careid/store'
+import type { CardAuthority, PasscodeCheck, PasscodeCheckResult } from '../src/index.ts'
 
 export const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]
 
@@ -40,6 +42,34 @@ export async function bench(): Promise<Bench> {
     async cleanup() {
       await state.store.close()
       rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * The provider's side of a virtual card's unlock, in process: a card challenge (counting nothing)
+ * and the passcode check that counts, as `{issuer}/agent/challenge` and `/agent/passcode` run them.
+ */
+export function providerOf(store: Store, authority: CardAuthority, now: () => number = Date.now) {
+  const cardChallenges = createCardChallenges(store)
+  const passcodes = createCardPasscodes({ store, cardChallenges, unlock: async (card, challenge) => authority.passcodeCheck(card, challenge) })
+  return {
+    cardChallenges,
+    passcodes,
+    /** A challenge for `serial` and the call that checks an attempt over it (refusals other than wrong/locked throw). */
+    async check(serial: string): Promise<PasscodeCheck> {
+      const issued = await cardChallenges.issue(serial, now())
+      if (!issued.ok) throw new Error(`no challenge: ${issued.error}`)
+      return {
+        challenge: issued.challenge,
+        async prove(proofs): Promise<PasscodeCheckResult> {
+          const checked = await passcodes.check({ serial, challenge: issued.challenge, ...proofs }, now())
+          if (checked.ok) return { ok: true, share: checked.share }
+          if (checked.error === 'wrong_passcode') return { ok: false, reason: 'wrong_passcode', attemptsLeft: checked.attempts_left }
+          if (checked.error === 'card_locked') return { ok: false, reason: 'locked' }
+          throw new Error(checked.error)
+        },
+      }
     },
   }
 }

@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { compactVerify, importX509 } from 'jose'
-import { issueVirtualCard, openCardAuthority, parseCardFile, VirtualCardReader, writeCardFile, type CardAuthority, type CardFile } from '../src/index.ts'
-import { ada, ben, bench, type Bench } from './support.ts'
+import { issueVirtualCard, openCardAuthority, parseCardFile, readCardFile, VirtualCardReader, writeCardFile, type CardAuthority, type CardFile, type PasscodeCheck } from '../src/index.ts'
+import { ada, ben, bench, providerOf, type Bench } from './support.ts'
 
 const T = Date.UTC(2026, 10, 1, 9, 0, 0)
 const PASSCODE = '48291637'
@@ -21,6 +21,12 @@ function removal(reader: VirtualCardReader): { fired: Promise<void>; count: () =
     resolve()
   })
   return { fired, count: () => count, unsubscribe }
+}
+
+/** For unlocks that must end before the provider is asked. */
+const neverAsked: PasscodeCheck = {
+  challenge: 'unused',
+  prove: () => Promise.reject(new Error('the provider was asked')),
 }
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -51,17 +57,22 @@ describe('virtual card reader', () => {
   })
   after(() => b.cleanup())
 
+  /** The provider's check of one attempt on `serial` (a fresh challenge each time). */
+  const check = (serial = adaFile.serial) => providerOf(b.store, authority).check(serial)
+
   function insert(file: CardFile): void {
     rmSync(slot, { force: true })
     writeFileSync(slot, JSON.stringify(file))
   }
 
-  it('writes a card file readable by its owner only, with the key sealed (scrypt + AES-256-GCM)', async () => {
+  it('writes a card file readable by its owner only, with the key sealed (scrypt + provider share + AES-256-GCM)', async () => {
     const path = join(b.dir, 'ada-card.json')
     await writeCardFile(path, adaFile)
     assert.equal(statSync(path).mode & 0o777, 0o600)
     const text = readFileSync(path, 'utf8')
     assert.deepStrictEqual(parseCardFile(text), adaFile)
+    assert.equal(adaFile.version, 2)
+    assert.equal(Buffer.from(adaFile.access_key, 'base64url').length, 32)
     assert.equal(adaFile.key.kdf, 'scrypt')
     assert.equal(adaFile.key.N, 2 ** 15)
     assert.equal(adaFile.key.cipher, 'aes-256-gcm')
@@ -75,15 +86,15 @@ describe('virtual card reader', () => {
     rmSync(slot, { force: true })
     const reader = new VirtualCardReader(slot)
     assert.equal(await reader.present(), undefined)
-    assert.deepStrictEqual(await reader.unlock(PASSCODE), { ok: false, reason: 'no_card' })
+    assert.deepStrictEqual(await reader.unlock(PASSCODE, neverAsked), { ok: false, reason: 'no_card' })
     // A file that is not a card is no card.
     writeFileSync(slot, '{"format":"something else"}')
     assert.equal(await reader.present(), undefined)
-    assert.deepStrictEqual(await reader.unlock(PASSCODE), { ok: false, reason: 'no_card' })
+    assert.deepStrictEqual(await reader.unlock(PASSCODE, neverAsked), { ok: false, reason: 'no_card' })
     // Nor is one edited to make scrypt take a gigabyte (N = 2^20).
     writeFileSync(slot, JSON.stringify({ ...adaFile, key: { ...adaFile.key, N: 2 ** 20 } }))
     assert.equal(await reader.present(), undefined)
-    assert.deepStrictEqual(await reader.unlock(PASSCODE), { ok: false, reason: 'no_card' })
+    assert.deepStrictEqual(await reader.unlock(PASSCODE, neverAsked), { ok: false, reason: 'no_card' })
     await reader.close()
   })
 
@@ -92,7 +103,7 @@ describe('virtual card reader', () => {
     const reader = new VirtualCardReader(slot)
     const info = { serial: adaFile.serial, uid: ada.uid, kind: 'virtual', certificate: adaFile.certificate }
     assert.deepStrictEqual(await reader.present(), info)
-    const result = await reader.unlock(PASSCODE)
+    const result = await reader.unlock(PASSCODE, await check())
     assert.equal(result.ok, true)
     assert.ok(result.ok)
     assert.deepStrictEqual(result.card.info, info)
@@ -115,17 +126,20 @@ describe('virtual card reader', () => {
     await reader.close()
   })
 
-  it('a wrong or malformed passcode: wrong_passcode, and the card file is unchanged', async () => {
+  it('a wrong passcode is counted by the provider, a malformed one not even sent; the card file is unchanged', async () => {
     insert(adaFile)
     const before = readFileSync(slot)
     const mtime = statSync(slot).mtimeMs
     const reader = new VirtualCardReader(slot)
-    for (const passcode of [WRONG, '000000', '12345', '123456789', 'abcdef', '']) {
-      assert.deepStrictEqual(await reader.unlock(passcode), { ok: false, reason: 'wrong_passcode' })
+    for (const passcode of ['12345', '123456789', 'abcdef', '']) {
+      assert.deepStrictEqual(await reader.unlock(passcode, neverAsked), { ok: false, reason: 'wrong_passcode' })
     }
+    assert.deepStrictEqual(await reader.unlock(WRONG, await check()), { ok: false, reason: 'wrong_passcode', attemptsLeft: 2 })
+    assert.deepStrictEqual(await reader.unlock('000000', await check()), { ok: false, reason: 'wrong_passcode', attemptsLeft: 1 })
     assert.deepStrictEqual(readFileSync(slot), before)
     assert.equal(statSync(slot).mtimeMs, mtime)
-    assert.equal((await reader.unlock(PASSCODE)).ok, true)
+    assert.equal((await reader.unlock(PASSCODE, await check())).ok, true)
+    assert.equal((await b.store.cards.get(adaFile.serial))?.failed_attempts, 0)
     await reader.close()
   })
 
@@ -134,15 +148,40 @@ describe('virtual card reader', () => {
     // Ben's file with Ada's sealed key: the serial is the associated data, so GCM refuses it.
     insert({ ...benFile, key: adaFile.key })
     const reader = new VirtualCardReader(slot)
-    assert.deepStrictEqual(await reader.unlock(PASSCODE), { ok: false, reason: 'wrong_passcode' })
+    assert.deepStrictEqual(await reader.unlock(PASSCODE, await check(benFile.serial)), { ok: false, reason: 'wrong_passcode', attemptsLeft: 2 })
     await reader.close()
     await b.store.cards.revoke(benFile.serial, T)
+  })
+
+  it('refuses a card file of the older format (key under the passcode alone), saying to reissue the card', async () => {
+    const older = {
+      format: 'careid-virtual-card',
+      version: 1,
+      serial: adaFile.serial,
+      uid: ada.uid,
+      certificate: adaFile.certificate,
+      authority_certificate: adaFile.authority_certificate,
+      key: { ...adaFile.key },
+    }
+    assert.deepStrictEqual(readCardFile(JSON.stringify(older)), {
+      ok: false,
+      reason: 'older_format',
+      message:
+        `card ${adaFile.serial} is in an older card file format, which could be opened without the sign-in service; it can no longer be used. ` +
+        `Ask your Registration Authority to reissue it: careid cards revoke ${adaFile.serial}, then careid cards issue ${ada.uid}`,
+    })
+    assert.deepStrictEqual(readCardFile('{"format":"something else"}'), { ok: false, reason: 'not_a_card' })
+    writeFileSync(slot, JSON.stringify(older))
+    const reader = new VirtualCardReader(slot)
+    assert.equal(await reader.present(), undefined)
+    assert.deepStrictEqual(await reader.unlock(PASSCODE, neverAsked), { ok: false, reason: 'no_card' })
+    await reader.close()
   })
 
   it('tells of removal once, when the card file goes; an unlocked card then stops signing', async () => {
     insert(adaFile)
     const reader = new VirtualCardReader(slot)
-    const unlocked = await reader.unlock(PASSCODE)
+    const unlocked = await reader.unlock(PASSCODE, await check())
     assert.ok(unlocked.ok)
     const watched = removal(reader)
     const unsubscribed = removal(reader)

@@ -68,7 +68,11 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     now,
     metrics: metrics.logout,
     events: context.events,
-    smartcard: { verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now) },
+    smartcard: {
+      verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
+      unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
+      verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
+    },
   })
   const app = await buildServer({
     provider,

@@ -3,8 +3,13 @@
  * passcode, the provider validates them and opens a session whose roles go back to the agent, and
  * removing the card ends it). Typed in, typed out; packages/http maps it onto `{issuer}/agent/...`.
  *
- * - `challenge`: a card challenge for one card (counts a passcode attempt; locked, revoked and
- *   unknown cards get none).
+ * - `challenge`: a card challenge for one card (counts nothing: a serial is public; locked, revoked
+ *   and unknown cards get none).
+ * - `passcode`: a virtual card's passcode attempt over a challenge (card proof + passcode proof);
+ *   counted, and the right passcode gets the provider's share of the card's key (card_passcodes.ts).
+ *   A PKCS#11 token checks and counts its PIN itself.
+ * - `cardLocked`: a PKCS#11 token answered that its PIN is locked; the report, signed by the card's
+ *   authentication key over a challenge, records the card locked (card_locks.ts).
  * - `openSession`: the card's signature over the challenge (compact JWS, ES256, `x5c` = the card
  *   certificate) proves card and passcode; the provider checks the certificate with the card
  *   authority, resets the passcode counter, and opens a card session bound to the agent instance
@@ -28,6 +33,8 @@ import {
   verifyCompact,
   type CardCertificateVerifier,
   type CardChallenges,
+  type CardLocks,
+  type CardPasscodes,
   type CardSession,
   type CardSessions,
 } from '@careid/authenticators'
@@ -44,6 +51,9 @@ export type AgentErrorCode =
   | 'card_expired'
   | 'card_not_yet_valid'
   | 'card_locked'
+  | 'wrong_passcode'
+  | 'invalid_card_proof'
+  | 'not_a_virtual_card'
   | 'invalid_card_session'
   | 'invalid_agent_proof'
   | 'unknown_role'
@@ -55,11 +65,14 @@ export class AgentError extends Error {
   readonly error: AgentErrorCode
   readonly status: number
   readonly description: string
-  constructor(error: AgentErrorCode, status: number, description: string) {
+  /** With `wrong_passcode`: the wrong passcodes the card still takes before it locks. */
+  readonly attempts_left: number | undefined
+  constructor(error: AgentErrorCode, status: number, description: string, attemptsLeft?: number) {
     super(description)
     this.error = error
     this.status = status
     this.description = description
+    this.attempts_left = attemptsLeft
   }
 }
 
@@ -71,6 +84,8 @@ export interface AgentProtocolDeps {
   verifyCard: CardCertificateVerifier
   cardSessions: CardSessions
   cardChallenges: CardChallenges
+  cardPasscodes: CardPasscodes
+  cardLocks: CardLocks
   passcodeProven: (serial: string) => Promise<boolean>
   /** Ends every CIS2 session bound to a card session; returns how many. */
   endBoundSessions: (cardSessionId: string) => Promise<number>
@@ -102,6 +117,8 @@ const proofWindowS = 60
 /** The paths under the issuer; a proof names the one it was made for (`htu`). */
 export const agentPaths = {
   challenge: '/agent/challenge',
+  passcode: '/agent/passcode',
+  cardLocked: '/agent/card/locked',
   session: '/agent/session',
   role: '/agent/session/role',
   end: '/agent/session/end',
@@ -115,6 +132,12 @@ function stringField(body: unknown, name: string, max = 8192): string {
   const value = field(body, name)
   if (typeof value !== 'string' || value.length === 0 || value.length > max) throw new AgentError('invalid_request', 400, `${name} is missing or not a string`)
   return value
+}
+
+function serialField(body: unknown): string {
+  const serial = stringField(body, 'serial', 64)
+  if (!/^[0-9a-f]{2,64}$/.test(serial)) throw new AgentError('invalid_request', 400, 'serial must be the card certificate serial in lowercase hex')
+  return serial
 }
 
 export function createAgentProtocol(deps: AgentProtocolDeps) {
@@ -157,12 +180,54 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
   }
 
   return {
-    async challenge(body: unknown): Promise<{ challenge: string; expires_at: number; attempts_left: number }> {
-      const serial = stringField(body, 'serial', 64)
-      if (!/^[0-9a-f]{2,64}$/.test(serial)) throw new AgentError('invalid_request', 400, 'serial must be the card certificate serial in lowercase hex')
+    async challenge(body: unknown): Promise<{ challenge: string; expires_at: number; attempts_left?: number | undefined }> {
+      const serial = serialField(body)
       const issued = await deps.cardChallenges.issue(serial, deps.now())
       if (!issued.ok) throw new AgentError(issued.error, 403, `no challenge: ${issued.error.replaceAll('_', ' ')}`)
       return { challenge: issued.challenge, expires_at: issued.expires_at, attempts_left: issued.attempts_left }
+    },
+
+    async passcode(body: unknown): Promise<{ share: string }> {
+      const input = {
+        serial: serialField(body),
+        challenge: stringField(body, 'challenge', 100),
+        card_proof: stringField(body, 'card_proof', 100),
+        passcode_proof: stringField(body, 'passcode_proof', 100),
+      }
+      const checked = await deps.cardPasscodes.check(input, deps.now())
+      if (checked.ok) return { share: checked.share }
+      switch (checked.error) {
+        case 'wrong_passcode':
+          throw new AgentError('wrong_passcode', 401, 'the passcode is wrong', checked.attempts_left)
+        case 'card_locked':
+          throw new AgentError('card_locked', 403, 'the card is locked: three wrong passcodes')
+        case 'invalid_challenge':
+          throw new AgentError('invalid_challenge', 401, 'the challenge is unknown, for another card, or already used for a passcode')
+        case 'challenge_expired':
+          throw new AgentError('challenge_expired', 401, 'the challenge expired; ask for a new one')
+        case 'invalid_card_proof':
+          throw new AgentError('invalid_card_proof', 401, 'the card proof is wrong: the attempt was not made with this card')
+        case 'not_a_virtual_card':
+          throw new AgentError('not_a_virtual_card', 400, 'this card checks its passcode itself')
+        default:
+          throw new AgentError(checked.error, 403, `card refused: ${checked.error.replaceAll('_', ' ')}`)
+      }
+    },
+
+    async cardLocked(body: unknown): Promise<{ locked: true }> {
+      const input = { serial: serialField(body), challenge: stringField(body, 'challenge', 100), signature: stringField(body, 'signature', 100) }
+      const reported = await deps.cardLocks.report(input, deps.now())
+      if (reported.ok) return { locked: true }
+      switch (reported.error) {
+        case 'invalid_card_proof':
+          throw new AgentError('invalid_card_proof', 401, "the report is not signed by this card's authentication key")
+        case 'invalid_challenge':
+          throw new AgentError('invalid_challenge', 401, 'the challenge is unknown, for another card, or already used')
+        case 'challenge_expired':
+          throw new AgentError('challenge_expired', 401, 'the challenge expired; ask for a new one')
+        default:
+          throw new AgentError(reported.error, 403, `card refused: ${reported.error.replaceAll('_', ' ')}`)
+      }
     },
 
     async openSession(body: unknown): Promise<OpenedCardSession> {

@@ -3,7 +3,18 @@
  * store, signing keys, the domain directory and the authenticators. The HTTP layer maps requests
  * onto these; the CLI composes this with concrete adapters.
  */
-import { createCardChallenges, createCardSessions, smartcardAuthenticator, type Authenticator, type CardCertificateVerifier, type SecretBox } from '@careid/authenticators'
+import {
+  createCardChallenges,
+  createCardLocks,
+  createCardPasscodes,
+  createCardSessions,
+  smartcardAuthenticator,
+  type Authenticator,
+  type CardCertificateVerifier,
+  type LockReportVerifier,
+  type SecretBox,
+  type VirtualCardUnlock,
+} from '@careid/authenticators'
 import type { Directory } from '@careid/domain'
 import type { EventBus, Store } from '@careid/store'
 import { createAgentProtocol, type AgentProtocol } from './agent_protocol.ts'
@@ -52,6 +63,10 @@ export interface ProviderDeps {
 
 export interface SmartcardDeps {
   verifyCard: CardCertificateVerifier
+  /** The card authority's passcode check for a virtual card (its unlock secrets are sealed under the key-encryption key). */
+  unlockVirtualCard: VirtualCardUnlock
+  /** The card authority's check of a PKCS#11 card's PIN-locked report (its authentication key's signature). */
+  verifyLockReport: LockReportVerifier
 }
 
 export function createProvider(deps: ProviderDeps) {
@@ -98,6 +113,8 @@ export function createProvider(deps: ProviderDeps) {
     const cardChallenges = createCardChallenges(store)
     const passcodeProven = (serial: string) => store.cards.passcodeProven(serial)
     const { verifyCard } = deps.smartcard
+    const cardPasscodes = createCardPasscodes({ store, cardChallenges, unlock: deps.smartcard.unlockVirtualCard })
+    const cardLocks = createCardLocks({ store, cardChallenges, verify: deps.smartcard.verifyLockReport })
     authenticators.push(smartcardAuthenticator({ issuer, agentOrigin: config.agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
     agent = createAgentProtocol({
       store,
@@ -107,6 +124,8 @@ export function createProvider(deps: ProviderDeps) {
       verifyCard,
       cardSessions,
       cardChallenges,
+      cardPasscodes,
+      cardLocks,
       passcodeProven,
       endBoundSessions: (binding) => sessions.endByBinding(binding, 'card_removed'),
       lockBoundSessions: (binding) => sessions.lockByBinding(binding),

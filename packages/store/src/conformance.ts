@@ -425,7 +425,10 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
 
     describe('cards', () => {
       test('round-trips with and without optional fields, and lists by person', async (store) => {
-        const mine = [card('0a', 'u1'), card('0b', 'u1', { kind: 'pkcs11', created_at: T + 1, failed_attempts: 3, locked_at: T + 2, status: 'revoked', revoked_at: T + 3 })]
+        const mine = [
+          card('0a', 'u1', { unlock_secrets_sealed: 'v1.sealed-secrets' }),
+          card('0b', 'u1', { kind: 'pkcs11', created_at: T + 1, failed_attempts: 3, locked_at: T + 2, status: 'revoked', revoked_at: T + 3, authentication_key: 'MFkwEwYH' }),
+        ]
         for (const c of mine) await store.cards.put(c)
         await store.cards.put(card('0c', 'u2', { created_at: T + 2 }))
         assert.deepStrictEqual(await store.cards.get('0a'), mine[0])
@@ -463,6 +466,59 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         for (let i = 0; i < 3; i++) assert.equal((await store.cards.beginPasscodeAttempt('0a', T)).outcome, 'begun')
         assert.equal(await store.cards.passcodeProven('0a'), true)
         assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
+      })
+
+      test('a wrong passcode on the last attempt locks the card at once; earlier wrong ones do not', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        await store.cards.beginPasscodeAttempt('0a', T + 1)
+        assert.equal(await store.cards.passcodeWrong('0a', T + 1), false)
+        await store.cards.beginPasscodeAttempt('0a', T + 2)
+        assert.equal(await store.cards.passcodeWrong('0a', T + 2), false)
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1', { failed_attempts: 2 }))
+        await store.cards.beginPasscodeAttempt('0a', T + 3)
+        assert.equal(await store.cards.passcodeWrong('0a', T + 3), true)
+        const locked = card('0a', 'u1', { failed_attempts: 3, locked_at: T + 3 })
+        assert.deepStrictEqual(await store.cards.get('0a'), locked)
+        assert.equal(await store.cards.passcodeWrong('0a', T + 9), true)
+        assert.deepStrictEqual(await store.cards.get('0a'), locked, 'the time of locking stays the first')
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 10), { outcome: 'locked' })
+      })
+
+      test('a wrong passcode after the count was reset by a right one locks nothing', async (store) => {
+        await store.cards.put(card('0a', 'u1'))
+        for (let i = 0; i < 3; i++) await store.cards.beginPasscodeAttempt('0a', T)
+        assert.equal(await store.cards.passcodeProven('0a'), true)
+        assert.equal(await store.cards.passcodeWrong('0a', T + 1), false)
+        assert.deepStrictEqual(await store.cards.get('0a'), card('0a', 'u1'))
+        assert.equal(await store.cards.passcodeWrong('ff', T), false)
+        await store.cards.put(card('0b', 'u1', { status: 'revoked', revoked_at: T, failed_attempts: 3 }))
+        assert.equal(await store.cards.passcodeWrong('0b', T + 1), false)
+        assert.equal((await store.cards.get('0b'))?.locked_at, undefined)
+      })
+
+      test('concurrent wrong passcodes on the last attempts lock the card once', async (store) => {
+        await store.cards.put(card('0a', 'u1', { failed_attempts: 3 }))
+        const results = await race(RACERS, (i) => store.cards.passcodeWrong('0a', T + i))
+        assert.ok(results.every((locked) => locked))
+        const stored = await store.cards.get('0a')
+        assert.equal(stored?.failed_attempts, 3)
+        assert.equal(typeof stored?.locked_at, 'number')
+        assert.ok((stored?.locked_at ?? -1) >= T && (stored?.locked_at ?? Infinity) < T + RACERS)
+      })
+
+      test("lock records a token's own PIN lock on an active card, keeping the first time", async (store) => {
+        await store.cards.put(card('0a', 'u1', { kind: 'pkcs11' }))
+        assert.equal(await store.cards.lock('0a', T + 5), true)
+        const locked = card('0a', 'u1', { kind: 'pkcs11', failed_attempts: 3, locked_at: T + 5 })
+        assert.deepStrictEqual(await store.cards.get('0a'), locked)
+        assert.equal(await store.cards.lock('0a', T + 9), true)
+        assert.deepStrictEqual(await store.cards.get('0a'), locked)
+        assert.deepStrictEqual(await store.cards.beginPasscodeAttempt('0a', T + 10), { outcome: 'locked' })
+        const revoked = card('0b', 'u1', { kind: 'pkcs11', status: 'revoked', revoked_at: T })
+        await store.cards.put(revoked)
+        assert.equal(await store.cards.lock('0b', T + 1), false)
+        assert.deepStrictEqual(await store.cards.get('0b'), revoked)
+        assert.equal(await store.cards.lock('ff', T), false)
       })
 
       test('concurrent attempts never count past the limit', async (store) => {

@@ -262,7 +262,8 @@ export interface LogoutOutbox {
 /**
  * A smartcard the card authority issued: its certificate and its passcode counter. The counter of
  * record lives here, not on the card, so it survives restarts and cannot be reset by copying or
- * editing a card file.
+ * editing a card file. A virtual card's passcode is checked here too (a PKCS#11 token checks its
+ * own PIN), against the secrets in `unlock_secrets_sealed`.
  */
 export interface CardRecord {
   /** The certificate serial, lowercase hex. */
@@ -280,6 +281,18 @@ export interface CardRecord {
   /** Passcode attempts begun and not (yet) proven right; 3 = locked. */
   failed_attempts: number
   locked_at?: number | undefined
+  /**
+   * A virtual card's unlock secrets (what proves the card file, what proves the passcode, and the
+   * provider's share of the key that seals the card's private key), sealed under the key-encryption
+   * key. Absent for PKCS#11 cards.
+   */
+  unlock_secrets_sealed?: string | undefined
+  /**
+   * A PKCS#11 card's authentication key (SPKI, base64url): a second key on the token that signs
+   * without the PIN (as a PIV card's card authentication key does), so the card can prove it is at
+   * hand when its PIN is locked. Absent for virtual cards and for tokens issued without one.
+   */
+  authentication_key?: string | undefined
 }
 
 /** Passcode attempts begun without proof after which a card is locked. */
@@ -308,8 +321,20 @@ export interface CardStore {
    * is `revoked` (even if locked).
    */
   beginPasscodeAttempt(serial: string, now: number): Promise<PasscodeAttempt>
-  /** A valid card signature arrived: failed_attempts = 0, only if the card is active and not locked. True if reset. */
+  /**
+   * A begun attempt proved wrong: when it was the last one (CARD_PASSCODE_ATTEMPTS unproven), the
+   * card locks now (locked_at = now; the first time stays). True if the card is locked after this.
+   * A right passcode proven meanwhile (the count back below the limit) keeps it unlocked.
+   */
+  passcodeWrong(serial: string, now: number): Promise<boolean>
+  /** The passcode was proven right: failed_attempts = 0, only if the card is active and not locked. True if reset. */
   passcodeProven(serial: string): Promise<boolean>
+  /**
+   * The card's own PIN counter locked it (a PKCS#11 token answered CKR_PIN_LOCKED): an active card
+   * is recorded locked (failed_attempts = CARD_PASSCODE_ATTEMPTS, locked_at = now; the first time
+   * stays). False if unknown or revoked.
+   */
+  lock(serial: string, now: number): Promise<boolean>
   /** The Registration Authority's unlock: failed_attempts = 0, locked_at cleared. False if unknown or revoked. */
   unlock(serial: string, now: number): Promise<boolean>
   /** Marks the card revoked (idempotent: the first revoked_at stays). False if unknown. */

@@ -197,10 +197,12 @@ export interface CardRow<C extends ColumnTypes> {
   revoked_at: C['int'] | null
   failed_attempts: number
   locked_at: C['int'] | null
+  unlock_secrets_sealed: string | null
+  authentication_key: string | null
 }
 
 export const cardColumns =
-  'serial, uid, kind, certificate, not_before, not_after, created_at, status, revoked_at, failed_attempts, locked_at'
+  'serial, uid, kind, certificate, not_before, not_after, created_at, status, revoked_at, failed_attempts, locked_at, unlock_secrets_sealed, authentication_key'
 
 /** Optional columns: SQL NULL becomes an absent field, never `null`. */
 function setIfPresent<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | null): void {
@@ -357,6 +359,8 @@ export function rowReaders<C extends ColumnTypes>({ int, optionalInt, json, bool
       }
       setIfPresent(card, 'revoked_at', optionalInt(row.revoked_at))
       setIfPresent(card, 'locked_at', optionalInt(row.locked_at))
+      setIfPresent(card, 'unlock_secrets_sealed', row.unlock_secrets_sealed)
+      setIfPresent(card, 'authentication_key', row.authentication_key)
       return card
     },
 

@@ -188,6 +188,23 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.deepStrictEqual(await store.sessions.listBySub('555000000004'), [{ ...session, session_hash: 's-hash-4', sid: 'sid-4', sub: '555000000004' }])
     },
   },
+  5: {
+    rows: [
+      ['cards', { ...card, uid: '555000000002', serial: '0b1c', kind: 'virtual', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' }],
+      ['cards', { ...card, uid: '555000000002', serial: '0b1e', kind: 'pkcs11', failed_attempts: 0, authentication_key: 'MFkwEwYH' }],
+    ],
+    async check(store) {
+      assert.deepStrictEqual(await store.cards.get('0b1c'), { ...card, uid: '555000000002', serial: '0b1c', kind: 'virtual', failed_attempts: 0, unlock_secrets_sealed: 'v1.sealed-secrets' })
+      assert.deepStrictEqual(await store.cards.get('0b1e'), { ...card, uid: '555000000002', serial: '0b1e', kind: 'pkcs11', failed_attempts: 0, authentication_key: 'MFkwEwYH' })
+    },
+    async fresh(store) {
+      // A card of an earlier version has no unlock secrets; new ones keep theirs.
+      assert.equal((await store.cards.list()).some((c) => c.unlock_secrets_sealed !== undefined || c.authentication_key !== undefined), false)
+      const issued = { ...card, uid: '555000000002', serial: '0b1d', unlock_secrets_sealed: 'v1.sealed' }
+      await store.cards.put(issued)
+      assert.deepStrictEqual(await store.cards.get('0b1d'), issued)
+    },
+  },
   // Clients written before version 6 read back with no web_origins (version 1's check): their
   // redirect URIs' origins apply.
   6: {

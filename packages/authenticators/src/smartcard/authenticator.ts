@@ -7,7 +7,8 @@
  *   sign-in is `N3_SMARTCARD`, bound to the card session (card removal ends it), with the role
  *   chosen at the agent as `selected_roleid`. No passcode is asked in the browser.
  * - Smartcard Connect mode: the agent asks the passcode for this sign-in and the card signs the
- *   challenge together with a fresh card challenge (the provider's passcode counter); the sign-in
+ *   challenge together with a fresh card challenge (a virtual card's passcode is checked and counted
+ *   at the provider's passcode check before its key opens; a token counts its own PIN); the sign-in
  *   is `CIS2_SMARTCARD`, bound to nothing (removal logs nobody out, cis2.md 4).
  *
  * Both are AAL3, so they meet AAL3_ANY, AAL2_OR_AAL3_ANY, AAL2_ANY, AAL3_SMARTCARD and their own

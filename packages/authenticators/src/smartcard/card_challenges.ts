@@ -1,12 +1,14 @@
 /**
  * Card challenges: a random value the provider gives the agent for one card; the card signs it
- * (which needs the passcode) to prove the passcode right. Issuing one counts a passcode attempt in
- * the card registry (the counter of record, which survives restarts and cannot be reset by copying
- * a card file); only a valid card signature over it resets the counter. Single use, 60 seconds,
- * stored hashed in the short-lived store.
+ * (which needs the passcode) to open a card session or a Smartcard Connect sign-in, and a virtual
+ * card's passcode proof is made over it (card_passcodes.ts). Issuing one counts nothing: anyone may
+ * ask for a challenge for a serial (it is in the card's certificate), so asking must not be what
+ * locks a card. Wrong passcodes are counted where they are tried: by a token's chip, or, for a
+ * virtual card, at the provider's passcode check. Single use, 60 seconds, stored hashed in the
+ * short-lived store.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { CardRecord, CardStore, Store } from '@careid/store'
+import { CARD_PASSCODE_ATTEMPTS, type CardRecord, type CardStore, type Store } from '@careid/store'
 
 export const cardChallengeTtlMs = 60_000
 /** The record outlives the challenge a little, so a late answer is told "expired", not "unknown". */
@@ -32,7 +34,8 @@ export const cardRefusal = {
 export type CardRefusal = (typeof cardRefusal)[keyof typeof cardRefusal]
 
 export type CardChallengeIssue =
-  | { ok: true; challenge: string; expires_at: number; attempts_left: number }
+  /** `attempts_left`: a virtual card's wrong passcodes before it locks (a token counts its own PIN tries, unseen here). */
+  | { ok: true; challenge: string; expires_at: number; attempts_left?: number | undefined }
   | { ok: false; error: CardRefusal }
 
 export type CardChallengeUse = 'ok' | 'unknown' | 'expired'
@@ -41,18 +44,27 @@ function key(challenge: string): string {
   return prefix + createHash('sha256').update(challenge).digest('base64url')
 }
 
-export function createCardChallenges(store: Pick<Store, 'interactions'> & { cards: Pick<CardStore, 'beginPasscodeAttempt'> }) {
+export function createCardChallenges(store: Pick<Store, 'interactions'> & { cards: Pick<CardStore, 'get'> }) {
   return {
-    /** A challenge for `serial`, counting one passcode attempt; refused for a locked, revoked or unknown card. */
+    /** A challenge for `serial`, counting nothing; refused for a locked, revoked or unknown card. */
     async issue(serial: string, now: number): Promise<CardChallengeIssue> {
-      const attempt = await store.cards.beginPasscodeAttempt(serial, now)
-      if (attempt.outcome === 'locked') return { ok: false, error: 'card_locked' }
-      if (attempt.outcome === 'revoked') return { ok: false, error: 'card_revoked' }
-      if (attempt.outcome === 'unknown') return { ok: false, error: 'unknown_card' }
+      const card = await store.cards.get(serial)
+      if (card === undefined) return { ok: false, error: 'unknown_card' }
+      if (card.status === 'revoked') return { ok: false, error: 'card_revoked' }
+      if (card.locked_at !== undefined) return { ok: false, error: 'card_locked' }
       const challenge = randomBytes(32).toString('base64url')
       const expires_at = now + cardChallengeTtlMs
       await store.interactions.put({ id: key(challenge), expires_at: expires_at + retainMs, payload: { serial, exp: expires_at } })
-      return { ok: true, challenge, expires_at, attempts_left: attempt.attemptsLeft }
+      const attempts_left = card.unlock_secrets_sealed === undefined ? undefined : CARD_PASSCODE_ATTEMPTS - card.failed_attempts
+      return { ok: true, challenge, expires_at, attempts_left }
+    },
+
+    /** Whether `challenge` is live for `serial`, without using it up. */
+    async check(challenge: string, serial: string, now: number): Promise<CardChallengeUse> {
+      if (challenge.length === 0 || challenge.length > 100) return 'unknown'
+      const record = await store.interactions.get(key(challenge), now)
+      if (record === undefined || record.payload.serial !== serial) return 'unknown'
+      return Number(record.payload.exp) > now ? 'ok' : 'expired'
     },
 
     /** Uses a challenge up (once) for `serial`. */

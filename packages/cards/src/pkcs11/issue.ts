@@ -3,6 +3,11 @@
  * sensitive and not extractable, so it never leaves it), the card authority certifies the public
  * key, and the certificate is written to the token next to its key (same CKA_ID). The token must
  * already be initialised with the holder's PIN, which is the card passcode.
+ *
+ * A second key pair is made on the token: the card authentication key, which signs WITHOUT the PIN
+ * (as a PIV card's card authentication key does; not extractable either). It proves only that the
+ * card is at hand, never who holds it: the agent uses it to report the token's PIN locked, so that
+ * report cannot come from someone who merely knows the card's serial.
  */
 import { randomBytes, webcrypto } from 'node:crypto'
 import { isWellFormedPasscode } from '../card_reader.ts'
@@ -14,6 +19,7 @@ import { certificatesOn, findToken, isPkcs11Error, lib, loadModule, type Handle,
 /** The DER encoding of the P-256 curve's OID (1.2.840.10045.3.1.7), as CKA_EC_PARAMS wants it. */
 const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex')
 const KEY_LABEL = 'Careid card key'
+export const AUTHENTICATION_KEY_LABEL = 'Careid card authentication key'
 const CERTIFICATE_LABEL = 'Careid card certificate'
 
 export interface IssuePkcs11CardInput {
@@ -62,9 +68,9 @@ export async function issuePkcs11Card({ authority, uid, module: path, tokenLabel
   }
 }
 
-async function issueOnToken(pkcs11: Pkcs11, session: Handle, authority: CardAuthority, uid: string, now: number): Promise<CardRecord> {
-  const id = randomBytes(16)
-  const keys = pkcs11.C_GenerateKeyPair(
+/** An EC P-256 key pair on the token: private key sensitive, not extractable; `needsPin` says whether using it needs the PIN. */
+function generateKeyPair(pkcs11: Pkcs11, session: Handle, id: Buffer, label: string, needsPin: boolean) {
+  return pkcs11.C_GenerateKeyPair(
     session,
     { mechanism: lib().CKM_EC_KEY_PAIR_GEN },
     [
@@ -72,26 +78,37 @@ async function issueOnToken(pkcs11: Pkcs11, session: Handle, authority: CardAuth
       { type: lib().CKA_EC_PARAMS, value: P256_PARAMS },
       { type: lib().CKA_VERIFY, value: true },
       { type: lib().CKA_ID, value: id },
-      { type: lib().CKA_LABEL, value: KEY_LABEL },
+      { type: lib().CKA_LABEL, value: label },
     ],
     [
       { type: lib().CKA_TOKEN, value: true },
-      { type: lib().CKA_PRIVATE, value: true },
+      { type: lib().CKA_PRIVATE, value: needsPin },
       { type: lib().CKA_SENSITIVE, value: true },
       { type: lib().CKA_EXTRACTABLE, value: false },
       { type: lib().CKA_SIGN, value: true },
       { type: lib().CKA_ID, value: id },
-      { type: lib().CKA_LABEL, value: KEY_LABEL },
+      { type: lib().CKA_LABEL, value: label },
     ],
   )
+}
+
+async function publicKeyOf(pkcs11: Pkcs11, session: Handle, publicKey: Handle): Promise<webcrypto.CryptoKey> {
+  const [point] = pkcs11.C_GetAttributeValue(session, publicKey, [{ type: lib().CKA_EC_POINT }])
+  return webcrypto.subtle.importKey('raw', uncompressedPoint(point?.value as Buffer), { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify'])
+}
+
+async function issueOnToken(pkcs11: Pkcs11, session: Handle, authority: CardAuthority, uid: string, now: number): Promise<CardRecord> {
+  const id = randomBytes(16)
+  const keys = generateKeyPair(pkcs11, session, id, KEY_LABEL, true)
+  const authentication = generateKeyPair(pkcs11, session, randomBytes(16), AUTHENTICATION_KEY_LABEL, false)
   const discardKeys = () => {
-    for (const key of [keys.privateKey, keys.publicKey]) pkcs11.C_DestroyObject(session, key)
+    for (const key of [keys.privateKey, keys.publicKey, authentication.privateKey, authentication.publicKey]) pkcs11.C_DestroyObject(session, key)
   }
   let card: CardRecord
   try {
-    const [point] = pkcs11.C_GetAttributeValue(session, keys.publicKey, [{ type: lib().CKA_EC_POINT }])
-    const publicKey = await webcrypto.subtle.importKey('raw', uncompressedPoint(point?.value as Buffer), { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify'])
-    card = await authority.issueCard({ uid, publicKey, kind: 'pkcs11', now })
+    const publicKey = await publicKeyOf(pkcs11, session, keys.publicKey)
+    const authenticationKey = await publicKeyOf(pkcs11, session, authentication.publicKey)
+    card = await authority.issueCard({ uid, publicKey, kind: 'pkcs11', now, authenticationKey })
   } catch (error) {
     discardKeys()
     throw error

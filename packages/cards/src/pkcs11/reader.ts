@@ -1,12 +1,13 @@
 /**
  * The PKCS#11 card reader: the card is a token, found by its label, behind a PKCS#11 library
  * (OpenSC's `opensc-pkcs11.so` for real smartcards; SoftHSM2 in tests). The passcode is the token's
- * user PIN. A token's own PIN lockout, if it has one, shows as 'locked'; SoftHSM2 has none, and the
- * provider's counter is the lockout that counts either way.
+ * user PIN, checked and counted by the token itself (a real card locks its PIN after its own
+ * number of wrong tries; SoftHSM2 keeps no such counter). A locked PIN shows as 'locked'.
  */
 import { createHash } from 'node:crypto'
 import { isWellFormedPasscode, type CardInfo, type CardReader, type UnlockResult, type UnlockedCard } from '../card_reader.ts'
 import * as x509 from '../x509.ts'
+import { AUTHENTICATION_KEY_LABEL } from './issue.ts'
 import { certificatesOn, findObjects, findToken, isPkcs11Error, lib, loadModule, tokenPresent, type Handle, type ModuleHandle, type TokenRef } from './token.ts'
 
 /** How often removal is checked: PKCS#11 has no portable event for it (C_WaitForSlotEvent is optional). */
@@ -83,6 +84,31 @@ export class Pkcs11CardReader implements CardReader {
     const card = new Pkcs11UnlockedCard(found.info, module, session, key, () => this.#unlocked.delete(card))
     this.#unlocked.add(card)
     return { ok: true, card }
+  }
+
+  /** Signs with the card authentication key, in a session without login (the key needs no PIN). */
+  async authenticate(data: Uint8Array): Promise<Uint8Array | undefined> {
+    const found = this.#find()
+    if (found === undefined) return undefined
+    const module = this.#load()
+    const { pkcs11 } = module
+    let session: Handle
+    try {
+      session = module.openSession(found.token.slot, false)
+    } catch {
+      return undefined
+    }
+    try {
+      const [key] = findObjects(pkcs11, session, [
+        { type: lib().CKA_CLASS, value: lib().CKO_PRIVATE_KEY },
+        { type: lib().CKA_LABEL, value: AUTHENTICATION_KEY_LABEL },
+      ])
+      if (key === undefined) return undefined
+      pkcs11.C_SignInit(session, { mechanism: lib().CKM_ECDSA }, key)
+      return new Uint8Array(pkcs11.C_Sign(session, createHash('sha256').update(data).digest(), Buffer.alloc(64)))
+    } finally {
+      module.closeSession(session)
+    }
   }
 
   onRemoved(listener: () => void): () => void {

@@ -6,8 +6,8 @@ import { createPrivateKey, sign, type KeyObject } from 'node:crypto'
 import { watch, readFileSync, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { isWellFormedPasscode, type CardInfo, type CardReader, type UnlockResult, type UnlockedCard } from '../card_reader.ts'
-import { openCardFile, parseCardFile, type CardFile } from './card_file.ts'
+import { isWellFormedPasscode, type CardInfo, type CardReader, type PasscodeCheck, type UnlockResult, type UnlockedCard } from '../card_reader.ts'
+import { attemptPasscode, parseCardFile, type CardFile } from './card_file.ts'
 
 /** The fallback check for removal, for file systems where fs.watch misses events. */
 const POLL_MS = 1000
@@ -34,12 +34,17 @@ export class VirtualCardReader implements CardReader {
     return file === undefined ? undefined : infoOf(file)
   }
 
-  async unlock(passcode: string): Promise<UnlockResult> {
+  /** The provider judges the passcode (and counts it); only its share, released for the right one, opens the key. */
+  async unlock(passcode: string, check: PasscodeCheck): Promise<UnlockResult> {
     if (!isWellFormedPasscode(passcode)) return { ok: false, reason: 'wrong_passcode' }
     const file = await this.#read()
     if (file === undefined) return { ok: false, reason: 'no_card' }
-    const pkcs8 = await openCardFile(file, passcode)
-    if (pkcs8 === undefined) return { ok: false, reason: 'wrong_passcode' }
+    const attempt = await attemptPasscode(file, passcode)
+    const checked = await check.prove(attempt.proofs(check.challenge))
+    if (!checked.ok) return checked
+    const pkcs8 = attempt.open(checked.share)
+    // The provider took the passcode, so the file is not the one it was issued as.
+    if (pkcs8 === undefined) throw new Error(`the card file of card ${file.serial} does not open with its passcode; it was altered`)
     return { ok: true, card: new VirtualUnlockedCard(infoOf(file), createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), () => this.#serialNow()) }
   }
 

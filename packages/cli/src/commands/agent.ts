@@ -40,14 +40,13 @@ export function readerCardPath(dir: string): string {
 }
 
 /** `careid agent insert <card file>`: puts a card file in the virtual reader. */
-export function insertCard(flags: AgentFlags, file: string, out: (line: string) => void): void {
+export async function insertCard(flags: AgentFlags, file: string, out: (line: string) => void): Promise<void> {
   if (!existsSync(file)) throw new UsageError(`no card file at ${file}`)
   const content = readFileSync(file, 'utf8')
-  try {
-    JSON.parse(content)
-  } catch {
-    throw new UsageError(`${file} is not a card file`)
-  }
+  // Loaded here: the other agent commands need no X.509.
+  const { readCardFile } = await import('@careid/cards')
+  const reading = readCardFile(content)
+  if (!reading.ok) throw new UsageError(reading.reason === 'older_format' ? reading.message : `${file} is not a card file`)
   const dir = agentDir(flags)
   mkdirSync(join(dir, 'reader'), { recursive: true, mode: 0o700 })
   // Written aside and renamed, so a watching reader never sees half a card; readable by its owner only.

@@ -85,7 +85,9 @@ async function issueOnToken(ctx: CareidContext, uid: string, pin: string | undef
 function report(card: CardRecord, where: string, generatedPasscode: string | undefined, flags: IssueCardFlags, out: (s: string) => void): void {
   if (flags.json === true) {
     const place = card.kind === 'virtual' ? { file: where } : { token: flags.tokenLabel }
-    out(JSON.stringify({ ...card, ...place, ...(generatedPasscode === undefined ? {} : { passcode: generatedPasscode }) }))
+    // The sealed unlock secrets are the provider's alone: never printed, even sealed.
+    const { unlock_secrets_sealed: _sealed, ...shown } = card
+    out(JSON.stringify({ ...shown, ...place, ...(generatedPasscode === undefined ? {} : { passcode: generatedPasscode }) }))
     return
   }
   out(`Issued card ${card.serial} to ${card.uid}, valid until ${iso(card.not_after)}.`)
@@ -116,7 +118,8 @@ export async function unlockCard(ctx: CareidContext, serial: string, out: (s: st
   if (card.status === 'revoked') throw new UsageError(`card ${card.serial} is revoked; issue a new card instead`)
   await ctx.store.cards.unlock(card.serial, Date.now())
   await ctx.store.audit.append({ at: Date.now(), type: 'card.unlocked', subject: card.uid, detail: { serial: card.serial } })
-  out(card.locked_at === undefined ? `Card ${card.serial} was not locked; its attempts are reset.` : `Card ${card.serial} unlocked; its holder has 3 passcode attempts again.`)
+  const token = card.kind === 'pkcs11' ? " (a token's own PIN lock is reset on the token, with its SO PIN)" : ''
+  out(card.locked_at === undefined ? `Card ${card.serial} was not locked; its attempts are reset.` : `Card ${card.serial} unlocked; its holder has 3 passcode attempts again${token}.`)
 }
 
 /**

@@ -22,7 +22,8 @@ async function answer(request: FastifyRequest, reply: FastifyReply, work: () => 
   } catch (error) {
     if (error instanceof AgentError) {
       noteRefusal(request, error)
-      return send(reply, error.status, { error: error.error, error_description: error.description })
+      const left = error.attempts_left === undefined ? {} : { attempts_left: error.attempts_left }
+      return send(reply, error.status, { error: error.error, error_description: error.description, ...left })
     }
     throw error
   }
@@ -37,6 +38,8 @@ export async function agentRoutes(app: FastifyInstance, options: AgentRouteOptio
   const { agent, base } = options
   const config = { config: { errorFormat: 'json' as const } }
   app.post(base + agentPaths.challenge, config, (request, reply) => answer(request, reply, () => agent.challenge(request.body)))
+  app.post(base + agentPaths.cardLocked, config, (request, reply) => answer(request, reply, () => agent.cardLocked(request.body)))
+  app.post(base + agentPaths.passcode, config, (request, reply) => answer(request, reply, () => agent.passcode(request.body)))
   app.post(base + agentPaths.session, config, (request, reply) => answer(request, reply, () => agent.openSession(request.body)))
   app.post(base + agentPaths.role, config, (request, reply) => answer(request, reply, () => agent.selectRole(caller(request), request.body)))
   app.post(base + agentPaths.end, config, (request, reply) => answer(request, reply, () => agent.endSession(caller(request))))

@@ -12,11 +12,12 @@ export function postgresCardStore({ query }: Postgres): CardStore {
   return {
     async put(card) {
       await query(
-        `INSERT INTO cards (${cardColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        `INSERT INTO cards (${cardColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (serial) DO UPDATE SET
           uid = EXCLUDED.uid, kind = EXCLUDED.kind, certificate = EXCLUDED.certificate, not_before = EXCLUDED.not_before,
           not_after = EXCLUDED.not_after, created_at = EXCLUDED.created_at, status = EXCLUDED.status,
-          revoked_at = EXCLUDED.revoked_at, failed_attempts = EXCLUDED.failed_attempts, locked_at = EXCLUDED.locked_at`,
+          revoked_at = EXCLUDED.revoked_at, failed_attempts = EXCLUDED.failed_attempts, locked_at = EXCLUDED.locked_at,
+          unlock_secrets_sealed = EXCLUDED.unlock_secrets_sealed, authentication_key = EXCLUDED.authentication_key`,
         [
           card.serial,
           card.uid,
@@ -29,6 +30,8 @@ export function postgresCardStore({ query }: Postgres): CardStore {
           card.revoked_at ?? null,
           card.failed_attempts,
           card.locked_at ?? null,
+          card.unlock_secrets_sealed ?? null,
+          card.authentication_key ?? null,
         ],
       )
     },
@@ -68,10 +71,29 @@ export function postgresCardStore({ query }: Postgres): CardStore {
       if (status[0] === undefined) return { outcome: 'unknown' }
       return status[0].status === 'revoked' ? { outcome: 'revoked' } : { outcome: 'locked' }
     },
+    async passcodeWrong(serial, now) {
+      // One statement: it locks only a card whose count is still at the limit, and reads back the lock.
+      const { rows } = await query<{ locked_at: string | null }>(
+        `WITH locked AS (
+          UPDATE cards SET locked_at = $2::bigint
+          WHERE serial = $1 AND status = 'active' AND locked_at IS NULL AND failed_attempts >= ${CARD_PASSCODE_ATTEMPTS}
+          RETURNING locked_at)
+        SELECT coalesce((SELECT locked_at FROM locked), (SELECT locked_at FROM cards WHERE serial = $1)) AS locked_at`,
+        [serial, now],
+      )
+      return rows[0] !== undefined && rows[0].locked_at !== null
+    },
     async passcodeProven(serial) {
       const { rowCount } = await query(
         `UPDATE cards SET failed_attempts = 0 WHERE serial = $1 AND status = 'active' AND locked_at IS NULL`,
         [serial],
+      )
+      return (rowCount ?? 0) > 0
+    },
+    async lock(serial, now) {
+      const { rowCount } = await query(
+        `UPDATE cards SET failed_attempts = ${CARD_PASSCODE_ATTEMPTS}, locked_at = coalesce(locked_at, $2::bigint) WHERE serial = $1 AND status = 'active'`,
+        [serial, now],
       )
       return (rowCount ?? 0) > 0
     },

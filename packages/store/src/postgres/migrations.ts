@@ -196,6 +196,16 @@ CREATE INDEX grants_by_sid ON grants (sid);
 CREATE INDEX sessions_by_sub ON sessions (sub, created_at, sid);
 `
 
+// Who counts wrong passcodes. A virtual card's private key opens only with a share the provider
+// releases after a passcode proof; the secrets that check the proofs and the share are kept here,
+// sealed under the key-encryption key (cards issued before have none: their files are refused, to
+// be reissued). A PKCS#11 card counts its own PIN tries; its authentication key (public, SPKI)
+// lets it prove it is at hand when it reports its PIN locked.
+const cardPasscodeChecks = `
+ALTER TABLE cards ADD COLUMN unlock_secrets_sealed TEXT;
+ALTER TABLE cards ADD COLUMN authentication_key TEXT;
+`
+
 // NULL: the client lists no web origins, and its redirect URIs' origins apply (CORS).
 const clientWebOrigins = `
 ALTER TABLE clients ADD COLUMN web_origins JSONB;
@@ -207,6 +217,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: 2, name: 'rate counters', sql: rateCounters },
   { version: 3, name: 'smartcards', sql: cardsSchema },
   { version: 4, name: 'grant sign-in facts', sql: grantSignIn },
+  { version: 5, name: 'card passcode checks', sql: cardPasscodeChecks },
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
 ]
 

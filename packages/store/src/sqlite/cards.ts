@@ -16,11 +16,12 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
   const upsert = db.prepare(`
     INSERT INTO cards (${cardColumns})
     VALUES (@serial, @uid, @kind, @certificate, @not_before, @not_after, @created_at, @status, @revoked_at,
-      @failed_attempts, @locked_at)
+      @failed_attempts, @locked_at, @unlock_secrets_sealed, @authentication_key)
     ON CONFLICT (serial) DO UPDATE SET
       uid = excluded.uid, kind = excluded.kind, certificate = excluded.certificate, not_before = excluded.not_before,
       not_after = excluded.not_after, created_at = excluded.created_at, status = excluded.status,
-      revoked_at = excluded.revoked_at, failed_attempts = excluded.failed_attempts, locked_at = excluded.locked_at`)
+      revoked_at = excluded.revoked_at, failed_attempts = excluded.failed_attempts, locked_at = excluded.locked_at,
+      unlock_secrets_sealed = excluded.unlock_secrets_sealed, authentication_key = excluded.authentication_key`)
   // One statement: the condition and the increment are one step, so concurrent attempts cannot
   // both see 2 and both count. The third attempt is still begun (cis2.md 4: three WRONG passcodes
   // lock the card, so the right one on the third try must open it); only an attempt after three
@@ -33,6 +34,10 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
     UPDATE cards SET locked_at = @now
     WHERE serial = @serial AND status = 'active' AND locked_at IS NULL AND failed_attempts >= ${CARD_PASSCODE_ATTEMPTS}`)
   const selectStatus = db.prepare('SELECT status FROM cards WHERE serial = ?')
+  const selectLocked = db.prepare('SELECT locked_at FROM cards WHERE serial = ?')
+  const lockByToken = db.prepare(`
+    UPDATE cards SET failed_attempts = ${CARD_PASSCODE_ATTEMPTS}, locked_at = coalesce(locked_at, @now)
+    WHERE serial = @serial AND status = 'active'`)
   const proven = db.prepare(`UPDATE cards SET failed_attempts = 0 WHERE serial = ? AND status = 'active' AND locked_at IS NULL`)
   const unlock = db.prepare(`UPDATE cards SET failed_attempts = 0, locked_at = NULL WHERE serial = ? AND status = 'active'`)
   const revoke = db.prepare(`UPDATE cards SET status = 'revoked', revoked_at = coalesce(revoked_at, ?) WHERE serial = ?`)
@@ -55,6 +60,8 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
         revoked_at: card.revoked_at ?? null,
         failed_attempts: card.failed_attempts,
         locked_at: card.locked_at ?? null,
+        unlock_secrets_sealed: card.unlock_secrets_sealed ?? null,
+        authentication_key: card.authentication_key ?? null,
       })
     },
     async get(serial) {
@@ -80,8 +87,19 @@ export function sqliteCardStore(sqlite: Sqlite): CardStore {
         return status.status === 'revoked' ? { outcome: 'revoked' } : { outcome: 'locked' }
       })
     },
+    async passcodeWrong(serial, now) {
+      return sqlite.write(() => {
+        // The same statement an attempt past the limit runs: it locks only a card whose count is at the limit.
+        lock.run({ serial, now })
+        const row = selectLocked.get(serial) as { locked_at: number | null } | undefined
+        return row !== undefined && row.locked_at !== null
+      })
+    },
     async passcodeProven(serial) {
       return proven.run(serial).changes > 0
+    },
+    async lock(serial, now) {
+      return lockByToken.run({ serial, now }).changes > 0
     },
     async unlock(serial) {
       return unlock.run(serial).changes > 0
