@@ -407,8 +407,9 @@ describe("removing a card where the organisation's policy is to lock", () => {
   })
 
   it('a locked session issues nothing at the token endpoint: its refresh token and a code issued before the lock get invalid_grant; unlocked, the refresh token works again', async () => {
-    const person = byName('midwife.taylor')
+    const person = byName('dr.hughes')
     const role = person.positions.find((p) => p.org_code === 'RJ1')?.person_roleid as string
+    assert.ok(role, 'dr.hughes works at RJ1, whose policy is lock')
     const redirect_uri = 'https://rp.example.test/callback'
     const registered = await careid.addClient({ redirect_uris: [redirect_uri], token_endpoint_auth_method: 'client_secret_post', refresh_tokens: true })
     const rp: TestRp = { careid, client_id: registered.client_id, client_secret: registered.client_secret as string, redirect_uri }
