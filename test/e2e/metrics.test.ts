@@ -11,6 +11,7 @@ import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { Browser, form } from '../support/browser.ts'
 import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts'
 import { addRp, authorizeUrl, baseUrl, callbackParams, redeem, type TestRp } from '../support/rp.ts'
+import { issueTestVirtualCard, passcodeAttempt } from '../support/smartcard.ts'
 import { singleRolePassword, singleRolePerson } from '../support/sso_codes.ts'
 
 const prometheusText = 'text/plain; version=0.0.4; charset=utf-8'
@@ -244,5 +245,20 @@ describe('what /metrics counts', () => {
       assert.equal(callbackParams(rp, landing.location).get('error'), 'login_required')
     })
     assert.deepEqual(noSession, { 'careid_oauth_errors_total{endpoint="authorize",error="login_required"}': 1 })
+  })
+
+  it('passcodes guessed at a virtual card count as wrong_passcode, then card_locked, at the agent endpoints', async () => {
+    const holder = demoWorkforce.find((p) => p.username === 'dentist.walker')
+    assert.ok(holder)
+    const { file } = await issueTestVirtualCard(careid, holder.uid, '263748')
+    const guesses = await counted(async () => {
+      const statuses = []
+      for (let i = 0; i < 3; i++) statuses.push((await passcodeAttempt(careid, file, '111111')).response.status)
+      assert.deepEqual(statuses, [401, 401, 403])
+    })
+    assert.deepEqual(guesses, {
+      'careid_oauth_errors_total{endpoint="agent",error="wrong_passcode"}': 2,
+      'careid_oauth_errors_total{endpoint="agent",error="card_locked"}': 1,
+    })
   })
 })

@@ -86,6 +86,9 @@ const errorCodes = new Set([
   'card_locked',
   'invalid_card_session',
   'invalid_agent_proof',
+  'invalid_card_proof',
+  'wrong_passcode',
+  'not_a_virtual_card',
   'unknown_role',
   'role_already_selected',
 ])
