@@ -3,8 +3,8 @@
  * WCAG 2.2 AA and axe's best practices: the demo app's home (also with a notice or a problem) and
  * signed-in pages, the choice of sign-in method, the password, authenticator-app and smartcard pages
  * (the first two also with an error), role selection (a short list, and a long one with its search),
- * the signed-out page, an error page and the too-many-attempts page. Each is checked as a person
- * would meet it. A new page gets one `assertAccessible(page, name)` here once it is open.
+ * the sign-out confirmation and signed-out pages, an error page, the not-found page and the
+ * too-many-attempts page. Each is checked as a person would meet it. A new page gets one `assertAccessible(page, name)` here once it is open.
  */
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -103,6 +103,11 @@ describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)',
     assert.equal(await h1(), 'Demo clinical app You are signed in')
     await assertAccessible(page, 'demo signed in')
 
+    // An application asking to end the session without an id_token_hint: the worker confirms first.
+    await page.goto(careid.provider.endpoints.endSession)
+    assert.equal(await h1(), 'Do you want to sign out?')
+    await assertAccessible(page, 'sign-out confirmation')
+
     // Careid's own signed-out page: the end-session request the demo app makes, without the way back.
     const logout = await context.request.get(`${careid.origin}/demo/logout`, { maxRedirects: 0 })
     const endSession = new URL(logout.headers().location ?? '')
@@ -153,6 +158,11 @@ describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)',
     assert.equal(refused?.status(), 400)
     assert.equal(await h1(), 'The application you came from is not registered with Careid')
     await assertAccessible(page, 'error page')
+
+    const missing = await page.goto(`${careid.origin}/no-such-page`)
+    assert.equal(missing?.status(), 404)
+    assert.equal(await h1(), 'Page not found')
+    await assertAccessible(page, 'not found')
 
     await page.goto(`${careid.origin}/demo/login?acr_values=AAL1_USERPASS&prompt=login`)
     let status = 0
