@@ -9,7 +9,6 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { demoWorkforce } from '@careid/domain'
 import { openContext } from '../../packages/cli/src/context.ts'
 import { seedDemoWorkforce } from '../../packages/cli/src/seed.ts'
 import { resolveSettings } from '../../packages/cli/src/settings.ts'
@@ -32,13 +31,9 @@ import {
   postJson,
   type TestCard,
 } from '../support/smartcard.ts'
+import { person as byName } from '../support/demo_people.ts'
 
 const dayMs = 24 * 60 * 60_000
-const byName = (username: string) => {
-  const person = demoWorkforce.find((p) => p.username === username)
-  assert.ok(person, username)
-  return person
-}
 
 describe('the Identity Agent protocol refuses abuse', () => {
   let careid: TestCareid

@@ -8,23 +8,17 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { demoWorkforce } from '@careid/domain'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { Browser, form } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { expectJsonError } from '../support/refusals.ts'
 import { addRp, authorizeUrl, redeem, verifyJwt, type TestRp } from '../support/rp.ts'
 import { agentProof, agentUrl, createAgentKey, identityAgentTicket, issueTestCard, openCardSession, postJson, type OpenedSession, type TestCard } from '../support/smartcard.ts'
+import { person as byName } from '../support/demo_people.ts'
 
 const minute = 60_000
 const hour = 60 * minute
 type AgentKey = Awaited<ReturnType<typeof createAgentKey>>
-
-function byName(username: string) {
-  const person = demoWorkforce.find((p) => p.username === username)
-  assert.ok(person, username)
-  return person
-}
 
 describe('a sign-in made with a card session', () => {
   // The provider's clock runs `ahead` of the wall clock.

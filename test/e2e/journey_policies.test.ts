@@ -10,22 +10,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { enrolPassword } from '@careid/authenticators'
-import { demoCredentials, demoWorkforce, type Person } from '@careid/domain'
+import type { Person } from '@careid/domain'
 import type { Json } from '@careid/store'
 import { Browser, form, forms, radioValues, type Landing, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { h1, signIn } from '../support/journey.ts'
 import { addRp, authorizeUrl, callbackParams, redeem, userinfo, type TestRp } from '../support/rp.ts'
-
-function person(username: string): Person {
-  const found = demoWorkforce.find((p) => p.username === username)
-  assert.ok(found, `${username} is in the demo workforce`)
-  return found
-}
-
-function password(p: Person): string {
-  return demoCredentials[p.uid]?.password as string
-}
+import { password, person } from '../support/demo_people.ts'
 
 /** The page's text without markup, whitespace collapsed, so messages split over lines still match. */
 function text(page: PageResult): string {

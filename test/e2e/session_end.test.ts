@@ -17,7 +17,6 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { decodeJwt } from 'jose'
 import pg from 'pg'
-import { demoCredentials, demoWorkforce, type Person } from '@careid/domain'
 import { sha256 } from '@careid/oidc'
 import { openContext, type CareidContext } from '../../packages/cli/src/context.ts'
 import { revokeCard } from '../../packages/cli/src/commands/cards.ts'
@@ -31,18 +30,9 @@ import { signIn } from '../support/journey.ts'
 import { expectJsonError } from '../support/refusals.ts'
 import { authorizeUrl, baseUrl, callbackParams, redeem, userinfo, type RedeemedTokens, type TestRp } from '../support/rp.ts'
 import { agentProof, agentUrl, createAgentKey, identityAgentTicket, issueTestCard, openCardSession, postJson } from '../support/smartcard.ts'
+import { password, person } from '../support/demo_people.ts'
 
 const realmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
-
-function person(username: string): Person {
-  const found = demoWorkforce.find((p) => p.username === username)
-  assert.ok(found, `${username} is in the demo workforce`)
-  return found
-}
-
-function password(p: Person): string {
-  return demoCredentials[p.uid]?.password as string
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

@@ -9,24 +9,15 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { demoCredentials, demoWorkforce, type Person } from '@careid/domain'
+import type { Person } from '@careid/domain'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { Browser, form, type Landing, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { signIn } from '../support/journey.ts'
 import { addRp, authorizeUrl, baseUrl, callbackParams, redeem, verifyJwt, type TestRp } from '../support/rp.ts'
+import { password, person } from '../support/demo_people.ts'
 
 const cis2Path = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
-
-function person(username: string): Person {
-  const found = demoWorkforce.find((p) => p.username === username)
-  assert.ok(found, `${username} is in the demo workforce`)
-  return found
-}
-
-function password(p: Person): string {
-  return demoCredentials[p.uid]?.password as string
-}
 
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url')

@@ -16,16 +16,13 @@ export interface TokenSigner {
   halfHash(value: string): string
 }
 
-/** What the sign-in established, carried in the code from /authorize to /access_token. */
-export interface AuthenticationFacts {
+/**
+ * What the sign-in established, carried in the code from /authorize to /access_token: who, in which
+ * session, and the facts the grant keeps for every token issued from it later.
+ */
+export interface AuthenticationFacts extends SignInFacts {
   sub: string
   sid: string
-  acr: string
-  amr: string[]
-  aal: 1 | 2 | 3
-  auth_time: number
-  id_assurance_level: string
-  selected_roleid?: string | undefined
 }
 
 /** The part of the facts a grant keeps, so every token issued from it later states the same. */

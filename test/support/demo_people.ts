@@ -1,0 +1,13 @@
+/** The demo workforce's people by username, and their demo passwords, for tests that sign them in. */
+import assert from 'node:assert/strict'
+import { demoCredentials, demoWorkforce, type Person } from '@careid/domain'
+
+export function person(username: string): Person {
+  const found = demoWorkforce.find((p) => p.username === username)
+  assert.ok(found, `${username} is in the demo workforce`)
+  return found
+}
+
+export function password(p: Person): string {
+  return demoCredentials[p.uid]?.password as string
+}
