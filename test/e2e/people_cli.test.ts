@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { PASSWORD_KIND, enrolPassword } from '@careid/authenticators'
 import { demoWorkforce } from '@careid/domain'
-import type { Json, Store } from '@careid/store'
+import type { Json, Store } from '@careid/ports'
 import { ok, refused, runCareid, withStore } from '../support/cli.ts'
 
 const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openSqliteStore, type Store } from '@careid/store'
+import type { Store } from '@careid/ports'
+import { openSqliteStore } from '@careid/store/sqlite'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const careidBin = 'packages/cli/bin/careid.js'

@@ -3,7 +3,7 @@
  * replacing it at enrolment, and updating its state with compare-and-set.
  */
 import { randomUUID } from 'node:crypto'
-import type { CredentialRecord, CredentialStore } from '@careid/store'
+import type { CredentialRecord, CredentialStore } from '@careid/ports'
 import type { CredentialState } from './lockout.ts'
 
 /**

@@ -2,11 +2,10 @@
  * Authenticators: the port every way of signing in implements, and the password and TOTP
  * authenticators with their enrolment and hashing helpers.
  */
-import type { Authenticator } from './authenticator.ts'
+import type { Authenticator } from '@careid/ports'
 import { passwordAuthenticator } from './password/authenticator.ts'
 import { totpAuthenticator } from './totp/authenticator.ts'
 
-export type * from './authenticator.ts'
 export type { LockoutPolicy } from './lockout.ts'
 export { DEFAULT_LOCKOUT } from './lockout.ts'
 export type { PasswordAuthenticatorOptions } from './password/authenticator.ts'

@@ -8,7 +8,7 @@
  * State keys owned here: `failures` (consecutive failures since the last success or lock) and
  * `locked_until` (ms since the epoch). Other keys (e.g. TOTP's `last_step`) are carried through.
  */
-import type { Json } from '@careid/store'
+import type { Json } from '@careid/ports'
 
 /** A credential's own state, as the store keeps it. */
 export type CredentialState = { [key: string]: Json }

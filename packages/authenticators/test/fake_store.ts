@@ -5,8 +5,8 @@
  * yields to the event loop first, as real I/O would, so concurrent attempts in a test genuinely
  * interleave.
  */
-import { rateWindowEnd, type CredentialRecord, type CredentialStore, type Json, type PersonStore, type RateCounter, type Store } from '@careid/store'
-import type { SecretBox } from '../src/index.ts'
+import { rateWindowEnd, type CredentialRecord, type CredentialStore, type Json, type PersonStore, type RateCounter, type Store } from '@careid/ports'
+import type { SecretBox } from '@careid/ports'
 
 /** The fake store and direct handles on its working parts, for arranging and inspecting. */
 export interface FakeStore {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { AuthenticatorContext, PasswordAuthenticatorOptions, StepResult } from '../src/index.ts'
+import type { AuthenticatorContext, StepResult } from '@careid/ports'
+import type { PasswordAuthenticatorOptions } from '../src/index.ts'
 import {
   ARGON2ID_PARAMETERS,
   PASSWORD_KIND,

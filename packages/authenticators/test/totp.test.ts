@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { AuthenticatorContext, StepResult } from '../src/index.ts'
+import type { AuthenticatorContext, StepResult } from '@careid/ports'
 import { TOTP_KIND, currentTotpCode, enrolPassword, enrolTotp, totpAuthenticator, verifyPassword } from '../src/index.ts'
 import type { FakeStore } from './fake_store.ts'
 import { addPerson, fakeStore, testSecretBox } from './fake_store.ts'

@@ -9,8 +9,8 @@
  * is valid at `now`, that the card is not locked, and that its holder still exists.
  */
 import { createPublicKey, randomBytes, verify, webcrypto } from 'node:crypto'
-import type { AeadSecretBox } from '@careid/oidc'
-import type { CardRecord, CardStore, Json, PersonStore } from '@careid/store'
+import type { AeadSecretBox } from '@careid/ports'
+import type { CardRecord, CardStore, Json, PersonStore } from '@careid/ports'
 import { parsePerson } from '@careid/domain'
 import { lockReportData } from './card_reader.ts'
 import * as x509 from './x509.ts'

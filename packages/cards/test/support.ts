@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCardChallenges, createCardPasscodes } from '@careid/authenticators'
 import { demoWorkforce } from '@careid/domain'
-import { createSecretBox, type AeadSecretBox } from '@careid/oidc'
-import { openSqliteStore, type Json, type Store } from '@careid/store'
+import { createSecretBox } from '@careid/oidc'
+import type { AeadSecretBox } from '@careid/ports'
+import type { Json, Store } from '@careid/ports'
+import { openSqliteStore } from '@careid/store/sqlite'
 import type { CardAuthority, PasscodeCheck, PasscodeCheckResult } from '../src/index.ts'
 
 export const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]

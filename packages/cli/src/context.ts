@@ -6,21 +6,14 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createKeyService, createSecretBox, keyEncryptionKeyFile, loadKeyEncryptionKey, type AeadSecretBox, type KeyService } from '@careid/oidc'
-import {
-  combineStores,
-  createLocalEventBus,
-  guardStore,
-  openPostgresEventBus,
-  openPostgresStore,
-  openRedisEventBus,
-  openRedisStore,
-  openSqliteStore,
-  StoreUnavailable,
-  type CareidEvent,
-  type EventBus,
-  type Store,
-} from '@careid/store'
+import { createKeyService, createSecretBox, type KeyService } from '@careid/oidc'
+import { StoreUnavailable, type AeadSecretBox, type CareidEvent, type EventBus, type Store } from '@careid/ports'
+import { combineStores, guardStore } from '@careid/store'
+import { createLocalEventBus } from '@careid/store/events'
+import { openPostgresEventBus, openPostgresStore } from '@careid/store/postgres'
+import { openRedisEventBus, openRedisStore } from '@careid/store/redis'
+import { keyEncryptionKeyFile, loadKeyEncryptionKey } from '@careid/store/key-encryption-key'
+import { openSqliteStore } from '@careid/store/sqlite'
 import type { Settings } from './settings.ts'
 
 export interface CareidContext {

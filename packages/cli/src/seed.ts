@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { enrolPassword, enrolTotp } from '@careid/authenticators'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { registerClient } from '@careid/oidc'
-import type { Json } from '@careid/store'
+import type { Json } from '@careid/ports'
 import type { CareidContext } from './context.ts'
 
 export interface DemoClient {

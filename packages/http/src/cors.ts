@@ -14,7 +14,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify'
 import { claimedClientId, webOriginsOf, type Endpoints, type RawParams } from '@careid/oidc'
-import type { ClientRecord } from '@careid/store'
+import type { ClientRecord } from '@careid/ports'
 
 /** How long a browser may cache a preflight's answer (seconds). */
 const preflightMaxAge = '600'

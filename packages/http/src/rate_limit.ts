@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { claimedClientId, OAuthError, type RawParams } from '@careid/oidc'
-import { rateWindowEnd, type RateCounter } from '@careid/store'
+import { rateWindowEnd, type RateCounter } from '@careid/ports'
 
 export interface RateLimit {
   /** Requests allowed in one window; the next one is refused. */

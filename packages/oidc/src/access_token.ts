@@ -3,7 +3,7 @@
  * token is signed by the same keys and must not pass), its grant not revoked, and its own `jti`
  * not revoked (RFC 7009).
  */
-import type { Store } from '@careid/store'
+import type { Store } from '@careid/ports'
 
 export interface OwnTokenVerifier {
   /** Verifies a JWT signed by one of our published keys; undefined on any failure. */

@@ -6,7 +6,7 @@
  * and every node is told through the event bus.
  */
 import { createCardSessions } from '@careid/authenticators'
-import type { CareidEvent, Store } from '@careid/store'
+import type { CareidEvent, Store } from '@careid/ports'
 import { createClientRegistry } from './clients.ts'
 import { defaultConfig } from './config.ts'
 import { createSessionService, unlockedBinding } from './sessions.ts'

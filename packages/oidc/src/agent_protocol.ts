@@ -38,7 +38,7 @@ import {
   type CardSession,
   type CardSessions,
 } from '@careid/authenticators'
-import type { Store } from '@careid/store'
+import type { Store } from '@careid/ports'
 import { loadPerson } from './authorize.ts'
 
 export type AgentErrorCode =

@@ -6,7 +6,7 @@
  *    registered one exactly, query included; it may be omitted only when exactly one is registered.
  * 2. Everything else; these errors go back to the (now trusted) redirect URI.
  */
-import type { ClientRecord } from '@careid/store'
+import type { ClientRecord } from '@careid/ports'
 import { requestedAcrs, type Acr } from './acr.ts'
 import type { ClientRegistry } from './clients.ts'
 import {

@@ -3,7 +3,7 @@
  * for, then a single-use code bound to the client, the redirect URI and the PKCE challenge, and
  * the redirect with `code`, `state` and `iss` (RFC 9207).
  */
-import type { Json, SessionRecord, Store } from '@careid/store'
+import type { Json, SessionRecord, Store } from '@careid/ports'
 import { findPosition, idTokenPersonClaims, type Person } from '@careid/domain'
 import { satisfiedAcr } from './acr.ts'
 import type { AuthorizationRequest } from './authorization_request.ts'

@@ -3,7 +3,7 @@
  * GET and POST methods"). Validates the request, then either answers at once from the SSO session
  * or starts a sign-in journey (an interaction) bound to this browser.
  */
-import { StoreUnavailable, type SessionRecord, type Store } from '@careid/store'
+import { StoreUnavailable, type SessionRecord, type Store } from '@careid/ports'
 import { parsePerson, type Person } from '@careid/domain'
 import { errorRedirect, resolveRedirect, validateRequest, type AuthorizationRequest, type TrustedRedirect } from './authorization_request.ts'
 import { decideRole, issueCode, serializeRequest, SessionNotLive } from './authorization_response.ts'

@@ -6,7 +6,7 @@
  * a 2xx, or given up after a configurable time. The token is signed at each attempt, so a late
  * delivery still carries a fresh `iat` (relying parties check it within minutes).
  */
-import type { LogoutNotification, LogoutOutbox } from '@careid/store'
+import type { LogoutNotification, LogoutOutbox } from '@careid/ports'
 import type { ProviderConfig } from './config.ts'
 import { randomToken } from './crypto.ts'
 

@@ -16,7 +16,7 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
 import type { JWK, JWTVerifyGetKey } from 'jose'
-import type { ClientRecord, ReplayCache } from '@careid/store'
+import type { ClientRecord, ReplayCache } from '@careid/ports'
 import type { ClientRegistry } from './clients.ts'
 import { safeEqual, sha256 } from './crypto.ts'
 import { InvalidClient, InvalidRequest } from './errors.ts'

@@ -10,7 +10,7 @@
  * - secrets generated here (256 bits), returned once, stored only as a SHA-256 hash.
  */
 import { randomInt } from 'node:crypto'
-import type { ClientAssertionAlg, ClientRecord, Json, TokenEndpointAuthMethod } from '@careid/store'
+import type { ClientAssertionAlg, ClientRecord, Json, TokenEndpointAuthMethod } from '@careid/ports'
 import { clientIdPattern } from './clients.ts'
 import { randomToken, sha256 } from './crypto.ts'
 import { isSerializedOrigin } from './web_origins.ts'

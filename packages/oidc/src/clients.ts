@@ -3,7 +3,7 @@
  * a client up on every request, while changes (from `careid clients`, possibly another process or
  * node) must be seen within a second.
  */
-import type { ClientRecord, ClientStore } from '@careid/store'
+import type { ClientRecord, ClientStore } from '@careid/ports'
 import { webOriginsOf } from './web_origins.ts'
 
 export interface ClientRegistry {

@@ -4,7 +4,7 @@
  * credentials, gets 401 invalid_client. A client sees only its own tokens: for anything else, or
  * anything invalid, the answer is just `{ "active": false }` (2.2).
  */
-import type { Store } from '@careid/store'
+import type { Store } from '@careid/ports'
 import { verifyAccessToken, type OwnTokenVerifier } from './access_token.ts'
 import type { ClientAuthenticator } from './client_auth.ts'
 import { sha256 } from './crypto.ts'

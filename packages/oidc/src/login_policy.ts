@@ -2,7 +2,7 @@
  * When an existing session may answer an authorization request without the person signing in
  * again. Each check names why a sign-in is needed; the first that fires decides.
  */
-import type { SessionRecord } from '@careid/store'
+import type { SessionRecord } from '@careid/ports'
 import { satisfiedAcr } from './acr.ts'
 import type { AuthorizationRequest } from './authorization_request.ts'
 import { isLocked } from './sessions.ts'

@@ -9,14 +9,12 @@ import {
   createCardPasscodes,
   createCardSessions,
   smartcardAuthenticator,
-  type Authenticator,
   type CardCertificateVerifier,
   type LockReportVerifier,
-  type SecretBox,
   type VirtualCardUnlock,
 } from '@careid/authenticators'
 import type { Directory } from '@careid/domain'
-import type { EventBus, Store } from '@careid/store'
+import type { Authenticator, EventBus, SecretBox, Store } from '@careid/ports'
 import { createAgentProtocol, type AgentProtocol } from './agent_protocol.ts'
 import { authorize, type AuthorizeInput } from './authorize.ts'
 import { createLogoutDispatcher, type LogoutMetrics } from './backchannel_logout.ts'

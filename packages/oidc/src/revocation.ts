@@ -6,7 +6,7 @@
  * revokes by its client_id alone (2.1: the server authenticates the client "if the client is
  * confidential"); it can revoke only tokens issued to it.
  */
-import type { Store } from '@careid/store'
+import type { Store } from '@careid/ports'
 import { verifyAccessToken, type OwnTokenVerifier } from './access_token.ts'
 import type { ClientAuthenticator } from './client_auth.ts'
 import { sha256 } from './crypto.ts'

@@ -9,7 +9,7 @@
  * refresh tokens issued without `offline_access` "SHOULD be revoked" at logout, and CIS2 has no
  * `offline_access`.
  */
-import type { LogoutNotification, SessionRecord, Store } from '@careid/store'
+import type { LogoutNotification, SessionRecord, Store } from '@careid/ports'
 import type { ClientRegistry } from './clients.ts'
 import type { ProviderConfig } from './config.ts'
 import { randomToken, sha256 } from './crypto.ts'

@@ -6,7 +6,7 @@
  *   stateless-token shape; `authGrantId` ties it to the grant so revoking the grant revokes it.
  */
 import { randomUUID } from 'node:crypto'
-import type { SignInFacts } from '@careid/store'
+import type { SignInFacts } from '@careid/ports'
 import { randomToken } from './crypto.ts'
 
 export interface TokenSigner {

@@ -4,7 +4,7 @@
  * Claims by scope exactly as CIS2 returns them (cis2.md 3.2, 3.3, 3.8), built by the domain.
  */
 import { userinfoClaims, type Directory } from '@careid/domain'
-import type { Store } from '@careid/store'
+import type { Store } from '@careid/ports'
 import { isLive, readAccessToken, type OwnTokenVerifier } from './access_token.ts'
 import { loadPerson } from './authorize.ts'
 import { InsufficientScope, InvalidRequest, InvalidToken, OAuthError } from './errors.ts'

@@ -4,7 +4,7 @@
  * gets its redirect URIs' origins: a single-page application's pages are served from where the
  * browser comes back to.
  */
-import type { ClientRecord } from '@careid/store'
+import type { ClientRecord } from '@careid/ports'
 
 /** The origins a client's pages may call from: its list, else its redirect URIs' origins. */
 export function webOriginsOf(client: Pick<ClientRecord, 'redirect_uris' | 'web_origins'>): string[] {

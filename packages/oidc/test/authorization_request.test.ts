@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { ClientRecord } from '@careid/store'
+import type { ClientRecord } from '@careid/ports'
 import {
   errorRedirect,
   redirectTo,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import type { LogoutNotification, LogoutOutbox } from '@careid/store'
+import type { LogoutNotification, LogoutOutbox } from '@careid/ports'
 import { backchannelLogoutEvent, createLogoutDispatcher, logoutTokenClaims, type LogoutSigner } from '../src/backchannel_logout.ts'
 import { defaultConfig } from '../src/config.ts'
 

@@ -2,13 +2,12 @@ import { strict as assert } from 'node:assert'
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK } from 'jose'
-import type { KeyStore, SigningKeyRecord } from '@careid/store'
+import type { AeadSecretBox, KeyStore, SigningKeyRecord } from '@careid/ports'
 import {
   createJwtSigner,
   createKeyService,
   createSecretBox,
   hashClaim,
-  type AeadSecretBox,
   type KeyService,
   type SigningAlg,
 } from '../src/keys/index.ts'

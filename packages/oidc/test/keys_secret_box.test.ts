@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { createSecretBox, keyEncryptionKeyFile, loadKeyEncryptionKey } from '../src/keys/index.ts'
+import { keyEncryptionKeyFile, loadKeyEncryptionKey } from '@careid/store/key-encryption-key'
+import { createSecretBox } from '../src/keys/index.ts'
 
 const key = Buffer.alloc(32, 7)
 const secret = 'JBSWY3DPEHPK3PXP totp seed ✓'

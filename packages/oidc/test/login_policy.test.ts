@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { SessionRecord } from '@careid/store'
+import type { SessionRecord } from '@careid/ports'
 import type { AuthorizationRequest, Prompt } from '../src/authorization_request.ts'
 import type { Acr } from '../src/acr.ts'
 import { loginReason } from '../src/login_policy.ts'

@@ -7,7 +7,8 @@
  * (`failure`: wrong password, locked, used code; with the page to show again), or proved a person
  * (`success`). Expected failures are data, never exceptions.
  */
-import type { Json, Store } from '@careid/store'
+import type { SecretBox } from './secret_box.ts'
+import type { Json, Store } from './store.ts'
 
 export type Aal = 1 | 2 | 3
 
@@ -67,12 +68,6 @@ export type StepResult =
       /** A role already chosen during authentication (e.g. at card insertion). */
       selected_roleid?: string | undefined
     }
-
-/** Seals secrets at rest (AES-256-GCM under the key-encryption key). */
-export interface SecretBox {
-  seal(plaintext: string): string
-  open(sealed: string): string
-}
 
 export interface AuthenticatorContext {
   store: Store

@@ -2,7 +2,7 @@
  * One `Store` from two backends: the durable records from the SQL store, the short-lived ones
  * (codes, sessions, sign-in journeys, single-use markers, rate counters) from Redis.
  */
-import type { Store } from './contract.ts'
+import type { Store } from '@careid/ports'
 import type { RedisShortLivedStore } from './redis/redis_store.ts'
 
 /**

@@ -17,8 +17,8 @@ import type {
   SessionRecord,
   SigningKeyRecord,
   Store,
-} from './contract.ts'
-import { rateWindowEnd } from './rate_window.ts'
+} from '@careid/ports'
+import { rateWindowEnd } from '@careid/ports'
 
 /** A store for one test, and how to dispose of it (close it, drop its data). */
 export interface ConformanceSubject {

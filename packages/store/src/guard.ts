@@ -4,22 +4,7 @@
  * HTTP layer can answer `503 temporarily_unavailable` with Retry-After instead of a 500, and the
  * node serves again as soon as the backend answers (the adapters reconnect on their own).
  */
-import type { Store } from './contract.ts'
-
-/**
- * A store call failed. The message names the call and the backend's own message (for logs; it
- * never holds a connection URL or a stored value); `cause` is the original error.
- */
-export class StoreUnavailable extends Error {
-  override name = 'StoreUnavailable'
-  /** e.g. `sessions.get`. */
-  readonly operation: string
-
-  constructor(operation: string, cause: unknown) {
-    super(`store call ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-    this.operation = operation
-  }
-}
+import { StoreUnavailable, type Store } from '@careid/ports'
 
 /** The parts of a `Store` that hold the records, each an object of async methods. */
 const parts = [

@@ -1,16 +1,9 @@
-export type * from './contract.ts'
-export { CARD_PASSCODE_ATTEMPTS } from './contract.ts'
-export { openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite_store.ts'
-export { latestSchemaVersion, sqliteMigrations, type Migration } from './sqlite/migrations.ts'
-export type { PostgresStoreOptions } from './postgres/database.ts'
-export { latestPostgresSchemaVersion, migratePostgres, postgresMigrations } from './postgres/migrations.ts'
-export type { RedisStoreOptions, RedisShortLivedStore } from './redis/redis_store.ts'
+/**
+ * What every store shares, whichever backend: the guard that turns backend failures into
+ * `StoreUnavailable`, and the composition of a durable store with Redis for short-lived data.
+ * The ports themselves are in @careid/ports; each backend has its own subpath
+ * (`@careid/store/sqlite`, `/postgres`, `/redis`, `/events`), so importing one loads no other, and
+ * the conformance suite is `@careid/store/conformance`, so the server never loads node:test.
+ */
 export { combineStores } from './composite.ts'
-export { rateWindowEnd } from './rate_window.ts'
-export { guardStore, StoreUnavailable } from './guard.ts'
-export type { CareidEvent, EventBus, EventHandler } from './events/events.ts'
-export { createLocalEventBus } from './events/local.ts'
-export type { RedisEventBusOptions } from './events/redis.ts'
-export type { PostgresEventBusOptions } from './events/postgres.ts'
-export { openPostgresEventBus, openPostgresStore, openRedisEventBus, openRedisStore } from './scaled_out.ts'
-// The conformance suite is imported as '@careid/store/conformance', so the server never loads node:test.
+export { guardStore } from './guard.ts'

@@ -3,8 +3,8 @@
  * loaded at all by a node on the embedded store (or by code that only needs the store's types and
  * helpers), which keeps its resident memory down.
  */
-import type { Store } from './contract.ts'
-import type { EventBus } from './events/events.ts'
+import type { Store } from '@careid/ports'
+import type { EventBus } from '@careid/ports'
 import type { PostgresEventBusOptions } from './events/postgres.ts'
 import type { RedisEventBusOptions } from './events/redis.ts'
 import type { PostgresStoreOptions } from './postgres/database.ts'

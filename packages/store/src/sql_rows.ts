@@ -19,7 +19,7 @@ import type {
   SessionRecord,
   SigningKeyRecord,
   TokenEndpointAuthMethod,
-} from './contract.ts'
+} from '@careid/ports'
 
 /**
  * How one driver represents the kinds of column whose form differs between the adapters. Small

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Store } from '../src/contract.ts'
-import { guardStore, StoreUnavailable } from '../src/guard.ts'
+import type { Store } from '@careid/ports'
+import { StoreUnavailable } from '@careid/ports'
+import { guardStore } from '../src/guard.ts'
 import { openSqliteStore } from '../src/sqlite/sqlite_store.ts'
 
 /** A working store whose backend is unreachable for sessions and people, as in an outage. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { after, describe, it } from 'node:test'
 import Database from 'libsql'
 import { runStoreConformance } from '../src/conformance.ts'
-import { latestSchemaVersion, openSqliteStore, sqliteMigrations } from '../src/index.ts'
+import { latestSchemaVersion, openSqliteStore, sqliteMigrations } from '../src/sqlite/index.ts'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))

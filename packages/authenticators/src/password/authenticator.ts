@@ -3,8 +3,8 @@
  * ask for AAL2 or AAL3 never offer it; it exists for development and for relying parties that
  * explicitly accept AAL1.
  */
-import type { Json } from '@careid/store'
-import type { AuthenticationMethod, Authenticator, StepResult } from '../authenticator.ts'
+import type { Json } from '@careid/ports'
+import type { AuthenticationMethod, Authenticator, StepResult } from '@careid/ports'
 import { checkPasswordForm, passwordCheckOptions, passwordView } from './form.ts'
 import { verifyPassword, type VerifyPassword } from './hash.ts'
 import { passwordThrottlePolicy, type PasswordThrottlePolicy } from './throttle.ts'

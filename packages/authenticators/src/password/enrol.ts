@@ -1,4 +1,4 @@
-import type { CredentialRecord, Store } from '@careid/store'
+import type { CredentialRecord, Store } from '@careid/ports'
 import { findCredential, replaceCredential, updateCredentialState } from '../credentials.ts'
 import { PASSWORD_KIND } from './form.ts'
 import { hashPassword } from './hash.ts'

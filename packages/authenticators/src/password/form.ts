@@ -3,8 +3,8 @@
  * the TOTP authenticator. It verifies the password and keeps the limits on guessing
  * (`throttle.ts`); the authenticator using it decides what a pass leads to.
  */
-import type { Json } from '@careid/store'
-import type { AuthenticationError, AuthenticatorContext, StepView } from '../authenticator.ts'
+import type { Json } from '@careid/ports'
+import type { AuthenticationError, AuthenticatorContext, StepView } from '@careid/ports'
 import { findCredential, updateCredentialState } from '../credentials.ts'
 import { lockedData } from '../lockout.ts'
 import { dummyPasswordHash, type VerifyPassword } from './hash.ts'

@@ -21,7 +21,7 @@
  * from any address, since the last success or unlock) and `locked_at` (when the limit was reached).
  */
 import { createHash } from 'node:crypto'
-import { rateWindowEnd, type RateCounter } from '@careid/store'
+import { rateWindowEnd, type RateCounter } from '@careid/ports'
 import type { CredentialState } from '../lockout.ts'
 
 const MINUTE = 60_000

@@ -15,8 +15,8 @@
  * AAL3_N3_SMARTCARD / AAL3_CIS2_SMARTCARD.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { Json } from '@careid/store'
-import type { AuthenticationError, AuthenticationMethod, Authenticator, AuthenticatorContext, StepResult, StepView } from '../authenticator.ts'
+import type { Json } from '@careid/ports'
+import type { AuthenticationError, AuthenticationMethod, Authenticator, AuthenticatorContext, StepResult, StepView } from '@careid/ports'
 import type { CardCertificateVerifier, CardChallenges } from './card_challenges.ts'
 import type { CardSessions } from './card_sessions.ts'
 import { compactHeader, parseGeneralJws, pemOfX5c, verifyCompact, verifyGeneralSignature, type Json as Claims } from './jws.ts'

@@ -8,7 +8,7 @@
  * short-lived store.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { CARD_PASSCODE_ATTEMPTS, type CardRecord, type CardStore, type Store } from '@careid/store'
+import { CARD_PASSCODE_ATTEMPTS, type CardRecord, type CardStore, type Store } from '@careid/ports'
 
 export const cardChallengeTtlMs = 60_000
 /** The record outlives the challenge a little, so a late answer is told "expired", not "unknown". */

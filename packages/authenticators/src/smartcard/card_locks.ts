@@ -9,7 +9,7 @@
  * The challenge is used up by the report. A virtual card has no such key: the provider counts its
  * passcodes itself (card_passcodes.ts).
  */
-import type { CardRecord, CardStore, Store } from '@careid/store'
+import type { CardRecord, CardStore, Store } from '@careid/ports'
 import type { CardChallenges } from './card_challenges.ts'
 
 /** The card authority's check of a lock report's signature. */

@@ -14,7 +14,7 @@
  *   try again without asking for a new one.
  */
 import { createHash } from 'node:crypto'
-import type { CardRecord, CardStore, Store } from '@careid/store'
+import type { CardRecord, CardStore, Store } from '@careid/ports'
 import type { CardChallenges } from './card_challenges.ts'
 
 /** Compares one attempt's proofs for one challenge (constant time) and holds the share to release. */

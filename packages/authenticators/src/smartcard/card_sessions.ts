@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { JWK } from 'jose'
-import type { Json, Store } from '@careid/store'
+import type { Json, Store } from '@careid/ports'
 
 export interface CardSession {
   /** Public id: SHA-256 (base64url) of the secret; the `binding` of every CIS2 session made with it. */

@@ -13,7 +13,7 @@
  * The journey state names the person after step 1, so the caller must keep it server-side (in the
  * interaction), never in anything the browser can change.
  */
-import type { Json } from '@careid/store'
+import type { Json } from '@careid/ports'
 import type {
   AuthenticationError,
   AuthenticationMethod,
@@ -21,7 +21,7 @@ import type {
   AuthenticatorContext,
   StepResult,
   StepView,
-} from '../authenticator.ts'
+} from '@careid/ports'
 import { findCredential, updateCredentialState } from '../credentials.ts'
 import type { LockoutPolicy } from '../lockout.ts'
 import { afterFailure, afterSuccess, lockedData, lockedUntil, lockoutPolicy } from '../lockout.ts'

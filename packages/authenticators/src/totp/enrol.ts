@@ -1,5 +1,5 @@
-import type { Store } from '@careid/store'
-import type { SecretBox } from '../authenticator.ts'
+import type { Store } from '@careid/ports'
+import type { SecretBox } from '@careid/ports'
 import { replaceCredential } from '../credentials.ts'
 import { newTotpSecret, otpauthUrl } from './code.ts'
 import { TOTP_KIND } from './authenticator.ts'

@@ -12,7 +12,7 @@
 import { randomBytes, webcrypto } from 'node:crypto'
 import { isWellFormedPasscode } from '../card_reader.ts'
 import { CardIssueRefused, type CardAuthority } from '../certificate_authority.ts'
-import type { CardRecord } from '@careid/store'
+import type { CardRecord } from '@careid/ports'
 import * as x509 from '../x509.ts'
 import { certificatesOn, findToken, isPkcs11Error, lib, loadModule, type Handle, type Pkcs11 } from './token.ts'
 

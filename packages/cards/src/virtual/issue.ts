@@ -6,7 +6,7 @@
 import { webcrypto } from 'node:crypto'
 import { isWellFormedPasscode } from '../card_reader.ts'
 import type { CardAuthority } from '../certificate_authority.ts'
-import type { CardRecord } from '@careid/store'
+import type { CardRecord } from '@careid/ports'
 import { newCardSealing, sealCardFile, type CardFile } from './card_file.ts'
 
 export interface IssueVirtualCardInput {

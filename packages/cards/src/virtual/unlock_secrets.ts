@@ -18,7 +18,7 @@
  * Its store alone is not enough to try passcodes offline either: the verifier needs the file's salt.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { AeadSecretBox } from '@careid/oidc'
+import type { AeadSecretBox } from '@careid/ports'
 
 /** What the provider holds for one virtual card (base64url, 32 random or derived bytes each). */
 export interface UnlockSecrets {

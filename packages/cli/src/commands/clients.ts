@@ -1,7 +1,7 @@
 /** `careid clients add|list|show|remove`: the registered relying parties. */
 import { readFileSync } from 'node:fs'
 import { InvalidClientMetadata, registerClient, webOriginsOf } from '@careid/oidc'
-import type { ClientRecord } from '@careid/store'
+import type { ClientRecord } from '@careid/ports'
 import { announce, type CareidContext } from '../context.ts'
 import { UsageError } from './usage_error.ts'
 

@@ -1,5 +1,5 @@
 /** `careid migrate`: brings the PostgreSQL schema to the latest version before nodes start. */
-import { migratePostgres } from '@careid/store'
+import { migratePostgres } from '@careid/store/postgres'
 import { StartupError } from '../context.ts'
 import type { Settings } from '../settings.ts'
 

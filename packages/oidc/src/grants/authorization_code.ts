@@ -9,7 +9,7 @@
  *   is refused too, so a code cannot be redeemed in a way it was not issued for.
  */
 import { createHash } from 'node:crypto'
-import type { ClientRecord } from '@careid/store'
+import type { ClientRecord } from '@careid/ports'
 import type { CodePayload } from '../authorization_response.ts'
 import { randomToken, safeEqual, sha256 } from '../crypto.ts'
 import { InvalidGrant, InvalidRequest } from '../errors.ts'

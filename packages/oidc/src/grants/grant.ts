@@ -1,5 +1,5 @@
 /** What every grant handler gets, and the token response it returns (RFC 6749 5.1). */
-import type { Store } from '@careid/store'
+import type { Store } from '@careid/ports'
 import type { ProviderConfig } from '../config.ts'
 import type { TokenSigner } from '../tokens.ts'
 

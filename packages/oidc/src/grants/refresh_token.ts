@@ -9,7 +9,7 @@
  * for that role). No ID token is issued: OIDC Core 12.2 makes it optional, and CIS2's refresh
  * responses carry none (cis2.md 6.2).
  */
-import type { ClientRecord } from '@careid/store'
+import type { ClientRecord } from '@careid/ports'
 import { randomToken, sha256 } from '../crypto.ts'
 import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.ts'
 import { spaceList, type Params } from '../params.ts'

@@ -1,5 +1,5 @@
 /** Signing keys, JWT signing and verification, and encryption of secrets at rest. */
-export { createSecretBox, keyEncryptionKeyFile, loadKeyEncryptionKey, type AeadSecretBox } from './secret_box.ts'
+export { createSecretBox } from './secret_box.ts'
 export {
   assertKeyFitsAlg,
   createJwtSigner,

@@ -15,8 +15,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { promisify } from 'node:util'
 import { calculateJwkThumbprint, type JWK } from 'jose'
-import type { KeyStore, SigningKeyRecord } from '@careid/store'
-import type { AeadSecretBox } from './secret_box.ts'
+import type { KeyStore, SigningKeyRecord } from '@careid/ports'
+import type { AeadSecretBox } from '@careid/ports'
 import { assertKeyFitsAlg, createJwtSigner, isSigningAlg, verifyJwsSignature, type JwtSigner, type SigningAlg } from './jwt_signer.ts'
 
 export interface KeyServiceOptions {

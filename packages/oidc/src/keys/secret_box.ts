@@ -1,5 +1,7 @@
 /**
- * Encryption of secrets at rest (signing keys, TOTP seeds) under one key-encryption key.
+ * Encryption of secrets at rest (signing keys, TOTP seeds) under one key-encryption key (the
+ * `AeadSecretBox` port). Where the key comes from (the environment or a file in the data directory)
+ * is the store's concern: `@careid/store/key-encryption-key`.
  *
  * AES-256-GCM with a random 96-bit IV per seal (NIST SP 800-38D 8.2: "the probability that the
  * authenticated encryption function ever will be invoked with the same IV and the same key on two
@@ -9,26 +11,12 @@
  * format can change later without guessing what an old value is.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import type { SecretBox } from '@careid/authenticators'
-
-/**
- * A {@link SecretBox} whose seal and open also take associated data: context that is authenticated
- * but not encrypted (e.g. the id of the record the secret belongs to), so that a sealed value
- * copied into another record fails to open. Omitted associated data equals the empty string.
- */
-export interface AeadSecretBox extends SecretBox {
-  seal(plaintext: string, associatedData?: string): string
-  open(sealed: string, associatedData?: string): string
-}
+import type { AeadSecretBox } from '@careid/ports'
 
 const version = 'v1'
 const keyBytes = 32
 const ivBytes = 12
 const tagBytes = 16
-/** The file the key-encryption key lives in when it is not given in the environment. */
-export const keyEncryptionKeyFile = 'key-encryption.key'
 
 /**
  * A secret box sealing strings with AES-256-GCM under `key` (32 bytes). `open` throws a TypeError
@@ -72,63 +60,4 @@ export function createSecretBox(key: Buffer): AeadSecretBox {
       }
     },
   }
-}
-
-/**
- * The key-encryption key: from `envValue` when given (32 bytes as base64 or base64url, padding
- * optional), otherwise from `<dataDir>/key-encryption.key` (32 raw bytes), which is created with
- * mode 0600 from 32 random bytes if absent. A malformed value or a file of the wrong size is an
- * error: silently making a new key would leave every sealed secret unreadable.
- */
-export function loadKeyEncryptionKey(options: { envValue?: string | undefined; dataDir: string }): Buffer {
-  if (options.envValue !== undefined) return decodeEnvKey(options.envValue)
-  const path = join(options.dataDir, keyEncryptionKeyFile)
-  const existing = readKeyFile(path)
-  if (existing !== undefined) return existing
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
-  const key = randomBytes(keyBytes)
-  // Written to a private temporary file and then hard-linked into place: link() fails if the name
-  // exists, so two processes starting together never overwrite each other's key, and nobody can
-  // read a half-written file under the final name.
-  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`
-  writeFileSync(temporary, key, { mode: 0o600, flag: 'wx', flush: true })
-  try {
-    linkSync(temporary, path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    // Another process created it first: use theirs.
-    const theirs = readKeyFile(path)
-    if (theirs === undefined) throw error
-    return theirs
-  } finally {
-    unlinkSync(temporary)
-  }
-  return key
-}
-
-function decodeEnvKey(value: string): Buffer {
-  // 32 bytes are 43 base64 characters (plus one '=' when padded); either alphabet is accepted.
-  const text = /^([A-Za-z0-9+/_-]{43})=?$/.exec(value.trim())?.[1]?.replaceAll('+', '-').replaceAll('/', '_')
-  const decoded = text === undefined ? undefined : Buffer.from(text, 'base64url')
-  // The round trip refuses a last character with stray low bits (a typo that would decode anyway).
-  if (decoded === undefined || decoded.toString('base64url') !== text) {
-    throw new TypeError(
-      `the key-encryption key in the environment must be ${keyBytes} bytes in base64 or base64url (e.g. from \`openssl rand -base64 32\`)`,
-    )
-  }
-  return decoded
-}
-
-function readKeyFile(path: string): Buffer | undefined {
-  let content: Buffer
-  try {
-    content = readFileSync(path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-  if (content.length !== keyBytes) {
-    throw new Error(`${path} must hold exactly ${keyBytes} bytes but holds ${content.length}; refusing to use it`)
-  }
-  return content
 }

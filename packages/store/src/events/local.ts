@@ -4,7 +4,8 @@
  * reach; a running node sees their changes through its caches' backstops instead.
  */
 import { randomUUID } from 'node:crypto'
-import { createFanout, type EventBus } from './events.ts'
+import type { EventBus } from '@careid/ports'
+import { createFanout } from './events.ts'
 
 /** An in-process bus. */
 export function createLocalEventBus(): EventBus {

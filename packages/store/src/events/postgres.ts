@@ -8,7 +8,8 @@
 import { createHash, randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { connectionConfig, resolveOptions } from '../postgres/database.ts'
-import { createFanout, type EventBus } from './events.ts'
+import type { EventBus } from '@careid/ports'
+import { createFanout } from './events.ts'
 
 /** Where the bus meets the other nodes. */
 export interface PostgresEventBusOptions {

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { createFanout, type EventBus } from './events.ts'
+import type { EventBus } from '@careid/ports'
+import { createFanout } from './events.ts'
 
 /** Where the bus meets the other nodes. */
 export interface RedisEventBusOptions {

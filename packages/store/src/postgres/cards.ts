@@ -1,7 +1,7 @@
 /**
  * The card registry: issued smartcards, their status and their passcode counter.
  */
-import { CARD_PASSCODE_ATTEMPTS, type CardAuthorityRecord, type CardStore } from '../contract.ts'
+import { CARD_PASSCODE_ATTEMPTS, type CardAuthorityRecord, type CardStore } from '@careid/ports'
 import { cardColumns, type CardRow } from '../sql_rows.ts'
 import { int8, postgresRows, type Postgres, type PostgresColumns } from './database.ts'
 

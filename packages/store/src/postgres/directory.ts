@@ -1,7 +1,7 @@
 /**
  * The administered records: relying parties, signing keys, people and their credentials.
  */
-import type { ClientStore, CredentialStore, KeyStore, PersonStore } from '../contract.ts'
+import type { ClientStore, CredentialStore, KeyStore, PersonStore } from '@careid/ports'
 import {
   clientColumns,
   credentialColumns,

@@ -4,7 +4,7 @@
  * node, queue on the row lock, and each re-checks the condition against the row the one before it
  * committed, so exactly one sees the row change.
  */
-import type { CodeStore, GrantStore, RefreshTokenStore } from '../contract.ts'
+import type { CodeStore, GrantStore, RefreshTokenStore } from '@careid/ports'
 import { codeColumns, grantColumns, tokenColumns, type CodeRow, type GrantRow, type RefreshTokenRow } from '../sql_rows.ts'
 import { int8, json, postgresRows, type Postgres, type PostgresColumns } from './database.ts'
 

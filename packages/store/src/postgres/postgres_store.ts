@@ -2,7 +2,7 @@
  * The scaled-out store: every contract interface over one PostgreSQL database, shared by any number
  * of Careid nodes.
  */
-import type { Store } from '../contract.ts'
+import type { Store } from '@careid/ports'
 import { postgresCardStore } from './cards.ts'
 import { openPool, resolveOptions, type PostgresStoreOptions } from './database.ts'
 import { postgresClientStore, postgresCredentialStore, postgresKeyStore, postgresPersonStore } from './directory.ts'

@@ -1,8 +1,8 @@
 /**
  * Short-lived state: SSO sessions, sign-in journeys, single-use markers and rate counters.
  */
-import type { InteractionStore, RateCounter, ReplayCache, SessionStore } from '../contract.ts'
-import { rateWindowEnd } from '../rate_window.ts'
+import type { InteractionStore, RateCounter, ReplayCache, SessionStore } from '@careid/ports'
+import { rateWindowEnd } from '@careid/ports'
 import { sessionColumns, type InteractionRow, type SessionRow } from '../sql_rows.ts'
 import { int8, json, postgresRows, type Postgres, type PostgresColumns } from './database.ts'
 

@@ -2,7 +2,7 @@
  * Authorization codes in Redis: one hash per code, redeemed by a script that reads and marks it in
  * one atomic step, so exactly one of any number of concurrent redeemers sees `first`.
  */
-import type { AuthorizationCodeRecord, CodeRedemption, CodeStore } from '../contract.ts'
+import type { AuthorizationCodeRecord, CodeRedemption, CodeStore } from '@careid/ports'
 import { fieldMap, removeEnded, required, type RedisContext } from './scripts.ts'
 
 function toCode(fields: ReadonlyMap<string, string>): AuthorizationCodeRecord {

@@ -8,7 +8,7 @@
  * persistence (AOF) if a restart must not forget redeemed codes, live sessions or used `jti`s.
  */
 import { Redis } from 'ioredis'
-import type { Store } from '../contract.ts'
+import type { Store } from '@careid/ports'
 import { redisCodeStore } from './codes.ts'
 import { createContext } from './scripts.ts'
 import { redisInteractionStore, redisRateCounter, redisReplayCache, redisSessionStore } from './sessions.ts'

@@ -3,8 +3,8 @@
  * single-use markers and rate counters. Every write that touches a record and its indexes is one
  * script.
  */
-import type { InteractionRecord, InteractionStore, RateCounter, ReplayCache, SessionRecord, SessionStore } from '../contract.ts'
-import { rateWindowEnd } from '../rate_window.ts'
+import type { InteractionRecord, InteractionStore, RateCounter, ReplayCache, SessionRecord, SessionStore } from '@careid/ports'
+import { rateWindowEnd } from '@careid/ports'
 import { fieldMap, removeEnded, required, type RedisContext } from './scripts.ts'
 
 function toSession(fields: ReadonlyMap<string, string>): SessionRecord {

@@ -3,7 +3,7 @@
  * those grants. Single use here is a conditional UPDATE ... RETURNING, one statement and so one
  * transaction, so exactly one caller (in this process or another) sees the row change.
  */
-import type { CodeStore, GrantStore, RefreshTokenRecord, RefreshTokenStore } from '../contract.ts'
+import type { CodeStore, GrantStore, RefreshTokenRecord, RefreshTokenStore } from '@careid/ports'
 import { codeColumns, grantColumns, tokenColumns, type CodeRow, type GrantRow, type RefreshTokenRow } from '../sql_rows.ts'
 import { sqliteRows, type Sqlite, type SqliteColumns } from './database.ts'
 

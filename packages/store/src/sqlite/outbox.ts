@@ -1,7 +1,7 @@
 /**
  * The durable back-channel logout outbox and the audit log.
  */
-import type { AuditLog, LogoutOutbox } from '../contract.ts'
+import type { AuditLog, LogoutOutbox } from '@careid/ports'
 import { byDueTime, notificationColumns, type AuditRow, type NotificationRow } from '../sql_rows.ts'
 import { sqliteRows, type Sqlite, type SqliteColumns } from './database.ts'
 

@@ -1,7 +1,7 @@
 /**
  * The embedded store: every contract interface over one SQLite database through libsql.
  */
-import type { Store } from '../contract.ts'
+import type { Store } from '@careid/ports'
 import { sqliteCardStore } from './cards.ts'
 import { openDatabase } from './database.ts'
 import { sqliteClientStore, sqliteCredentialStore, sqliteKeyStore, sqlitePersonStore } from './directory.ts'
