@@ -8,7 +8,8 @@
  * has none of; name and code arrays run in parallel.
  */
 import { findPosition, registrationKeys, reservedMembershipKeys } from './person.ts'
-import type { Directory, IdAssuranceLevel, JobRole, OrgMembership, Person, Position } from './types.ts'
+import type { Directory, JobRole } from '@careid/ports'
+import type { IdAssuranceLevel, OrgMembership, Person, Position } from './types.ts'
 
 /** One element of `nhsid_nrbac_roles` (cis2.md 3.3). */
 export interface NrbacRoleClaim {

@@ -4,7 +4,7 @@
  */
 import { nationalActivities, nationalJobRoles } from './national_rbac.ts'
 import { demoOrganisations } from './organisations.ts'
-import type { Activity, Directory, JobRole, Organisation } from './types.ts'
+import type { Activity, Directory, JobRole, Organisation } from '@careid/ports'
 
 /** What a directory is built from. */
 export interface Catalogue {

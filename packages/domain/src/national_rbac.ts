@@ -8,7 +8,7 @@
  * National RBAC Database is far larger; this is just enough to make the role picker and the
  * `nhsid_nrbac_roles` claim realistic.
  */
-import type { Activity, JobRole } from './types.ts'
+import type { Activity, JobRole } from '@careid/ports'
 
 interface Level {
   code: string

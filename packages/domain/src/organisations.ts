@@ -5,7 +5,7 @@
  * D82015 are as seen in NHS test fixtures; FA123, FQ560 and V00123 are invented. Names are demo
  * data and need not match the live ODS record.
  */
-import type { Organisation } from './types.ts'
+import type { Organisation } from '@careid/ports'
 
 /** The organisations the demo workforce works at. */
 export const demoOrganisations: readonly Organisation[] = [

@@ -1,38 +1,11 @@
 /**
  * The CIS2 domain: people (12-digit UIDs), organisations (ODS codes), national RBAC job roles and
  * activities, and the positions people hold. Wire shapes (userinfo claims) are built from these in
- * `claims.ts`; nothing else knows the claim names.
+ * `claims.ts`; nothing else knows the claim names. The catalogue's records (organisations, job roles,
+ * activities) and the `Directory` that looks them up are the directory port, in @careid/ports.
  *
  * @see ../../../../shared/spec/cis2.md section 3
  */
-
-/** An organisation, by its ODS code. */
-export interface Organisation {
-  org_code: string
-  org_name: string
-  /**
-   * What removing a smartcard does to the CIS2 sign-ins made with it (cis2.md 4, the Identity
-   * Agent's modes): `end` them (Normal mode, the default) or `lock` them until the card and its
-   * passcode are presented again (Session Lock Persistence). Decided by the organisation of the
-   * role chosen at the agent.
-   */
-  card_removal?: 'end' | 'lock' | undefined
-}
-
-/** A national RBAC activity ("B" code). `includes` lists activities it implies (B0825 includes B0820). */
-export interface Activity {
-  code: string
-  name: string
-  includes: string[]
-}
-
-/** A national RBAC job role: the R code with its job role group (G) and sector (S). */
-export interface JobRole {
-  code: string
-  name: string
-  group: { code: string; name: string }
-  sector: { code: string; name: string }
-}
 
 /** A workgroup: a local grouping of users with a 12-digit code. */
 export interface Workgroup {
@@ -90,11 +63,4 @@ export interface Person {
   registrations: ProfessionalRegistrations
   org_memberships: OrgMembership[]
   positions: Position[]
-}
-
-/** Looks up the national catalogue: organisations, job roles and activities. */
-export interface Directory {
-  organisation(code: string): Organisation | undefined
-  jobRole(code: string): JobRole | undefined
-  activity(code: string): Activity | undefined
 }

@@ -1,7 +1,8 @@
 // Userinfo and ID token claims for every demo person, checked against cis2.md section 3.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Directory, Person } from '../src/index.ts'
+import type { Directory } from '@careid/ports'
+import type { Person } from '../src/index.ts'
 import {
   createDirectory,
   demoWorkforce,

@@ -1,7 +1,7 @@
 // The national RBAC catalogue, the directory over it, and the expansion of included activities.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Activity, Directory } from '../src/index.ts'
+import type { Activity, Directory } from '@careid/ports'
 import { createDirectory, demoOrganisations, expandActivities, nationalActivities, nationalJobRoles } from '../src/index.ts'
 
 const directory = createDirectory()

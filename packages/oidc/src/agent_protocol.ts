@@ -24,7 +24,8 @@
  * - A CIS2 session made with a card session lasts no longer than it (see sessions.ts), so the
  *   session sweep ends those sign-ins when their card session runs out.
  */
-import { roleOptions, type Directory, type RoleOption } from '@careid/domain'
+import { roleOptions, type RoleOption } from '@careid/domain'
+import type { Directory } from '@careid/ports'
 import {
   agentKeyOf,
   cardRefusal,

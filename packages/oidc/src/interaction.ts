@@ -5,8 +5,8 @@
  * the interaction's anti-forgery token, so a journey can be neither hijacked nor forced on
  * someone else (login CSRF).
  */
-import type { Authenticator, AuthenticationError, AuthenticationMethod, SecretBox, StepView } from '@careid/ports'
-import { roleOptions, type Directory, type Person } from '@careid/domain'
+import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, SecretBox, StepView } from '@careid/ports'
+import { roleOptions, type Person } from '@careid/domain'
 import type { Json, InteractionRecord, SessionRecord } from '@careid/ports'
 import { meets, type Acr } from './acr.ts'
 import { asOAuthError, loadPerson, type AuthorizeDeps } from './authorize.ts'

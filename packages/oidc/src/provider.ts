@@ -13,8 +13,7 @@ import {
   type LockReportVerifier,
   type VirtualCardUnlock,
 } from '@careid/authenticators'
-import type { Directory } from '@careid/domain'
-import type { Authenticator, EventBus, SecretBox, Store } from '@careid/ports'
+import type { Authenticator, Directory, EventBus, SecretBox, Store } from '@careid/ports'
 import { createAgentProtocol, type AgentProtocol } from './agent_protocol.ts'
 import { authorize, type AuthorizeInput } from './authorize.ts'
 import { createLogoutDispatcher, type LogoutMetrics } from './backchannel_logout.ts'

@@ -3,7 +3,8 @@
  * or (POST) the form body (RFC 6750 2.1, 2.2; "Clients MUST NOT use more than one method").
  * Claims by scope exactly as CIS2 returns them (cis2.md 3.2, 3.3, 3.8), built by the domain.
  */
-import { userinfoClaims, type Directory } from '@careid/domain'
+import { userinfoClaims } from '@careid/domain'
+import type { Directory } from '@careid/ports'
 import type { Store } from '@careid/ports'
 import { isLive, readAccessToken, type OwnTokenVerifier } from './access_token.ts'
 import { loadPerson } from './authorize.ts'

@@ -1,7 +1,7 @@
 /**
  * Ports: the interfaces the protocol core drives and the adapters and plugins implement (storage,
- * events between nodes, authenticators, secrets at rest). This package depends on nothing, so
- * every other package may import it and loading it loads no driver.
+ * events between nodes, authenticators, secrets at rest, the national directory). This package
+ * depends on nothing, so every other package may import it and loading it loads no driver.
  */
 export type * from './store.ts'
 export { CARD_PASSCODE_ATTEMPTS } from './store.ts'
@@ -10,3 +10,4 @@ export { rateWindowEnd } from './rate_window.ts'
 export type { CareidEvent, EventBus, EventHandler } from './events.ts'
 export type * from './authenticator.ts'
 export type { AeadSecretBox, SecretBox } from './secret_box.ts'
+export type { Activity, Directory, JobRole, Organisation } from './directory.ts'
