@@ -1,7 +1,6 @@
 /** A Careid instance for a test: its own data directory and port, the demo data, no logs. */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { currentTotpCode } from '@careid/authenticators'
@@ -11,17 +10,10 @@ import { keyPublishLeadMs, keyRetainMs } from '../../packages/cli/src/context.ts
 import type { DemoClient } from '../../packages/cli/src/seed.ts'
 import { resolveSettings, type SettingsInput } from '../../packages/cli/src/settings.ts'
 import { startCareid, type RunningCareid } from '../../packages/cli/src/start.ts'
+import { freePort } from './free_port.ts'
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+/** Tests that start servers of their own beside a Careid take their ports from here too. */
+export { freePort }
 
 export interface TestCareid extends RunningCareid {
   /** A test instance always runs with the demo. */
