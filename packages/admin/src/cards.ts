@@ -3,8 +3,8 @@
  * entry are written in one unit of work. The passcode is never audited, logged or stored.
  */
 import { rm } from 'node:fs/promises'
-import { CardIssueRefused, issuePkcs11Card, issueVirtualCard, openCardAuthority, writeCardFile } from '@careid/cards'
 import { createAdminSessions } from '@careid/oidc'
+import type { CardAuthority } from '@careid/cards'
 import type { CardRecord, UnitOfWork } from '@careid/store'
 import { auditEntry } from './audit_entry.ts'
 import type { AdminDeps } from './deps.ts'
@@ -34,17 +34,26 @@ export interface RevokedCard {
   sessionsEnded: number
 }
 
+/**
+ * The card authority's code (and its X.509 library) is loaded when a card is first issued: a process
+ * that never issues one, as most `careid` runs and nodes never do, never holds it in memory.
+ */
+const cardAuthorityCode = () => import('@careid/cards')
+
 export function createCardAdmin(deps: AdminDeps) {
   const { store, secrets, now } = deps
 
-  /** The card authority as the unit sees it: a first card makes the authority in the same unit. */
-  const authorityIn = (tx: UnitOfWork) => openCardAuthority({ cards: tx.cards, people: tx.people, secrets, now })
-
-  async function issued<T>(issue: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `issue` with the card authority as the unit sees it (a first card makes the authority in
+   * the same unit); the authority's refusal (no such person, a card still current) is the
+   * administrator's to put right.
+   */
+  async function issued<T>(tx: UnitOfWork, issue: (cards: typeof import('@careid/cards'), authority: CardAuthority) => Promise<T>): Promise<T> {
+    const cards = await cardAuthorityCode()
     try {
-      return await issue()
+      return await issue(cards, await cards.openCardAuthority({ cards: tx.cards, people: tx.people, secrets, now }))
     } catch (error) {
-      if (error instanceof CardIssueRefused) throw new AdminRefusal(error.message)
+      if (error instanceof cards.CardIssueRefused) throw new AdminRefusal(error.message)
       throw error
     }
   }
@@ -69,9 +78,9 @@ export function createCardAdmin(deps: AdminDeps) {
       try {
         return await store.transaction(async (tx) => {
           const at = now()
-          const { card, file } = await issued(async () => issueVirtualCard({ authority: await authorityIn(tx), uid, passcode, now: at }))
+          const { card, file } = await issued(tx, (cards, authority) => cards.issueVirtualCard({ authority, uid, passcode, now: at }))
           try {
-            await writeCardFile(path, file)
+            await (await cardAuthorityCode()).writeCardFile(path, file)
           } catch (error) {
             const reason = (error as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file exists' : (error as Error).message
             throw new AdminRefusal(`cannot write the card file ${path} (${reason}); no card was issued`)
@@ -94,7 +103,7 @@ export function createCardAdmin(deps: AdminDeps) {
     async issueOnToken({ uid, module, tokenLabel, pin }: IssueTokenCard, actor: string): Promise<CardRecord> {
       return store.transaction(async (tx) => {
         const at = now()
-        const card = await issued(async () => issuePkcs11Card({ authority: await authorityIn(tx), uid, module, tokenLabel, pin, now: at }))
+        const card = await issued(tx, (cards, authority) => cards.issuePkcs11Card({ authority, uid, module, tokenLabel, pin, now: at }))
         await tx.audit.append(auditEntry({ at, type: 'card.issued', actor, subject: uid, before: undefined, after: card, detail: { serial: card.serial, kind: 'pkcs11' } }))
         return card
       })
