@@ -7,7 +7,9 @@ import { after, beforeEach, afterEach, describe, it } from 'node:test'
 import { PASSWORD_KIND } from '@careid/authenticators'
 import { demoWorkforce } from '@careid/domain'
 import { createKeyService, createSecretBox } from '@careid/oidc'
-import { guardStore, openSqliteStore, type AuditEvent, type CareidEvent, type Json, type SessionRecord, type Store } from '@careid/store'
+import pg from 'pg'
+import { guardStore, openPostgresStore, openSqliteStore, type AuditEvent, type CareidEvent, type Json, type SessionRecord, type Store } from '@careid/store'
+import { ensurePostgres } from '../../store/test/support/services.ts'
 import { AdminRefusal, canonicalJson, createAdminServices, digestOf, type AdminServices } from '../src/index.ts'
 
 const [ada] = demoWorkforce as [(typeof demoWorkforce)[number]]
@@ -69,16 +71,56 @@ const lockedPassword = {
   created_at: T - 60 * MINUTE,
 }
 
+/** An empty store of one backend, and how to dispose of it. */
+interface Backend {
+  name: string
+  open(): Promise<{ store: Store; dispose(): Promise<void> }>
+}
+
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      const store = await openSqliteStore({ path: ':memory:' })
+      return { store, dispose: () => store.close() }
+    },
+  },
+]
+const postgres = await ensurePostgres()
+if (postgres.available) {
+  backends.push({
+    name: 'postgres',
+    async open() {
+      const schema = `careid_test_${randomBytes(6).toString('hex')}`
+      const store = await openPostgresStore({ url: postgres.url, schema })
+      return {
+        store,
+        async dispose() {
+          await store.close()
+          const admin = new pg.Client({ connectionString: postgres.url })
+          await admin.connect()
+          await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+          await admin.end()
+        },
+      }
+    },
+  })
+} else {
+  it('admin services on postgres', { skip: postgres.reason }, () => {})
+}
+
 interface Subject {
   store: Store
+  dispose(): Promise<void>
   announced: CareidEvent[]
   admin: AdminServices
   /** The same services over a store whose audit entries fail inside the unit. */
   failing: AdminServices
 }
 
-async function open(): Promise<Subject> {
-  const store = guardStore(await openSqliteStore({ path: ':memory:' }))
+async function open(backend: Backend): Promise<Subject> {
+  const opened = await backend.open()
+  const store = guardStore(opened.store)
   await store.people.put(ada.uid, ada.username, ada as unknown as Json)
   const secrets = createSecretBox(randomBytes(32))
   const now = () => T
@@ -86,7 +128,13 @@ async function open(): Promise<Subject> {
   await keys.ensureActive()
   const announced: CareidEvent[] = []
   const deps = { secrets, keys, issuer: 'https://careid.example', now, announce: async (event: CareidEvent) => void announced.push(event) }
-  return { store, announced, admin: createAdminServices({ store, ...deps }), failing: createAdminServices({ store: failingAudit(store), ...deps }) }
+  return {
+    store,
+    dispose: opened.dispose,
+    announced,
+    admin: createAdminServices({ store, ...deps }),
+    failing: createAdminServices({ store: failingAudit(store), ...deps }),
+  }
 }
 
 /** A record as the store returns it: an optional field without a value is absent. */
@@ -113,13 +161,13 @@ describe('audit digests', () => {
   })
 })
 
-describe('admin services', () => {
+for (const backend of backends) describe(`admin services on ${backend.name}`, () => {
   let subject: Subject
   beforeEach(async () => {
-    subject = await open()
+    subject = await open(backend)
   })
   afterEach(async () => {
-    await subject.store.close()
+    await subject.dispose()
   })
 
   /** The audit log holds exactly `expected`, newest first. */
