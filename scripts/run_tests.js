@@ -19,6 +19,7 @@ export const files = [
   'packages/store/test/guard.test.ts',
   'packages/store/test/migrations.test.ts',
   'packages/store/test/key_encryption_key.test.ts',
+  'packages/admin/test/admin_services.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
   'packages/domain/test/workforce.test.ts',

@@ -45,6 +45,9 @@ const layers: Record<string, Layer> = {
     npm: ['fastify', '@fastify/cookie', '@fastify/formbody', '@fastify/static', 'prom-client'],
     builtins: true,
   },
+  // The Registration Authority's services: each change with its audit entry, over the plugins'
+  // and the core's own operations; used by the CLI now and by the web tools later.
+  admin: { careid: ['ports', 'domain', 'oidc', ...plugins], npm: [], builtins: true },
   cli: { careid: '*', npm: '*', builtins: true },
 }
 
