@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CardIssueRefused, isWellFormedPasscode, issuePkcs11Card, issueVirtualCard, openCardAuthority, writeCardFile, type CardAuthority } from '@careid/cards'
 import type { CardRecord } from '@careid/ports'
+import { endCardSignIns } from '@careid/smartcard'
 import { adminSessions } from './sessions.ts'
 import type { CareidContext } from '../context.ts'
 import { UsageError } from './usage_error.ts'
@@ -136,6 +137,6 @@ export async function revokeCard(ctx: CareidContext, serial: string, out: (s: st
     await ctx.store.audit.append({ at: Date.now(), type: 'card.revoked', subject: card.uid, detail: { serial: card.serial } })
     out(`Card ${card.serial} revoked: it signs nobody in from now on.`)
   }
-  const ended = await adminSessions(ctx).endCard(card)
+  const ended = await endCardSignIns({ sessions: adminSessions(ctx), store: ctx.store, now: Date.now }, card)
   if (ended > 0) out(`${ended} sign-in(s) made with it ended; their applications are being told.`)
 }
