@@ -135,6 +135,26 @@ describe('the dependency rule', () => {
     assert.deepEqual(stale, [])
   })
 
+  it('loading @careid/oidc loads no plugin and no npm package but jose (no argon2, otpauth or store driver)', async () => {
+    const { build } = await import('esbuild')
+    // Bundles the core as Node would load it: our packages followed, every npm package left as an import.
+    const result = await build({
+      entryPoints: [join(packagesDir, 'oidc', 'src', 'index.ts')],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'silent',
+      plugins: [{ name: 'npm-external', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@careid/') ? undefined : { path: args.path, external: true })) }],
+    })
+    const outputs = Object.values(result.metafile.outputs)
+    const npm = [...new Set(outputs.flatMap((o) => o.imports.map((i) => i.path)).filter((path) => !path.startsWith('node:') && !builtins.has(path)).map(packageOf))].sort()
+    const ours = [...new Set(Object.keys(result.metafile.inputs).map((input) => /^packages\/([^/]+)\//.exec(relative(repoRoot, resolve(input)).split(sep).join('/'))?.[1]))].sort()
+    assert.deepEqual(npm, ['jose'])
+    assert.deepEqual(ours, ['domain', 'oidc', 'ports'])
+  })
+
   it('@careid/ports declares no dependency of any kind', () => {
     const manifest = JSON.parse(readFileSync(join(packagesDir, 'ports', 'package.json'), 'utf8')) as Record<string, unknown>
     const declared = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'].filter((key) => key in manifest)
