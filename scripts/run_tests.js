@@ -25,6 +25,7 @@ export const files = [
   'packages/cards/test/lockout.test.ts',
   'packages/authenticators/test/password.test.ts',
   'packages/authenticators/test/totp.test.ts',
+  'packages/authenticators/test/enrolment.test.ts',
   'packages/agent/test/agent.test.ts',
   'packages/agent/test/peer_owner.test.ts',
   'packages/oidc/test/acr.test.ts',
