@@ -9,7 +9,7 @@ import type { AeadSecretBox } from '@careid/ports'
 import { keyPublishLeadMs, keyRetainMs } from '../../packages/cli/src/context.ts'
 import type { DemoClient } from '../../packages/cli/src/seed.ts'
 import { resolveSettings, type SettingsInput } from '../../packages/cli/src/settings.ts'
-import { startCareid, type RunningCareid } from '../../packages/cli/src/start.ts'
+import { startCareid, type CareidPlugin, type RunningCareid } from '../../packages/cli/src/start.ts'
 import { freePort } from './free_port.ts'
 
 /** Tests that start servers of their own beside a Careid take their ports from here too. */
@@ -42,6 +42,8 @@ export async function startTestCareid(
     now?: () => number
     /** Environment settings, e.g. DATABASE_URL and REDIS_URL for a node of a scaled-out deployment. */
     env?: NodeJS.ProcessEnv
+    /** Authenticator plugins offered after the built-in ones. */
+    plugins?: readonly CareidPlugin[]
   } = {},
 ): Promise<TestCareid> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
@@ -51,7 +53,7 @@ export async function startTestCareid(
     { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', metricsToken: randomBytes(32).toString('hex'), ...options.settings },
     { CAREID_KEY_ENCRYPTION_KEY: undefined, ...options.env },
   )
-  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now)
+  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now, options.plugins)
   const demo = running.demo
   if (demo === undefined) throw new Error('the demo was not seeded')
   return {

@@ -4,6 +4,7 @@
  */
 import { rm } from 'node:fs/promises'
 import { createAdminSessions } from '@careid/oidc'
+import { endCardSignIns } from '@careid/smartcard'
 import type { CardAuthority } from '@careid/cards'
 import type { CardRecord, UnitOfWork } from '@careid/ports'
 import { auditEntry } from './audit_entry.ts'
@@ -139,7 +140,8 @@ export function createCardAdmin(deps: AdminDeps) {
         await tx.audit.append(auditEntry({ at, type: 'card.revoked', actor, subject: card.uid, before: card, after, detail: { serial: card.serial } }))
         return { card, revoked: true }
       })
-      const sessionsEnded = await createAdminSessions({ store, issuer: deps.issuer, now, announce: deps.announce }).endCard(card)
+      const sessions = createAdminSessions({ store, issuer: deps.issuer, now, announce: deps.announce })
+      const sessionsEnded = await endCardSignIns({ sessions, store, now }, card)
       return { card, revoked, sessionsEnded }
     },
   }

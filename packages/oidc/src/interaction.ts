@@ -5,7 +5,7 @@
  * the interaction's anti-forgery token, so a journey can be neither hijacked nor forced on
  * someone else (login CSRF).
  */
-import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, SecretBox, StepView } from '@careid/ports'
+import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepView } from '@careid/ports'
 import { roleOptions, type Person } from '@careid/domain'
 import type { Json, InteractionRecord, SessionRecord } from '@careid/ports'
 import { meets, type Acr } from './acr.ts'
@@ -17,7 +17,6 @@ import { LoginRequired, OAuthError } from './errors.ts'
 
 export interface JourneyDeps extends AuthorizeDeps {
   authenticators: readonly Authenticator[]
-  secrets: SecretBox
   directory: Directory
 }
 
@@ -152,7 +151,7 @@ export function createJourney(deps: JourneyDeps) {
   }
 
   function ctx(loaded: Loaded, source?: string) {
-    return { store: deps.store, secrets: deps.secrets, now: deps.now(), loginHint: loaded.request.login_hint, source }
+    return { now: deps.now(), loginHint: loaded.request.login_hint, source }
   }
 
   function show(view: JourneyView, status = 200): JourneyOutcome {
