@@ -62,6 +62,7 @@ export const files = [
   'test/e2e/multinode.test.ts',
   'test/e2e/rate_limits.test.ts',
   'test/e2e/metrics.test.ts',
+  'test/e2e/grant_registry.test.ts',
   'test/build.test.ts',
   'test/architecture.test.ts',
   'test/conformance/oidcc_basic.test.ts',
