@@ -29,6 +29,7 @@ export const files = [
   'packages/agent/test/peer_owner.test.ts',
   'packages/oidc/test/acr.test.ts',
   'packages/oidc/test/params.test.ts',
+  'packages/oidc/test/errors.test.ts',
   'packages/oidc/test/authorization_request.test.ts',
   'packages/oidc/test/login_policy.test.ts',
   'packages/oidc/test/authorize.test.ts',

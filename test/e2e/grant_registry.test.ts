@@ -136,6 +136,15 @@ describe('grant registry', () => {
     assert.deepEqual(careid.provider.grantTypes(), ['authorization_code', 'refresh_token', testGrantType])
   })
 
+  it('counts requests of a registered grant type under its own name in the metrics; an unregistered one is "other"', async () => {
+    const text = await careid.metrics()
+    const count = (labels: string) => Number(new RegExp(`^careid_token_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+    assert.equal(count(`grant_type="${testGrantType}",result="issued"`), 2)
+    assert.equal(count(`grant_type="${testGrantType}",result="invalid_grant"`), 1)
+    assert.equal(count(`grant_type="${testGrantType}",result="invalid_client"`), 2)
+    assert.equal(count(`grant_type="other",result="unsupported_grant_type"`), 1)
+  })
+
   it("serves a second token endpoint with its own response shape on the provider's client authentication", async () => {
     /** The API Platform's shape: numbers as strings, and a message id. */
     interface PlatformToken {

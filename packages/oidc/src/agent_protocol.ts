@@ -41,38 +41,19 @@ import {
 } from '@careid/authenticators'
 import type { Store } from '@careid/ports'
 import { loadPerson } from './authorize.ts'
+import { OAuthError, type AgentErrorCode } from './errors.ts'
 
-export type AgentErrorCode =
-  | 'invalid_request'
-  | 'invalid_assertion'
-  | 'invalid_challenge'
-  | 'challenge_expired'
-  | 'unknown_card'
-  | 'card_revoked'
-  | 'card_expired'
-  | 'card_not_yet_valid'
-  | 'card_locked'
-  | 'wrong_passcode'
-  | 'invalid_card_proof'
-  | 'not_a_virtual_card'
-  | 'invalid_card_session'
-  | 'invalid_agent_proof'
-  | 'unknown_role'
-  | 'role_already_selected'
+export type { AgentErrorCode } from './errors.ts'
 
 /** A refusal: the `error` code and HTTP status the route answers with; the text says why, never a secret. */
-export class AgentError extends Error {
+export class AgentError extends OAuthError {
   override name = 'AgentError'
-  readonly error: AgentErrorCode
-  readonly status: number
-  readonly description: string
+  declare readonly error: AgentErrorCode
   /** With `wrong_passcode`: the wrong passcodes the card still takes before it locks. */
   readonly attempts_left: number | undefined
   constructor(error: AgentErrorCode, status: number, description: string, attemptsLeft?: number) {
-    super(description)
-    this.error = error
-    this.status = status
-    this.description = description
+    // The agent has no redirect URI: its refusals are always answered in the response.
+    super(error, description, status, { allowRedirect: false, fields: attemptsLeft === undefined ? {} : { attempts_left: attemptsLeft } })
     this.attempts_left = attemptsLeft
   }
 }
