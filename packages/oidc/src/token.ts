@@ -15,19 +15,22 @@ export interface TokenEndpoint<R> {
   /** Adds a grant type. One already registered is refused: a grant is never replaced unseen. */
   registerGrant(grant: Grant<R>): void
   /** The registered grant types, in registration order (discovery's grant_types_supported). */
-  grantTypes(): string[]
+  grantTypes(): readonly string[]
   handle(request: TokenRequest): Promise<R>
 }
 
 export function createTokenEndpoint<R>(deps: { authenticateClient: ClientAuthenticator; grants?: readonly Grant<R>[] }): TokenEndpoint<R> {
   const grants = new Map<string, Grant<R>>()
+  // Kept as a list too: the metrics read it on every token request.
+  let grantTypes: readonly string[] = []
   const endpoint: TokenEndpoint<R> = {
     registerGrant(grant) {
       if (grant.grantType === '') throw new Error('a grant needs a grant type')
       if (grants.has(grant.grantType)) throw new Error(`grant type ${grant.grantType} is already registered`)
       grants.set(grant.grantType, grant)
+      grantTypes = [...grants.keys()]
     },
-    grantTypes: () => [...grants.keys()],
+    grantTypes: () => grantTypes,
     async handle(request) {
       const params = new Params(request.params)
       const grantType = params.require('grant_type')
