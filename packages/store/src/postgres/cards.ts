@@ -72,16 +72,16 @@ export function postgresCardStore({ query }: Postgres): CardStore {
       return status[0].status === 'revoked' ? { outcome: 'revoked' } : { outcome: 'locked' }
     },
     async passcodeWrong(serial, now) {
-      // One statement: it locks only a card whose count is still at the limit, and reads back the lock.
-      const { rows } = await query<{ locked_at: string | null }>(
-        `WITH locked AS (
-          UPDATE cards SET locked_at = $2::bigint
-          WHERE serial = $1 AND status = 'active' AND locked_at IS NULL AND failed_attempts >= ${CARD_PASSCODE_ATTEMPTS}
-          RETURNING locked_at)
-        SELECT coalesce((SELECT locked_at FROM locked), (SELECT locked_at FROM cards WHERE serial = $1)) AS locked_at`,
+      // One UPDATE that keeps the first locked_at: under concurrent callers, one that waited on the
+      // row lock re-checks the row as the other left it and reads back its lock. (A fallback read in
+      // the same statement would see the row from before that commit, and answer "not locked".)
+      const { rows } = await query<{ locked_at: string }>(
+        `UPDATE cards SET locked_at = coalesce(locked_at, $2::bigint)
+        WHERE serial = $1 AND status = 'active' AND failed_attempts >= ${CARD_PASSCODE_ATTEMPTS}
+        RETURNING locked_at`,
         [serial, now],
       )
-      return rows[0] !== undefined && rows[0].locked_at !== null
+      return rows.length > 0
     },
     async passcodeProven(serial) {
       const { rowCount } = await query(
