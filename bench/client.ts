@@ -5,6 +5,7 @@
  * over a scaled-out server's nodes in turn. Everything goes through fetch (undici's keep-alive pool) with a timeout on every request.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import { CookieJar } from '../test/support/cookie_jar.ts'
 import type { ClientCredentials, Target } from './target.ts'
 
 const requestTimeoutMs = 15_000
@@ -15,28 +16,6 @@ const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64ur
 
 class HttpError extends Error {
   override name = 'HttpError'
-}
-
-/** A browser's cookies for one server. Paths are ignored: everything here is under the issuer. */
-export class CookieJar {
-  readonly #cookies = new Map<string, string>()
-
-  header(): Record<string, string> {
-    if (this.#cookies.size === 0) return {}
-    return { cookie: [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ') }
-  }
-
-  store(headers: Headers): void {
-    for (const line of headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';')
-      const eq = pair.indexOf('=')
-      const name = pair.slice(0, eq).trim()
-      const value = pair.slice(eq + 1).trim()
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=thu, 01 jan 1970/i.test(a))
-      if (expired || value === '') this.#cookies.delete(name)
-      else this.#cookies.set(name, value)
-    }
-  }
 }
 
 let turn = 0

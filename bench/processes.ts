@@ -4,7 +4,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundle, distDir } from '../scripts/build.js'
@@ -17,17 +16,6 @@ export const generatorCore = 1
 /** Pins every thread of this process (V8's workers, tsx's loader) to the generator's core. */
 export function pinSelf(): void {
   execFileSync('taskset', ['-a', '-p', '-c', String(generatorCore), String(process.pid)], { stdio: 'ignore' })
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export interface ServerProcess<T> {

@@ -1,9 +1,12 @@
 // Runs the test suite: node:test through tsx, over an explicit list of files, so node's own
 // summary ends the run. A test file missing from the list fails the run: a bare `node --test` on
 // Node 20 finds no .ts files and still exits 0, so nothing may depend on discovery.
-import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+// `node scripts/run_tests.js <files>` runs only those.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -16,6 +19,7 @@ export const files = [
   'packages/store/test/guard.test.ts',
   'packages/store/test/migrations.test.ts',
   'packages/store/test/key_encryption_key.test.ts',
+  'packages/admin/test/admin_services.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
   'packages/domain/test/workforce.test.ts',
@@ -25,6 +29,7 @@ export const files = [
   'packages/cards/test/lockout.test.ts',
   'packages/authenticators/test/password.test.ts',
   'packages/authenticators/test/totp.test.ts',
+  'packages/authenticators/test/enrolment.test.ts',
   'packages/agent/test/agent.test.ts',
   'packages/agent/test/peer_owner.test.ts',
   'packages/oidc/test/acr.test.ts',
@@ -65,8 +70,10 @@ export const files = [
   'test/e2e/multinode.test.ts',
   'test/e2e/rate_limits.test.ts',
   'test/e2e/metrics.test.ts',
+  'test/e2e/authenticator_plugin.test.ts',
   'test/build.test.ts',
   'test/architecture.test.ts',
+  'test/run_tests.test.ts',
   'test/conformance/oidcc_basic.test.ts',
   'test/conformance/oidcc_config.test.ts',
   'test/conformance/oidcc_rp_initiated_logout.test.ts',
@@ -90,10 +97,58 @@ if (missing.length > 0) {
   process.exit(1)
 }
 
+// `node scripts/run_tests.js <files>` runs only those (each must be in the list).
+const chosen = process.argv.slice(2)
+const unknown = chosen.filter((f) => !files.includes(f))
+if (unknown.length > 0) {
+  console.error(`Not in the list in scripts/run_tests.js:\n  ${unknown.join('\n  ')}`)
+  process.exit(1)
+}
+
 // Tests that run the `careid` command run dist/: built here once, not by many test processes at once.
 const build = spawnSync(process.execPath, [join(root, 'scripts/build.js')], { cwd: root, stdio: 'inherit' })
 if (build.status !== 0) process.exit(build.status ?? 1)
 
-const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]
-const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' })
-process.exit(result.status ?? 1)
+// Suites whose system package (Chromium, SoftHSM2) is missing are skipped outside CI; each names
+// itself in this file (test/support/system_packages.ts), and the list of what did not run, with the
+// command that installs each package, is printed just before node's summary: the summary stays the
+// last lines of the run, which CI reads.
+const notRunDir = mkdtempSync(join(tmpdir(), 'careid-tests-'))
+const notRunFile = join(notRunDir, 'not_run.jsonl')
+writeFileSync(notRunFile, '')
+
+const inListOrder = (a, b) => files.indexOf(a) - files.indexOf(b)
+
+function notRunList() {
+  const byPackage = new Map()
+  for (const line of readFileSync(notRunFile, 'utf8').split('\n')) {
+    if (line === '') continue
+    const { file, name, install } = JSON.parse(line)
+    const key = `${name} (${install})`
+    const files = byPackage.get(key) ?? new Set()
+    files.add(file)
+    byPackage.set(key, files)
+  }
+  if (byPackage.size === 0) return ''
+  const lines = [...byPackage].sort(([a], [b]) => a.localeCompare(b)).map(([key, files]) => `  ${key}: ${[...files].sort(inListOrder).join(', ')}`)
+  return `Not run, for want of a system package:\n${lines.join('\n')}\n`
+}
+
+const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...(chosen.length > 0 ? chosen : files)]
+const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, CAREID_NOT_RUN: notRunFile }, stdio: ['inherit', 'pipe', 'inherit'] })
+let listed = false
+const insertList = () => {
+  if (listed) return
+  listed = true
+  process.stdout.write(notRunList())
+}
+// The spec reporter's summary begins with "ℹ tests <n>" at the start of a line (nested ones are indented).
+createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+  if (/^(\x1b\[[0-9;]*m)*ℹ tests \d+/.test(line)) insertList()
+  process.stdout.write(line + '\n')
+})
+child.on('close', (code) => {
+  insertList()
+  rmSync(notRunDir, { recursive: true, force: true })
+  process.exitCode = code ?? 1
+})

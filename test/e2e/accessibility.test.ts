@@ -7,7 +7,7 @@
  * too-many-attempts page. Each is checked as a person would meet it. A new page gets one `assertAccessible(page, name)` here once it is open.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -15,7 +15,8 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { assertAccessible } from '../support/axe.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
-import { chromiumPath, launchChromium } from '../support/chromium.ts'
+import { launchChromium } from '../support/chromium.ts'
+import { chromium, requires } from '../support/system_packages.ts'
 
 /** Someone with a few roles (a plain list) and someone with many (the list has a search). */
 const fewRoles = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5)
@@ -25,14 +26,13 @@ const passwordOf = (uid: string) => demoCredentials[uid]?.password as string
 /** Password posts a username may make per minute here: low, so that the too-many-attempts page is reached quickly. */
 const signInRateLimit = 3
 
-describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)', () => {
+describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)', requires(chromium), () => {
   let careid: TestCareid
   let context: BrowserContext
   let page: Page
   let userDataDir: string
 
   before(async () => {
-    if (!existsSync(chromiumPath)) return
     careid = await startTestCareid({ settings: { signInRateLimit: String(signInRateLimit) } })
     userDataDir = mkdtempSync(join(tmpdir(), 'careid-chromium-'))
     ;({ context, page } = await launchChromium(userDataDir))
@@ -52,7 +52,6 @@ describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)',
   }
 
   it('the demo app, the method choice, password, authenticator-app code, smartcard and short role list pages, signed in and signed out', async () => {
-    assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}`)
     await page.goto(`${careid.origin}/demo/`)
     assert.equal(await h1(), 'Careid demo Demo clinical app')
     await assertAccessible(page, 'demo home')
@@ -128,7 +127,6 @@ describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)',
   })
 
   it('the long role list with its search, a search that finds some roles and one that finds none', async () => {
-    assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}`)
     await page.goto(`${careid.origin}/demo/login?acr_values=AAL1_USERPASS&scope=selectedrole&prompt=login`)
     assert.equal(await h1(), 'Sign in to Demo clinical app Enter your username and password')
     await page.getByLabel('Username').fill(manyRoles.username)
@@ -151,7 +149,6 @@ describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)',
   })
 
   it('an error page and the too-many-attempts page', async () => {
-    assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}`)
     const authorize = new URL(careid.provider.endpoints.authorization)
     authorize.search = new URLSearchParams({ client_id: '999999999999.apps.national', redirect_uri: 'https://rp.example.test/cb', response_type: 'code', scope: 'openid' }).toString()
     const refused = await page.goto(authorize.href)

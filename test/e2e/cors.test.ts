@@ -7,16 +7,17 @@
  * refreshes; served from another port no client registered, its calls fail.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { BrowserContext, Page } from 'playwright-core'
 import type { Browser } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
-import { chromiumPath, launchChromium } from '../support/chromium.ts'
+import { launchChromium } from '../support/chromium.ts'
 import { startSpa, type Spa } from '../support/spa.ts'
 import { pkcePair, postForm, signedInBrowser, singleRolePerson, ssoCode, type CodeClient } from '../support/sso_codes.ts'
+import { chromium, requires } from '../support/system_packages.ts'
 import { demoCredentials } from '@careid/domain'
 
 const listedOrigin = 'https://app.listed.example.test'
@@ -184,7 +185,7 @@ describe('CORS for browser applications', () => {
     })
   })
 
-  describe('a single-page application with oidc-client-ts in Chromium', () => {
+  describe('a single-page application with oidc-client-ts in Chromium', requires(chromium), () => {
     let context: BrowserContext
     let page: Page
     let userDataDir: string
@@ -192,7 +193,6 @@ describe('CORS for browser applications', () => {
     const consoleErrors: string[] = []
 
     before(async () => {
-      if (!existsSync(chromiumPath)) return
       userDataDir = mkdtempSync(join(tmpdir(), 'careid-chromium-'))
       ;({ context, page } = await launchChromium(userDataDir))
       page.on('console', (message) => {
@@ -211,7 +211,6 @@ describe('CORS for browser applications', () => {
     }
 
     it('signs in through Careid\'s pages, calls userinfo and refreshes; a page from an unregistered origin cannot call the token or userinfo endpoints', async () => {
-      assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}. Install it (CI does): apt-get update && apt-get install -y chromium`)
       spa.configure({ authority: careid.issuer, client_id: spaClient.client_id, redirect_uri: spaClient.redirect_uri, acr_values: 'AAL2_OR_AAL3_ANY' })
       await page.goto(`${spa.origin}/index.html`)
       // oidc-client-ts reads discovery (cross-origin) and sends the browser to Careid.

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,16 +24,18 @@ import type { AeadSecretBox } from '@careid/ports'
 import { startAgentProcess, type AgentProcess } from '../support/agent.ts'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts'
-import { chromiumPath, launchChromium } from '../support/chromium.ts'
+import { launchChromium } from '../support/chromium.ts'
 import { runCareid } from '../support/cli.ts'
 import { authorizeUrl, fetchJwks, redeem, type TestRp } from '../support/rp.ts'
+import { chromium, requires, softhsm2, type SystemPackage } from '../support/system_packages.ts'
 
 const run = promisify(execFile)
-const softhsm = '/usr/lib/softhsm/libsofthsm2.so'
 
 interface CardKind {
   name: string
   username: string
+  /** What the suite needs installed besides npm's packages. */
+  packages: SystemPackage[]
   /** Issues the card and puts it in the reader; returns the agent's reader flags and environment. */
   insert(authority: CardAuthority, uid: string, passcode: string, work: string): Promise<{ args: string[]; env: Record<string, string> }>
   /** Takes the card out of the reader. */
@@ -43,6 +45,7 @@ interface CardKind {
 const virtualCard: CardKind = {
   name: 'a virtual card',
   username: 'dr.patel',
+  packages: [chromium],
   async insert(authority, uid, passcode, work) {
     const { file } = await issueVirtualCard({ authority, uid, passcode, now: Date.now() })
     await writeCardFile(join(work, 'card.json'), file)
@@ -60,14 +63,15 @@ const virtualCard: CardKind = {
 const pkcs11Card: CardKind = {
   name: 'a PKCS#11 token (SoftHSM2)',
   username: 'ra.whitfield',
+  packages: [chromium, softhsm2],
   async insert(authority, uid, passcode, work) {
     mkdirSync(join(work, 'tokens'))
     const conf = join(work, 'softhsm2.conf')
     writeFileSync(conf, `directories.tokendir = ${join(work, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`)
     process.env.SOFTHSM2_CONF = conf
     await run('softhsm2-util', ['--init-token', '--free', '--label', 'careid-card', '--pin', passcode, '--so-pin', '97531864'], { env: { ...process.env, SOFTHSM2_CONF: conf } })
-    await issuePkcs11Card({ authority, uid, module: softhsm, tokenLabel: 'careid-card', pin: passcode, now: Date.now() })
-    return { args: ['--pkcs11-module', softhsm, '--token-label', 'careid-card', '--agent-dir', join(work, 'agent')], env: { SOFTHSM2_CONF: conf } }
+    await issuePkcs11Card({ authority, uid, module: softhsm2.path, tokenLabel: 'careid-card', pin: passcode, now: Date.now() })
+    return { args: ['--pkcs11-module', softhsm2.path, '--token-label', 'careid-card', '--agent-dir', join(work, 'agent')], env: { SOFTHSM2_CONF: conf } }
   },
   async remove(work) {
     await run('softhsm2-util', ['--delete-token', '--token', 'careid-card'], { env: { ...process.env, SOFTHSM2_CONF: join(work, 'softhsm2.conf') } })
@@ -75,7 +79,7 @@ const pkcs11Card: CardKind = {
 }
 
 for (const kind of [virtualCard, pkcs11Card]) {
-  describe(`smartcard sign-in through the Identity Agent in a real browser, with ${kind.name}`, () => {
+  describe(`smartcard sign-in through the Identity Agent in a real browser, with ${kind.name}`, requires(...kind.packages), () => {
     const person = demoWorkforce.find((p) => p.username === kind.username)
     assert.ok(person && person.positions.length === 3, `${kind.username} holds three roles`)
     const chosen = person.positions[1]?.person_roleid as string
@@ -90,7 +94,6 @@ for (const kind of [virtualCard, pkcs11Card]) {
     const problems: string[] = []
 
     before(async () => {
-      if (!existsSync(chromiumPath)) return
       const agentPort = await freePort()
       careid = await startTestCareid({ config: { agentOrigin: `http://127.0.0.1:${agentPort}` } })
       receiver = await startReceiver()
@@ -121,7 +124,6 @@ for (const kind of [virtualCard, pkcs11Card]) {
     })
 
     it('signs in once at the agent, then in the browser without a passcode; removing the card logs the application out', async () => {
-      assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}`)
 
       // 1. At the agent: the card is seen, a wrong passcode is refused with the attempts left, the right one signs in.
       await agent.waitFor('Card inserted: ' + person.uid)
@@ -196,7 +198,7 @@ for (const kind of [virtualCard, pkcs11Card]) {
   })
 }
 
-describe('the smartcard page without an agent or without a card', () => {
+describe('the smartcard page without an agent or without a card', requires(chromium), () => {
   let careid: TestCareid
   let agent: AgentProcess | undefined
   let agentPort: number
@@ -206,7 +208,6 @@ describe('the smartcard page without an agent or without a card', () => {
   const violations: string[] = []
 
   before(async () => {
-    if (!existsSync(chromiumPath)) return
     agentPort = await freePort()
     careid = await startTestCareid({ config: { agentOrigin: `http://127.0.0.1:${agentPort}` } })
     work = mkdtempSync(join(tmpdir(), 'careid-smartcard-'))
@@ -224,7 +225,6 @@ describe('the smartcard page without an agent or without a card', () => {
   })
 
   it('says plainly that the agent is not running, or that there is no card, and offers the other ways in', async () => {
-    assert.ok(existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}`)
     const redirect_uri = 'https://rp.example.test/callback'
     const { client_id } = await careid.addClient({ redirect_uris: [redirect_uri], token_endpoint_auth_method: 'client_secret_post' })
     const url = new URL(`${careid.origin}${new URL(careid.issuer).pathname}/authorize`)

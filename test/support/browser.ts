@@ -6,6 +6,7 @@
  * computer, as far as Careid can tell.
  */
 import { request as httpRequest } from 'node:http'
+import { CookieJar } from './cookie_jar.ts'
 
 export interface PageResult {
   status: number
@@ -21,7 +22,7 @@ export interface Landing {
 }
 
 export class Browser {
-  readonly cookies = new Map<string, string>()
+  readonly #jar = new CookieJar()
   readonly #origin: string
   readonly #localAddress: string | undefined
 
@@ -30,21 +31,13 @@ export class Browser {
     this.#localAddress = options.localAddress
   }
 
-  #store(headers: Headers): void {
-    for (const line of headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';')
-      const eq = pair.indexOf('=')
-      const name = pair.slice(0, eq).trim()
-      const value = pair.slice(eq + 1).trim()
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=thu, 01 jan 1970/i.test(a))
-      if (expired || value === '') this.cookies.delete(name)
-      else this.cookies.set(name, value)
-    }
+  /** The cookies this browser holds, by name. */
+  get cookies(): Map<string, string> {
+    return this.#jar.cookies
   }
 
   async fetch(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
-    const headers: Record<string, string> = {}
-    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+    const headers: Record<string, string> = this.#jar.header()
     let body: string | undefined
     if (init.form !== undefined) {
       headers['content-type'] = 'application/x-www-form-urlencoded'
@@ -52,7 +45,7 @@ export class Browser {
     }
     const method = init.method ?? (body === undefined ? 'GET' : 'POST')
     const response = this.#localAddress === undefined ? await fetch(url, { method, headers, body, redirect: 'manual' }) : await fetchFrom(this.#localAddress, url, method, headers, body)
-    this.#store(response.headers)
+    this.#jar.store(response.headers)
     return response
   }
 

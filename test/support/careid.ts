@@ -1,7 +1,6 @@
 /** A Careid instance for a test: its own data directory and port, the demo data, no logs. */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { currentTotpCode } from '@careid/authenticators'
@@ -10,18 +9,11 @@ import type { AeadSecretBox } from '@careid/ports'
 import { keyPublishLeadMs, keyRetainMs } from '../../packages/cli/src/context.ts'
 import type { DemoClient } from '../../packages/cli/src/seed.ts'
 import { resolveSettings, type SettingsInput } from '../../packages/cli/src/settings.ts'
-import { startCareid, type RunningCareid } from '../../packages/cli/src/start.ts'
+import { startCareid, type CareidPlugin, type RunningCareid } from '../../packages/cli/src/start.ts'
+import { freePort } from './free_port.ts'
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+/** Tests that start servers of their own beside a Careid take their ports from here too. */
+export { freePort }
 
 export interface TestCareid extends RunningCareid {
   /** A test instance always runs with the demo. */
@@ -50,6 +42,8 @@ export async function startTestCareid(
     now?: () => number
     /** Environment settings, e.g. DATABASE_URL and REDIS_URL for a node of a scaled-out deployment. */
     env?: NodeJS.ProcessEnv
+    /** Authenticator plugins offered after the built-in ones. */
+    plugins?: readonly CareidPlugin[]
   } = {},
 ): Promise<TestCareid> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
@@ -59,7 +53,7 @@ export async function startTestCareid(
     { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', metricsToken: randomBytes(32).toString('hex'), ...options.settings },
     { CAREID_KEY_ENCRYPTION_KEY: undefined, ...options.env },
   )
-  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now)
+  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now, options.plugins)
   const demo = running.demo
   if (demo === undefined) throw new Error('the demo was not seeded')
   return {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PasscodeCheckResult, PasscodeProofs } from '@careid/cards'
 import type { RoleOption } from '@careid/domain'
-import type { OpenedCardSession } from '@careid/oidc'
+import type { OpenedCardSession } from '@careid/smartcard'
 import type { AgentKey } from './signing.ts'
 import { signCompact } from './signing.ts'
 

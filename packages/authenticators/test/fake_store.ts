@@ -10,7 +10,7 @@ import type { SecretBox } from '@careid/ports'
 
 /** The fake store and direct handles on its working parts, for arranging and inspecting. */
 export interface FakeStore {
-  /** Typed as the whole store for `AuthenticatorContext`; only `people`, `credentials` and `rates` work. */
+  /** Typed as the whole store for the enrolment helpers; only `people`, `credentials` and `rates` work. */
   store: Store
   credentials: CredentialStore
   people: PersonStore

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { AuthenticatorContext, StepResult } from '@careid/ports'
+import type { AuthenticatorContext, CredentialContext, StepResult } from '@careid/ports'
 import type { PasswordAuthenticatorOptions } from '../src/index.ts'
 import {
   ARGON2ID_PARAMETERS,
@@ -34,12 +34,12 @@ async function setup(): Promise<FakeStore> {
 }
 
 /** A sign-in attempt's context: from `source` (one address unless a test says otherwise). */
-function ctx(fake: FakeStore, now = T0, loginHint?: string, source = SOURCE_A): AuthenticatorContext {
-  return { store: fake.store, secrets: testSecretBox, now, loginHint, source }
+function ctx(fake: FakeStore, now = T0, loginHint?: string, source = SOURCE_A): AuthenticatorContext & CredentialContext {
+  return { people: fake.people, credentials: fake.credentials, rates: fake.rates, secrets: testSecretBox, now, loginHint, source }
 }
 
 /** The same, from another address. */
-function from(source: string, fake: FakeStore, now = T0): AuthenticatorContext {
+function from(source: string, fake: FakeStore, now = T0): AuthenticatorContext & CredentialContext {
   return ctx(fake, now, undefined, source)
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { AuthenticatorContext, StepResult } from '@careid/ports'
+import type { AuthenticatorContext, CredentialContext, StepResult } from '@careid/ports'
 import { TOTP_KIND, currentTotpCode, enrolPassword, enrolTotp, totpAuthenticator, verifyPassword } from '../src/index.ts'
 import type { FakeStore } from './fake_store.ts'
 import { addPerson, fakeStore, testSecretBox } from './fake_store.ts'
@@ -24,8 +24,8 @@ async function setup(): Promise<{ fake: FakeStore; secret: string }> {
   return { fake, secret }
 }
 
-function ctx(fake: FakeStore, now = T0, loginHint?: string): AuthenticatorContext {
-  return { store: fake.store, secrets: testSecretBox, now, loginHint }
+function ctx(fake: FakeStore, now = T0, loginHint?: string): AuthenticatorContext & CredentialContext {
+  return { people: fake.people, credentials: fake.credentials, rates: fake.rates, secrets: testSecretBox, now, loginHint }
 }
 
 async function totpCredential(fake: FakeStore) {

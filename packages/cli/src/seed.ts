@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { enrolPassword, enrolTotp } from '@careid/authenticators'
+import { passwordEnrolment, totpEnrolment } from '@careid/authenticators'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { registerClient } from '@careid/oidc'
 import type { Json } from '@careid/ports'
@@ -21,12 +21,14 @@ export const demoClientId = '100000000001.apps.national'
 export async function seedDemoWorkforce(ctx: CareidContext): Promise<number> {
   let added = 0
   const now = Date.now()
+  const passwords = passwordEnrolment(ctx.store)
+  const apps = totpEnrolment({ credentials: ctx.store.credentials, secrets: ctx.secrets })
   for (const person of demoWorkforce) {
     if ((await ctx.store.people.get(person.uid)) !== undefined) continue
     await ctx.store.people.put(person.uid, person.username, person as unknown as Json)
     const credentials = demoCredentials[person.uid]
-    if (credentials !== undefined) await enrolPassword(ctx.store, person.uid, credentials.password, now)
-    await enrolTotp(ctx.store, ctx.secrets, person.uid, now, person.username)
+    if (credentials !== undefined) await passwords.register(person.uid, { password: credentials.password }, now)
+    await apps.register(person.uid, { label: person.username }, now)
     added++
   }
   return added

@@ -11,8 +11,9 @@ import { defaultAuthenticators } from '@careid/authenticators'
 import { createDirectory } from '@careid/domain'
 import { buildServer, createMetrics, createMetricsServer, createPageRenderer } from '@careid/http'
 import type { CardAuthority } from '@careid/cards'
-import { createProvider, defaultConfig, type ProviderConfig } from '@careid/oidc'
-import type { AeadSecretBox } from '@careid/ports'
+import { createProvider, defaultConfig, type Provider, type ProviderConfig } from '@careid/oidc'
+import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store } from '@careid/ports'
+import { smartcardPlugin } from '@careid/smartcard'
 import type { FastifyInstance } from 'fastify'
 import { openContext, StartupError, type CareidContext } from './context.ts'
 import { seedDemoClient, seedDemoWorkforce, type DemoClient } from './seed.ts'
@@ -27,11 +28,31 @@ export interface RunningCareid {
   stop(): Promise<void>
 }
 
-/** `now` is the provider's clock (tests move it instead of waiting hours); the wall clock by default. */
-export async function startCareid(settings: Settings, overrides: Partial<ProviderConfig> = {}, now: () => number = Date.now): Promise<RunningCareid> {
+/**
+ * An authenticator plugin beyond the built-in ones, made once the provider exists: it takes the
+ * store parts it needs (and only those) and what it uses of the provider, and contributes its
+ * authenticators and routes.
+ */
+export type CareidPlugin = (wiring: { provider: Provider; store: Store; secrets: SecretBox; now: () => number }) => AuthenticatorPlugin
+
+/** The store parts the password and TOTP authenticators use. */
+export function credentialContext(store: Store, secrets: SecretBox): CredentialContext {
+  return { people: store.people, credentials: store.credentials, rates: store.rates, secrets }
+}
+
+/** The store parts the smartcard plugin uses. */
+function cardContext(store: Store): CardContext {
+  return { cards: store.cards, interactions: store.interactions, replay: store.replay, people: store.people, audit: store.audit }
+}
+
+/**
+ * `now` is the provider's clock (tests move it instead of waiting hours); the wall clock by default.
+ * `plugins` are offered after the built-in authenticators (password, TOTP, smartcard), in order.
+ */
+export async function startCareid(settings: Settings, overrides: Partial<ProviderConfig> = {}, now: () => number = Date.now, plugins: readonly CareidPlugin[] = []): Promise<RunningCareid> {
   const context = await openContext(settings)
   try {
-    return await serve(settings, context, overrides, now)
+    return await serve(settings, context, overrides, now, plugins)
   } catch (error) {
     // A node that cannot listen (port taken) must not leave pools and subscriptions open.
     await context.close().catch(() => undefined)
@@ -39,7 +60,7 @@ export async function startCareid(settings: Settings, overrides: Partial<Provide
   }
 }
 
-async function serve(settings: Settings, context: CareidContext, overrides: Partial<ProviderConfig>, now: () => number): Promise<RunningCareid> {
+async function serve(settings: Settings, context: CareidContext, overrides: Partial<ProviderConfig>, now: () => number, extraPlugins: readonly CareidPlugin[]): Promise<RunningCareid> {
   let demo: DemoClient | undefined
   if (settings.demo) {
     await seedDemoWorkforce(context)
@@ -58,23 +79,29 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
         cardAuthority = undefined
         throw error
       }))
+  const directory = createDirectory()
   const provider = createProvider({
     store: context.store,
     keys: context.keys,
-    secrets: context.secrets,
-    directory: createDirectory(),
-    authenticators: defaultAuthenticators(),
+    directory,
+    authenticators: defaultAuthenticators(credentialContext(context.store, context.secrets)),
     config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, ...overrides },
     node: `${hostname()}:${process.pid}`,
     now,
     metrics: metrics.logout,
     events: context.events,
-    smartcard: {
-      verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
-      unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
-      verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
-    },
   })
+  const smartcard = smartcardPlugin({
+    provider,
+    store: cardContext(context.store),
+    directory,
+    now,
+    verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
+    unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
+    verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
+  })
+  const plugins = [smartcard, ...extraPlugins.map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
+  for (const plugin of plugins) for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
   const app = await buildServer({
     provider,
     metrics,
@@ -87,6 +114,7 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
     },
     // With a listener of its own, the main port does not serve /metrics at all.
     metricsToken: settings.metricsPort === undefined ? settings.metricsToken : undefined,
+    pluginRoutes: plugins.flatMap((plugin) => plugin.routes ?? []),
   })
   if (demo !== undefined) {
     // Loaded only with the demo: a production node (--no-demo) never loads it or its OpenID client.

@@ -11,7 +11,7 @@ import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import fastifyStatic from '@fastify/static'
 import type { Provider } from '@careid/oidc'
-import type { RateCounter } from '@careid/ports'
+import type { PluginRoute, RateCounter } from '@careid/ports'
 import { assetsDirectories } from '@careid/ui'
 import type { CookiePolicy } from './cookies.ts'
 import { registerCors } from './cors.ts'
@@ -19,9 +19,9 @@ import { registerHttpMetrics, type Metrics } from './metrics.ts'
 import { createRateLimiter, type RateLimits } from './rate_limit.ts'
 import { createPageRenderer } from './pages.ts'
 import { sendErrorPage, sendJsonError, sendNotFound, toOAuthError } from './render_error.ts'
-import { agentRoutes } from './routes/agent.ts'
 import { interactionRoutes } from './routes/interaction.ts'
 import { operationsRoutes } from './routes/operations.ts'
+import { pluginRoutes } from './routes/plugins.ts'
 import { protocolRoutes } from './routes/protocol.ts'
 import { registerSecurityHeaders } from './security_headers.ts'
 import { staticDocumentHandler } from './static_documents.ts'
@@ -42,6 +42,8 @@ export interface ServerOptions {
   rateLimits: RateLimits
   /** The bearer token /metrics requires on this server; absent, it does not serve /metrics (metrics_endpoint.ts). */
   metricsToken?: string | undefined
+  /** Plugins' endpoints (the smartcard plugin's agent endpoints), mounted under the issuer; the composition root collects them. */
+  pluginRoutes?: readonly PluginRoute[] | undefined
 }
 
 /** The compilers Fastify would build itself, resolved from Fastify's own dependencies: loaded on first use. */
@@ -129,7 +131,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerCors(app, { endpoints: options.provider.endpoints, clients: options.provider.clients })
   await app.register(protocolRoutes, { provider: options.provider, base, cookies, render, limiter })
   await app.register(interactionRoutes, { provider: options.provider, base, cookies, render, limiter })
-  if (options.provider.agent !== undefined) await app.register(agentRoutes, { agent: options.provider.agent, base })
+  await app.register(pluginRoutes, { routes: options.pluginRoutes ?? [], base })
   await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics, metricsToken: options.metricsToken })
   return app
 }

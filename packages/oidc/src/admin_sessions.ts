@@ -5,11 +5,10 @@
  * notifications queued for the nodes to deliver, its grants revoked, then the session deleted),
  * and every node is told through the event bus.
  */
-import { createCardSessions } from '@careid/authenticators'
 import type { CareidEvent, Store } from '@careid/ports'
 import { createClientRegistry } from './clients.ts'
 import { defaultConfig } from './config.ts'
-import { createSessionService, unlockedBinding } from './sessions.ts'
+import { createSessionService, unlockedBinding, type SessionEndReason } from './sessions.ts'
 
 export function createAdminSessions(deps: { store: Store; issuer: string; now: () => number; announce: (event: CareidEvent) => Promise<void> }) {
   const { store, now } = deps
@@ -21,7 +20,6 @@ export function createAdminSessions(deps: { store: Store; issuer: string; now: (
     now,
     onEnded: (session) => void announced.push(deps.announce({ type: 'session.ended', sid: session.sid })),
   })
-  const cardSessions = createCardSessions(store)
 
   /** Waits for the announcements of the sessions ended so far, so the command may exit. */
   async function settled<T>(result: T): Promise<T> {
@@ -36,19 +34,16 @@ export function createAdminSessions(deps: { store: Store; issuer: string; now: (
     },
 
     /**
-     * Ends what a revoked card signed in: the holder's sessions bound to a card session of this card,
-     * and that card session. A session whose card session is gone (locked at removal, or past its end)
-     * can no longer be told apart by card, so it ends too: ending is always safe. Sessions on a live
-     * card session of another card of the holder stay. Returns how many sessions ended.
+     * Ends the person's sessions bound to something (a card session) that `decide` says must end,
+     * given the binding as it was made (a lock on it does not change what it names); returns how
+     * many. The plugin that made the bindings decides (the smartcard plugin, when a card is revoked).
      */
-    async endCard(card: { serial: string; uid: string }): Promise<number> {
+    async endBound(uid: string, reason: SessionEndReason, decide: (binding: string) => Promise<boolean>): Promise<number> {
       let ended = 0
-      for (const session of await store.sessions.listBySub(card.uid)) {
+      for (const session of await store.sessions.listBySub(uid)) {
         if (session.binding === undefined) continue
-        const cardSession = await cardSessions.get(unlockedBinding(session.binding), now())
-        if (cardSession !== undefined && cardSession.serial !== card.serial) continue
-        if (cardSession !== undefined) await cardSessions.end(cardSession.id)
-        await sessions.end(session, 'card_revoked')
+        if (!(await decide(unlockedBinding(session.binding)))) continue
+        await sessions.end(session, reason)
         ended++
       }
       return settled(ended)

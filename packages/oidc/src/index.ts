@@ -1,6 +1,5 @@
-export { createProvider, type Provider, type ProviderDeps, type SmartcardDeps } from './provider.ts'
+export { createProvider, type Provider, type ProviderDeps } from './provider.ts'
 export { createAdminSessions } from './admin_sessions.ts'
-export { AgentError, agentPaths, type AgentProtocol, type AgentCaller, type AgentErrorCode, type OpenedCardSession } from './agent_protocol.ts'
 export { defaultConfig, realmOf, type ProviderConfig, type SessionLimits } from './config.ts'
 export * from './errors.ts'
 export { endpointsOf, discoveryDocument, type Endpoints } from './discovery.ts'

@@ -5,7 +5,7 @@
  * the interaction's anti-forgery token, so a journey can be neither hijacked nor forced on
  * someone else (login CSRF).
  */
-import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, SecretBox, StepPageName, StepView } from '@careid/ports'
+import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepPageName, StepView } from '@careid/ports'
 import { roleOptions, type Person } from '@careid/domain'
 import type { InteractionRecord, SessionRecord } from '@careid/ports'
 import { meets } from './acr.ts'
@@ -19,7 +19,6 @@ import { withClient } from './request_codec.ts'
 
 export interface JourneyDeps extends AuthorizeDeps {
   authenticators: readonly Authenticator[]
-  secrets: SecretBox
   directory: Directory
 }
 
@@ -113,12 +112,13 @@ interface Loaded {
 }
 
 export function createJourney(deps: JourneyDeps) {
-  const pages = stepPages(deps.authenticators)
+  /** The step pages of the authenticators offered now (plugins register theirs after creation). */
+  const pages = () => stepPages(deps.authenticators)
 
   /** The journey's record and state, if it is live and decodes. */
   async function read(interactionId: string): Promise<{ record: InteractionRecord; state: JourneyState } | undefined> {
     const record = await deps.store.interactions.get(interactionId, deps.now())
-    const state = record === undefined ? undefined : decodeJourneyState(record.payload, pages)
+    const state = record === undefined ? undefined : decodeJourneyState(record.payload, pages())
     return record === undefined || state === undefined ? undefined : { record, state }
   }
 
@@ -151,11 +151,11 @@ export function createJourney(deps: JourneyDeps) {
    * (a smartcard's); as it is otherwise.
    */
   function notAccepted(view: StepView): StepView {
-    return pages.get(view.page)?.decode({ ...encodeStepView(view), error: 'method_not_accepted' }) ?? view
+    return pages().get(view.page)?.decode({ ...encodeStepView(view), error: 'method_not_accepted' }) ?? view
   }
 
   function ctx(loaded: Loaded, source?: string) {
-    return { store: deps.store, secrets: deps.secrets, now: deps.now(), loginHint: loaded.request.login_hint, source }
+    return { now: deps.now(), loginHint: loaded.request.login_hint, source }
   }
 
   function show(view: JourneyView, status = 200): JourneyOutcome {

@@ -1,20 +1,10 @@
 /**
  * The OpenID provider for one issuer: the endpoints as typed functions (no HTTP here), wired to a
  * store, signing keys, the domain directory and the authenticators. The HTTP layer maps requests
- * onto these; the CLI composes this with concrete adapters.
+ * onto these; the CLI composes this with concrete adapters and registers the authenticators of
+ * plugins (the smartcard) on it.
  */
-import {
-  createCardChallenges,
-  createCardLocks,
-  createCardPasscodes,
-  createCardSessions,
-  smartcardAuthenticator,
-  type CardCertificateVerifier,
-  type LockReportVerifier,
-  type VirtualCardUnlock,
-} from '@careid/authenticators'
-import type { Authenticator, Directory, EventBus, SecretBox, Store } from '@careid/ports'
-import { createAgentProtocol, type AgentProtocol } from './agent_protocol.ts'
+import type { Authenticator, Directory, EventBus, Store } from '@careid/ports'
 import { authorize, type AuthorizeInput } from './authorize.ts'
 import { createLogoutDispatcher, type LogoutMetrics } from './backchannel_logout.ts'
 import { createClientAuthenticator } from './client_auth.ts'
@@ -36,8 +26,8 @@ import { userinfo } from './userinfo.ts'
 export interface ProviderDeps {
   store: Store
   keys: KeyService
-  secrets: SecretBox
   directory: Directory
+  /** The authenticators offered, in the order the choice page lists them; plugins add theirs with `registerAuthenticator`. */
   authenticators: readonly Authenticator[]
   config: ProviderConfig
   /** This node's name (outbox claims). */
@@ -50,20 +40,6 @@ export interface ProviderDeps {
    * while the background work runs; this node's ended sessions are announced on it.
    */
   events?: EventBus | undefined
-  /**
-   * Smartcards through the Identity Agent: the card authority's certificate check. With it, the
-   * `smartcard` authenticator is offered (talking to the agent at `config.agentOrigin`) and
-   * `{issuer}/agent/...` answers.
-   */
-  smartcard?: SmartcardDeps | undefined
-}
-
-export interface SmartcardDeps {
-  verifyCard: CardCertificateVerifier
-  /** The card authority's passcode check for a virtual card (its unlock secrets are sealed under the key-encryption key). */
-  unlockVirtualCard: VirtualCardUnlock
-  /** The card authority's check of a PKCS#11 card's PIN-locked report (its authentication key's signature). */
-  verifyLockReport: LockReportVerifier
 }
 
 export function createProvider(deps: ProviderDeps) {
@@ -103,32 +79,9 @@ export function createProvider(deps: ProviderDeps) {
   }
 
   const authorizeDeps = { store, clients, sessions, config, now, hintSubject }
-  let agent: AgentProtocol | undefined
+  // The journey reads this list on every request: an authenticator registered later is offered from then on.
   const authenticators = [...deps.authenticators]
-  if (deps.smartcard !== undefined) {
-    const cardSessions = createCardSessions(store)
-    const cardChallenges = createCardChallenges(store)
-    const passcodeProven = (serial: string) => store.cards.passcodeProven(serial)
-    const { verifyCard } = deps.smartcard
-    const cardPasscodes = createCardPasscodes({ store, cardChallenges, unlock: deps.smartcard.unlockVirtualCard })
-    const cardLocks = createCardLocks({ store, cardChallenges, verify: deps.smartcard.verifyLockReport })
-    authenticators.push(smartcardAuthenticator({ issuer, agentOrigin: config.agentOrigin, verifyCard, cardSessions, cardChallenges, passcodeProven }))
-    agent = createAgentProtocol({
-      store,
-      directory: deps.directory,
-      issuer,
-      now,
-      verifyCard,
-      cardSessions,
-      cardChallenges,
-      cardPasscodes,
-      cardLocks,
-      passcodeProven,
-      endBoundSessions: (binding) => sessions.endByBinding(binding, 'card_removed'),
-      lockBoundSessions: (binding) => sessions.lockByBinding(binding),
-    })
-  }
-  const journey = createJourney({ ...authorizeDeps, authenticators, secrets: deps.secrets, directory: deps.directory })
+  const journey = createJourney({ ...authorizeDeps, authenticators, directory: deps.directory })
   const dispatcher = createLogoutDispatcher({ outbox: store.outbox, signer, config, node: deps.node, now, fetch: deps.fetch, metrics: deps.metrics })
   const discoveryJson = JSON.stringify(discoveryDocument(issuer, 'RS256'))
   const grantDeps = { store, config, signer, realm, now, authenticateClient }
@@ -158,8 +111,15 @@ export function createProvider(deps: ProviderDeps) {
     clients,
     sessions,
     journey,
-    /** The Identity Agent protocol, when smartcards are configured. */
-    agent,
+    /**
+     * Offers a plugin's authenticator, bound to the store parts it needs (`bindAuthenticator`), after
+     * those already offered. Register before serving; a second authenticator with the same id is a
+     * wiring mistake and throws.
+     */
+    registerAuthenticator(authenticator: Authenticator): void {
+      if (authenticators.some((a) => a.method.id === authenticator.method.id)) throw new Error(`an authenticator with id ${authenticator.method.id} is already registered`)
+      authenticators.push(authenticator)
+    },
     dispatcher,
     discoveryJson: () => discoveryJson,
     jwksJson: () => keys.jwksJson(),

@@ -8,7 +8,7 @@
  * (`success`). Expected failures are data, never exceptions.
  */
 import type { SecretBox } from './secret_box.ts'
-import type { Json, Store } from './store.ts'
+import type { AuditLog, CardStore, CredentialStore, InteractionStore, Json, PersonStore, RateCounter, ReplayCache } from './store.ts'
 
 export type Aal = 1 | 2 | 3
 
@@ -153,9 +153,8 @@ export type StepResult =
       selected_roleid?: string | undefined
     }
 
+/** What the journey gives every step: the time and what it knows of the request. */
 export interface AuthenticatorContext {
-  store: Store
-  secrets: SecretBox
   now: number
   /** The login_hint of the request, if any: a username to prefill. */
   loginHint?: string | undefined
@@ -163,12 +162,42 @@ export interface AuthenticatorContext {
   source?: string | undefined
 }
 
-export interface Authenticator {
+/**
+ * The store parts an authenticator that checks a person's own credentials (password, TOTP, and
+ * later WebAuthn) may use: looking a person up by username, their credentials, the guess counters,
+ * and the box that seals credential secrets. Nothing else of the store is within its reach.
+ */
+export interface CredentialContext {
+  people: Pick<PersonStore, 'getByUsername'>
+  credentials: CredentialStore
+  rates: RateCounter
+  secrets: SecretBox
+}
+
+/**
+ * The store parts the smartcard plugin may use: card records, the short-lived store (card challenges
+ * and card sessions live there under their own prefixes), one-use marks, the card holder's record
+ * (for their roles) and the audit log.
+ */
+export interface CardContext {
+  cards: CardStore
+  interactions: InteractionStore
+  replay: ReplayCache
+  people: Pick<PersonStore, 'get'>
+  audit: Pick<AuditLog, 'append'>
+}
+
+/**
+ * An authenticator drives one way of signing in. `Needs` is what it uses beyond the step context
+ * (e.g. `CredentialContext`); the composition root binds those parts to it (`bindAuthenticator`),
+ * so the journey only ever hands over the step context and never the store.
+ */
+export interface Authenticator<Needs = unknown> {
   readonly method: AuthenticationMethod
   /** The pages its steps show (each declared in `StepPages`). */
   readonly pages: readonly StepPage[]
   /** The first step of a new attempt. */
-  start(ctx: AuthenticatorContext): Promise<{ state: Json; view: StepView }>
+  start(ctx: AuthenticatorContext & Needs): Promise<{ state: Json; view: StepView }>
   /** Takes the form the person submitted for the current step. */
-  submit(ctx: AuthenticatorContext, state: Json, input: Record<string, string>): Promise<StepResult>
+  submit(ctx: AuthenticatorContext & Needs, state: Json, input: Record<string, string>): Promise<StepResult>
 }

@@ -11,7 +11,8 @@
  *   for decisions, so tests control time).
  * - Records are returned as fresh objects; mutating them changes nothing stored. An optional field
  *   that is not set is absent from a returned record (never `null`, never a key holding `undefined`).
- * - A failed call changes nothing (each call is one transaction).
+ * - A failed call changes nothing (each call is one transaction); `transaction` joins several calls
+ *   into one.
  */
 
 /** JSON values the store keeps opaque. */
@@ -357,13 +358,31 @@ export interface CardAuthorityRecord {
   created_at: number
 }
 
+/**
+ * One entry of the audit log: who did what to which record, and when.
+ *
+ * A change made by an administrator carries digests of the record before and after it, not the
+ * record itself: the log must prove what changed (anyone holding a copy of the record can recompute
+ * the digest and match it) without becoming a second copy of secrets and personal data (secret
+ * hashes, sealed keys, names, email addresses), which an audit log is kept far longer than, and
+ * read far more widely than, the records it describes.
+ */
 export interface AuditEvent {
   at: number
-  /** e.g. `session.started`, `token.issued`, `code.reused`, `client.added`. */
+  /** The action: e.g. `session.started`, `token.issued`, `code.reused`, `client.added`. */
   type: string
+  /**
+   * Who made the change: an administrator through a tool (`cli:<os user>`). Absent when Careid
+   * itself recorded the event (the system: sign-ins, tokens, codes, sessions ending on their own).
+   */
+  actor?: string | undefined
   /** Who or what the event is about: a uid, a client_id; never a token or secret. */
   subject?: string | undefined
   client_id?: string | undefined
+  /** sha256 (base64url) of the canonical JSON of the record before the change; absent when there was none. */
+  before_digest?: string | undefined
+  /** sha256 (base64url) of the canonical JSON of the record after the change; absent when there is none. */
+  after_digest?: string | undefined
   detail?: { [key: string]: Json } | undefined
 }
 
@@ -371,6 +390,24 @@ export interface AuditLog {
   append(event: AuditEvent): Promise<void>
   /** Newest first. */
   recent(limit: number): Promise<AuditEvent[]>
+}
+
+/**
+ * The durable parts of the store, as one unit of work sees them (`Store.transaction`): everything
+ * written through them commits together, or nothing does. Each call keeps its own contract; a call
+ * that fails inside the unit changes nothing by itself, and the unit goes on only if the work
+ * catches that failure.
+ */
+export interface UnitOfWork {
+  readonly clients: ClientStore
+  readonly keys: KeyStore
+  readonly people: PersonStore
+  readonly credentials: CredentialStore
+  readonly cards: CardStore
+  readonly grants: GrantStore
+  readonly refreshTokens: RefreshTokenStore
+  readonly outbox: LogoutOutbox
+  readonly audit: AuditLog
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,6 +567,17 @@ export interface Store {
   readonly interactions: InteractionStore
   readonly replay: ReplayCache
   readonly rates: RateCounter
+  /**
+   * Runs `work` as one unit of work and returns its result. Everything `work` writes through `tx`
+   * commits when it resolves, and nothing of it is kept when it throws (the error is rethrown
+   * as it was). Concurrent units, and calls outside one, never see a unit's writes before it
+   * commits. The unit covers the durable parts of the SQL store only: where the short-lived data
+   * lives in Redis, and for anything else `work` does (a file, an event to other nodes), the caller
+   * orders those effects itself, after the commit and safe to retry. `work` should be short and
+   * should reach only `tx` for stored data: an adapter may hold a write lock until it ends (the
+   * embedded store makes every other caller wait for it).
+   */
+  transaction<T>(work: (tx: UnitOfWork) => Promise<T>): Promise<T>
   /** Reachable and migrated (for /ready); false once closed. */
   ping(): Promise<boolean>
   /** Idempotent. */

@@ -26,6 +26,9 @@ export function combineStores(durable: Store, shortLived: RedisShortLivedStore):
     interactions: shortLived.interactions,
     replay: shortLived.replay,
     rates: shortLived.rates,
+    // A unit of work covers the durable records only: Redis takes no part in it, so what a unit
+    // changes there (ending a session) is ordered by the caller, after the commit.
+    transaction: (work) => durable.transaction(work),
     async ping() {
       const [durableUp, shortLivedUp] = await Promise.all([durable.ping(), shortLived.ping()])
       return durableUp && shortLivedUp

@@ -18,6 +18,7 @@ import type {
   SigningKeyRecord,
   Store,
 } from '@careid/ports'
+import { runUnitOfWorkConformance } from './conformance_unit_of_work.ts'
 import { rateWindowEnd } from '@careid/ports'
 
 /** A store for one test, and how to dispose of it (close it, drop its data). */
@@ -1332,6 +1333,8 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
         assert.equal(await store.rates.removeExpired(windowEnd), 0)
       })
     })
+
+    runUnitOfWorkConformance(open)
 
     describe('store', () => {
       test('ping is true for an open store', async (store) => {

@@ -4,7 +4,8 @@
  * HTTP layer can answer `503 temporarily_unavailable` with Retry-After instead of a 500, and the
  * node serves again as soon as the backend answers (the adapters reconnect on their own).
  */
-import { StoreUnavailable, type Store } from '@careid/ports'
+import { StoreUnavailable, type Store, type UnitOfWork } from '@careid/ports'
+import { unitParts } from './unit_of_work.ts'
 
 /** The parts of a `Store` that hold the records, each an object of async methods. */
 const parts = [
@@ -44,11 +45,37 @@ function guardPart<T extends object>(name: string, part: T): T {
   return out as T
 }
 
-/** `store` with every method guarded; `ping` and `close` included. */
+/**
+ * A unit of work, guarded: its parts as every call is, and the unit itself for what fails around
+ * the work (BEGIN, COMMIT, a connection that cannot be had). What the work throws itself (a
+ * refusal of the caller's own) reaches the caller unchanged.
+ */
+function guardTransaction(store: Store): Store['transaction'] {
+  return async (work) => {
+    const thrownByWork = new WeakSet<object>()
+    try {
+      return await store.transaction(async (tx) => {
+        const guardedTx = Object.fromEntries(unitParts.map((name) => [name, guardPart(name, tx[name])])) as unknown as UnitOfWork
+        try {
+          return await work(guardedTx)
+        } catch (error) {
+          if (typeof error === 'object' && error !== null) thrownByWork.add(error)
+          throw error
+        }
+      })
+    } catch (error) {
+      if (error instanceof StoreUnavailable || (typeof error === 'object' && error !== null && thrownByWork.has(error))) throw error
+      throw new StoreUnavailable('transaction', error)
+    }
+  }
+}
+
+/** `store` with every method guarded; `transaction`, `ping` and `close` included. */
 export function guardStore(store: Store): Store {
   const guardedParts = Object.fromEntries(parts.map((name) => [name, guardPart(name, store[name])])) as Pick<Store, (typeof parts)[number]>
   return {
     ...guardedParts,
+    transaction: guardTransaction(store),
     ping: guarded('ping', store.ping, store) as Store['ping'],
     close: guarded('close', store.close, store) as Store['close'],
   }

@@ -180,10 +180,15 @@ export const notificationColumns =
 export interface AuditRow<C extends ColumnTypes> {
   at: C['int']
   type: string
+  actor: string | null
   subject: string | null
   client_id: string | null
+  before_digest: string | null
+  after_digest: string | null
   detail: C['json'] | null
 }
+
+export const auditColumns = 'at, type, actor, subject, client_id, before_digest, after_digest, detail'
 
 export interface CardRow<C extends ColumnTypes> {
   serial: string
@@ -366,8 +371,11 @@ export function rowReaders<C extends ColumnTypes>({ int, optionalInt, json, bool
 
     toAuditEvent(row: AuditRow<C>): AuditEvent {
       const event: AuditEvent = { at: int(row.at), type: row.type }
+      setIfPresent(event, 'actor', row.actor)
       setIfPresent(event, 'subject', row.subject)
       setIfPresent(event, 'client_id', row.client_id)
+      setIfPresent(event, 'before_digest', row.before_digest)
+      setIfPresent(event, 'after_digest', row.after_digest)
       if (row.detail !== null) event.detail = json(row.detail)
       return event
     },

@@ -52,4 +52,39 @@ describe('guardStore', () => {
     const twice = guardStore(guardStore(await partlyDown()))
     await assert.rejects(twice.people.list(), (error: unknown) => error instanceof StoreUnavailable && error.message === 'store call people.list failed: connect ECONNREFUSED 127.0.0.1:6379')
   })
+
+  it("lets a unit of work's own error through unchanged, and commits nothing of it", async () => {
+    const guarded = guardStore(await openSqliteStore({ path: ':memory:' }))
+    const refusal = new RangeError('a client 000000000001.apps.national is already registered')
+    await assert.rejects(
+      guarded.transaction(async (tx) => {
+        await tx.audit.append({ at: 1, type: 'client.added', actor: 'cli:ra.whitfield' })
+        throw refusal
+      }),
+      (error: unknown) => error === refusal,
+    )
+    assert.deepStrictEqual(await guarded.audit.recent(5), [])
+    await guarded.close()
+  })
+
+  it('turns a backend failure inside a unit of work, and around it, into StoreUnavailable', async () => {
+    const store = await partlyDown()
+    const down = async (): Promise<never> => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432')
+    }
+    const unreachable = guardStore({
+      ...store,
+      transaction: (work) => store.transaction((tx) => work({ ...tx, audit: { ...tx.audit, append: down } })),
+    })
+    await assert.rejects(
+      unreachable.transaction((tx) => tx.audit.append({ at: 1, type: 'client.added' })),
+      (error: unknown) => error instanceof StoreUnavailable && error.operation === 'audit.append',
+    )
+    const cannotBegin = guardStore({ ...store, transaction: down })
+    await assert.rejects(
+      cannotBegin.transaction(async () => 'never run'),
+      (error: unknown) => error instanceof StoreUnavailable && error.operation === 'transaction' && error.message === 'store call transaction failed: connect ECONNREFUSED 127.0.0.1:5432',
+    )
+    await store.close()
+  })
 })

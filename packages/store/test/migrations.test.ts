@@ -221,6 +221,34 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.deepStrictEqual((await store.clients.get('000000000006.apps.national'))?.web_origins, ['https://spa.example'])
     },
   },
+  // Events recorded before version 7 read back without an actor (version 1's check): Careid itself
+  // recorded them. Version 7 only adds columns to the audit log, and version 1's check reads the
+  // whole log, so its data is an administrator's change appended after the upgrade.
+  7: {
+    rows: [],
+    async check(store) {
+      await appendsAnAdministratorsChange(store)
+    },
+    async fresh(store) {
+      await appendsAnAdministratorsChange(store)
+    },
+  },
+}
+
+async function appendsAnAdministratorsChange(store: Store): Promise<void> {
+  const change = {
+    at: T + 7,
+    type: 'client.removed',
+    actor: 'cli:ra.whitfield',
+    subject: client.client_id,
+    client_id: client.client_id,
+    before_digest: 'Zm9yZS1kaWdlc3Q',
+    detail: { name: 'Ward rounds' },
+  }
+  await store.audit.append(change)
+  const [latest, earlier] = await store.audit.recent(2)
+  assert.deepStrictEqual(latest, change)
+  if (earlier !== undefined) assert.equal(earlier.actor, undefined)
 }
 
 /**

@@ -4,8 +4,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { after, describe, it } from 'node:test'
 import Database from 'libsql'
 import pg from 'pg'
-import type { Store } from '@careid/ports'
+import { StoreUnavailable, type Store } from '@careid/ports'
 import { runStoreConformance } from '../src/conformance.ts'
+import { guardStore } from '../src/guard.ts'
 import { sqliteMigrations } from '../src/sqlite/migrations.ts'
 import { openPool, resolveOptions, type PostgresStoreOptions } from '../src/postgres/database.ts'
 import { latestPostgresSchemaVersion, migratePostgres, postgresMigrations } from '../src/postgres/migrations.ts'
@@ -376,6 +377,58 @@ function suites(url: string): void {
       await dropSchema(schema)
     })
 
+    it('a unit of work blocked past the statement timeout fails whole as StoreUnavailable, and the store carries on', { timeout: 30_000 }, async () => {
+      const schema = await freshSchema()
+      const store = guardStore(await open(schema, { statementTimeoutMs: 300, poolSize: 1 }))
+      const locker = await admin.connect()
+      try {
+        await locker.query('BEGIN')
+        await locker.query(`LOCK TABLE ${schema}.audit_log IN ACCESS EXCLUSIVE MODE`)
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.clients.put(unitClient)
+            await tx.audit.append({ at: T, type: 'client.added', actor: 'cli:ra.whitfield', subject: unitClient.client_id })
+          }),
+          (error: unknown) => error instanceof StoreUnavailable && error.operation === 'audit.append' && (error.cause as { code?: string }).code === '57014',
+        )
+        await locker.query('ROLLBACK')
+      } finally {
+        locker.release()
+      }
+      assert.equal(await store.clients.get(unitClient.client_id), undefined, 'the client was rolled back with the unit')
+      assert.deepStrictEqual(await store.audit.recent(5), [])
+      // The pool serves the next unit.
+      await store.transaction((tx) => tx.clients.put(unitClient))
+      assert.equal((await store.clients.get(unitClient.client_id))?.client_id, unitClient.client_id)
+      await store.close()
+      await dropSchema(schema)
+    })
+
+    it('a unit of work whose connection drops fails whole as StoreUnavailable, not the process', { timeout: 30_000 }, async () => {
+      const schema = await freshSchema()
+      const proxy = await startProxy(url)
+      try {
+        const store = guardStore(await open(schema, { url: proxy.url, poolSize: 1 }))
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.clients.put(unitClient)
+            // As a database restart or a network failure does, while the unit holds its connection.
+            proxy.dropAll()
+            await new Promise((resolve) => setTimeout(resolve, 100))
+            await tx.audit.append({ at: T, type: 'client.added', actor: 'cli:ra.whitfield', subject: unitClient.client_id })
+          }),
+          (error: unknown) => error instanceof StoreUnavailable && error.operation === 'audit.append',
+        )
+        // The connection was discarded; a fresh one serves, and nothing of the unit was kept.
+        assert.equal(await store.clients.get(unitClient.client_id), undefined)
+        assert.deepStrictEqual(await store.audit.recent(5), [])
+        await store.close()
+      } finally {
+        await proxy.close()
+      }
+      await dropSchema(schema)
+    })
+
     it('a database that stops answering makes calls fail, not hang, and the store recovers', { timeout: 30_000 }, async () => {
       const schema = await freshSchema()
       const proxy = await startProxy(url)
@@ -425,6 +478,16 @@ function suites(url: string): void {
       }
     })
   })
+}
+
+const unitClient = {
+  client_id: '000000000007.apps.national',
+  client_name: 'Ward rounds',
+  redirect_uris: ['https://ward.example/callback'],
+  post_logout_redirect_uris: [],
+  token_endpoint_auth_method: 'client_secret_basic' as const,
+  refresh_tokens: false,
+  created_at: T,
 }
 
 function listen(server: Server): Promise<number> {

@@ -4,7 +4,7 @@
  * explicitly accept AAL1.
  */
 import type { Json } from '@careid/ports'
-import type { AuthenticationMethod, Authenticator, StepResult } from '@careid/ports'
+import type { AuthenticationMethod, Authenticator, CredentialContext, StepResult } from '@careid/ports'
 import { checkPasswordForm, passwordCheckOptions, passwordPage, passwordView } from './form.ts'
 import { verifyPassword, type VerifyPassword } from './hash.ts'
 import { passwordThrottlePolicy, type PasswordThrottlePolicy } from './throttle.ts'
@@ -24,7 +24,7 @@ export interface PasswordAuthenticatorOptions {
 const STATE: Json = { step: 'password' }
 
 /** Creates the username-and-password authenticator (`amr` USERPASS, AAL1, `AAL1_USERPASS`). */
-export function passwordAuthenticator(options: PasswordAuthenticatorOptions = {}): Authenticator {
+export function passwordAuthenticator(options: PasswordAuthenticatorOptions = {}): Authenticator<CredentialContext> {
   const check = passwordCheckOptions(passwordThrottlePolicy(options.throttle), options.verify ?? verifyPassword)
   const method: AuthenticationMethod = {
     id: 'password',

@@ -4,7 +4,7 @@
  * (`throttle.ts`); the authenticator using it decides what a pass leads to.
  */
 import type { Json } from '@careid/ports'
-import { storedStepView, type AuthenticatorContext, type StepPage, type StepView } from '@careid/ports'
+import { storedStepView, type AuthenticatorContext, type CredentialContext, type StepPage, type StepView } from '@careid/ports'
 import { findCredential, updateCredentialState } from '../credentials.ts'
 import { lockedData } from '../lockout.ts'
 import { dummyPasswordHash, type VerifyPassword } from './hash.ts'
@@ -97,7 +97,7 @@ export type PasswordCheck =
  * - A right password clears the person's failure count.
  */
 export async function checkPasswordForm(
-  ctx: AuthenticatorContext,
+  ctx: AuthenticatorContext & CredentialContext,
   input: Record<string, string>,
   options: PasswordCheckOptions,
 ): Promise<PasswordCheck> {
@@ -113,20 +113,20 @@ export async function checkPasswordForm(
 
   const { throttle } = options
   const key = sourceKey(username, ctx.source ?? '')
-  const uid = personUid(await ctx.store.people.getByUsername(username))
-  const credential = uid === undefined ? undefined : await findCredential(ctx.store.credentials, uid, PASSWORD_KIND)
-  const waitUntil = await backedOffUntil(ctx.store.rates, key, ctx.now, throttle)
+  const uid = personUid(await ctx.people.getByUsername(username))
+  const credential = uid === undefined ? undefined : await findCredential(ctx.credentials, uid, PASSWORD_KIND)
+  const waitUntil = await backedOffUntil(ctx.rates, key, ctx.now, throttle)
   // Before any answer, so every answer costs the same.
   const matches = await options.verify(credential?.secret ?? (await dummyPasswordHash()), password)
   if (waitUntil !== undefined) return fail('locked', lockedData(waitUntil, ctx.now))
 
   const refused = async (): Promise<PasswordCheck> => {
-    const until = await countFailure(ctx.store.rates, key, ctx.now, throttle)
+    const until = await countFailure(ctx.rates, key, ctx.now, throttle)
     return until === undefined ? fail('invalid_credentials') : fail('locked', lockedData(until, ctx.now))
   }
   if (uid === undefined || credential === undefined) return refused()
   const signedIn = await updateCredentialState<boolean>(
-    ctx.store.credentials,
+    ctx.credentials,
     credential.id,
     (current) => {
       // Decided on the state read now, after argon2: a lock set meanwhile is honoured.

@@ -19,6 +19,7 @@ import {
   type AuthenticationMethod,
   type Authenticator,
   type AuthenticatorContext,
+  type CredentialContext,
   type StepPage,
   type StepResult,
   type StepView,
@@ -49,7 +50,7 @@ declare module '@careid/ports' {
 }
 
 /** The code page's stored views, checked when the journey reads them back. */
-const totpPage: StepPage<'totp'> = {
+export const totpPage: StepPage<'totp'> = {
   name: TOTP_PAGE,
   decode(stored) {
     const parts = storedStepView(stored, totpErrors)
@@ -78,7 +79,7 @@ type TotpState = { step: 'password' } | CodeState
 const PASSWORD_STATE: TotpState = { step: 'password' }
 
 /** Creates the TOTP authenticator (`amr` TOTP, AAL2, `AAL2_TOTP`). */
-export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authenticator {
+export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authenticator<CredentialContext> {
   const passwordCheck = passwordCheckOptions(passwordThrottlePolicy(options.passwordThrottle), options.verifyPassword ?? verifyPassword)
   const totpPolicy = lockoutPolicy(options.totpLockout)
   const method: AuthenticationMethod = {
@@ -93,10 +94,10 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
   }
 
   /** Step 1: the password; then, for the right person only, whether a code can be asked for. */
-  async function submitPassword(ctx: AuthenticatorContext, input: Record<string, string>): Promise<StepResult> {
+  async function submitPassword(ctx: AuthenticatorContext & CredentialContext, input: Record<string, string>): Promise<StepResult> {
     const check = await checkPasswordForm(ctx, input, passwordCheck)
     if (!check.ok) return failure(PASSWORD_STATE, check.view, check.reason)
-    const credential = await findCredential(ctx.store.credentials, check.uid, TOTP_KIND)
+    const credential = await findCredential(ctx.credentials, check.uid, TOTP_KIND)
     if (credential === undefined) {
       return failure(PASSWORD_STATE, passwordView(check.username, 'not_enrolled'), 'not_enrolled')
     }
@@ -110,7 +111,7 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
 
   /** Step 2: the code, once per time step, with its own lockout. */
   async function submitCode(
-    ctx: AuthenticatorContext,
+    ctx: AuthenticatorContext & CredentialContext,
     state: CodeState,
     input: Record<string, string>,
   ): Promise<StepResult> {
@@ -123,7 +124,7 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
 
     // Gone since step 1 (removed or re-enrolled under a new id): start again from the password.
     const notEnrolled = failure(PASSWORD_STATE, passwordView(undefined, 'not_enrolled'), 'not_enrolled')
-    const credential = await findCredential(ctx.store.credentials, uid, TOTP_KIND)
+    const credential = await findCredential(ctx.credentials, uid, TOTP_KIND)
     if (credential === undefined) return notEnrolled
     const lockedAtStart = lockedUntil(credential.state, ctx.now)
     if (lockedAtStart !== undefined) return fail('locked', lockedData(lockedAtStart, ctx.now))
@@ -132,7 +133,7 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
 
     const step = matchTotpStep(ctx.secrets.open(credential.secret), code, ctx.now)
     return updateCredentialState<StepResult>(
-      ctx.store.credentials,
+      ctx.credentials,
       credential.id,
       (current) => {
         const until = lockedUntil(current.state, ctx.now)

@@ -1,8 +1,9 @@
 /** `careid clients add|list|show|remove`: the registered relying parties. */
 import { readFileSync } from 'node:fs'
-import { InvalidClientMetadata, registerClient, webOriginsOf } from '@careid/oidc'
+import { webOriginsOf } from '@careid/oidc'
 import type { ClientRecord } from '@careid/ports'
-import { announce, type CareidContext } from '../context.ts'
+import type { CareidContext } from '../context.ts'
+import { adminServices, cliActor, refusalsAsUsage } from './admin.ts'
 import { UsageError } from './usage_error.ts'
 
 export interface AddClientFlags {
@@ -39,35 +40,20 @@ function readJwks(value: string): unknown {
 }
 
 export async function addClient(ctx: CareidContext, flags: AddClientFlags, out: (s: string) => void): Promise<void> {
-  if (flags.clientId !== undefined && (await ctx.store.clients.get(flags.clientId)) !== undefined) {
-    throw new UsageError(`a client ${flags.clientId} is already registered`)
+  const metadata = {
+    client_id: flags.clientId,
+    client_name: flags.name,
+    redirect_uris: flags.redirectUri,
+    post_logout_redirect_uris: flags.postLogoutRedirectUri,
+    backchannel_logout_uri: flags.backchannelLogoutUri,
+    token_endpoint_auth_method: flags.authMethod,
+    jwks_uri: flags.jwksUri,
+    jwks: flags.jwks === undefined ? undefined : readJwks(flags.jwks),
+    token_endpoint_auth_signing_alg: flags.signingAlg,
+    refresh_tokens: flags.refreshTokens ?? false,
+    web_origins: flags.webOrigin,
   }
-  let registered
-  try {
-    registered = registerClient(
-      {
-        client_id: flags.clientId,
-        client_name: flags.name,
-        redirect_uris: flags.redirectUri,
-        post_logout_redirect_uris: flags.postLogoutRedirectUri,
-        backchannel_logout_uri: flags.backchannelLogoutUri,
-        token_endpoint_auth_method: flags.authMethod,
-        jwks_uri: flags.jwksUri,
-        jwks: flags.jwks === undefined ? undefined : readJwks(flags.jwks),
-        token_endpoint_auth_signing_alg: flags.signingAlg,
-        refresh_tokens: flags.refreshTokens ?? false,
-        web_origins: flags.webOrigin,
-      },
-      Date.now(),
-    )
-  } catch (error) {
-    if (error instanceof InvalidClientMetadata) throw new UsageError(error.message)
-    throw error
-  }
-  await ctx.store.clients.put(registered.client)
-  await ctx.store.audit.append({ at: Date.now(), type: 'client.added', client_id: registered.client.client_id })
-  // Nodes may have cached this id as unknown.
-  await announce(ctx, { type: 'client.changed', client_id: registered.client.client_id })
+  const registered = await refusalsAsUsage(adminServices(ctx).clients.add(metadata, cliActor()))
   if (flags.json === true) {
     out(JSON.stringify({ ...describe(registered.client), client_secret: registered.client_secret }, null, 2))
     return
@@ -88,20 +74,17 @@ function describe(c: ClientRecord): Record<string, unknown> {
 }
 
 export async function listClients(ctx: CareidContext, out: (s: string) => void): Promise<void> {
-  const clients = await ctx.store.clients.list()
+  const clients = await adminServices(ctx).clients.list()
   if (clients.length === 0) return out('No clients are registered.')
   for (const c of clients) out(`${c.client_id}  ${c.token_endpoint_auth_method.padEnd(19)} ${c.client_name}`)
 }
 
 export async function showClient(ctx: CareidContext, clientId: string, out: (s: string) => void): Promise<void> {
-  const client = await ctx.store.clients.get(clientId)
-  if (client === undefined) throw new UsageError(`no client ${clientId} is registered`)
+  const client = await refusalsAsUsage(adminServices(ctx).clients.get(clientId))
   out(JSON.stringify(describe(client), null, 2))
 }
 
 export async function removeClient(ctx: CareidContext, clientId: string, out: (s: string) => void): Promise<void> {
-  if (!(await ctx.store.clients.remove(clientId))) throw new UsageError(`no client ${clientId} is registered`)
-  await ctx.store.audit.append({ at: Date.now(), type: 'client.removed', client_id: clientId })
-  await announce(ctx, { type: 'client.changed', client_id: clientId })
+  await refusalsAsUsage(adminServices(ctx).clients.remove(clientId, cliActor()))
   out(`Removed ${clientId}.`)
 }

@@ -1,5 +1,6 @@
 /** `careid keys list|rotate`: the provider's signing keys. */
-import { announce, type CareidContext } from '../context.ts'
+import type { CareidContext } from '../context.ts'
+import { adminServices, cliActor } from './admin.ts'
 
 const iso = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString())
 
@@ -10,9 +11,8 @@ export async function listKeys(ctx: CareidContext, out: (s: string) => void): Pr
 }
 
 export async function rotateKeys(ctx: CareidContext, out: (s: string) => void): Promise<void> {
-  const kid = await ctx.keys.rotate()
-  // Every node publishes the new key at once, well before it signs.
-  await announce(ctx, { type: 'keys.rotated' })
+  // Every node is told, and publishes the new key at once, well before it signs.
+  const kid = await adminServices(ctx).keys.rotate(cliActor())
   const next = ctx.keys.list().find((k) => k.kid === kid)
   out(`New signing key ${kid} is published now and signs from ${iso(next?.activate_at)}.`)
   out('The current key keeps signing until then, and stays published until every token it signed has expired.')

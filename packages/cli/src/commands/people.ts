@@ -2,25 +2,19 @@
  * `careid people list|show|unlock`: the workforce, with what a tester needs to sign in as them, and
  * the Registration Authority's unlock of a password locked by the hard limit.
  */
-import { DEFAULT_PASSWORD_THROTTLE, PASSWORD_KIND, currentTotpCode, unlockPassword } from '@careid/authenticators'
-import { createDirectory, parsePerson, roleOptions, type Person } from '@careid/domain'
+import { DEFAULT_PASSWORD_THROTTLE, PASSWORD_KIND, currentTotpCode } from '@careid/authenticators'
+import { createDirectory, roleOptions } from '@careid/domain'
 import type { CareidContext } from '../context.ts'
-import { UsageError } from './usage_error.ts'
+import { adminServices, cliActor, refusalsAsUsage } from './admin.ts'
 
 export async function listPeople(ctx: CareidContext, out: (s: string) => void): Promise<void> {
-  const people = (await ctx.store.people.list()).map(parsePerson)
+  const people = await adminServices(ctx).people.list()
   if (people.length === 0) return out('No people yet: `careid start` adds the demo workforce on its first run.')
   for (const p of people) out(`${p.uid}  ${p.username.padEnd(22)} ${String(p.positions.length).padStart(2)} role(s)  ${p.display_name}`)
 }
 
-async function findPerson(ctx: CareidContext, who: string): Promise<Person> {
-  const json = (await ctx.store.people.get(who)) ?? (await ctx.store.people.getByUsername(who))
-  if (json === undefined) throw new UsageError(`no person with UID or username ${who}`)
-  return parsePerson(json)
-}
-
 export async function showPerson(ctx: CareidContext, who: string, out: (s: string) => void): Promise<void> {
-  const person = await findPerson(ctx, who)
+  const person = await refusalsAsUsage(adminServices(ctx).people.find(who))
   out(`${person.display_name} (${person.title} ${person.given_name} ${person.family_name})`)
   out(`  uid:       ${person.uid}`)
   out(`  username:  ${person.username}`)
@@ -44,8 +38,6 @@ export async function showPerson(ctx: CareidContext, who: string, out: (s: strin
 
 /** Clears a password's failure count and lock, keeping the password (Registration Authority). */
 export async function unlockPerson(ctx: CareidContext, who: string, out: (s: string) => void): Promise<void> {
-  const person = await findPerson(ctx, who)
-  if (!(await unlockPassword(ctx.store, person.uid))) throw new UsageError(`${person.username} has no password to unlock`)
-  await ctx.store.audit.append({ at: Date.now(), type: 'password.unlocked', subject: person.uid })
+  const person = await refusalsAsUsage(adminServices(ctx).people.unlockPassword(who, cliActor()))
   out(`Password of ${person.username} unlocked; failed attempts start again from 0.`)
 }

@@ -73,8 +73,11 @@ export interface KeyService {
    * kept and its kid returned, so a repeated `careid keys rotate` cannot push activation further
    * out; asking for a different alg then throws instead. Two nodes rotating at the same instant
    * may each add a key: both are published and activate in turn, which is harmless.
+   *
+   * Given `within` (the keys of a unit of work), reads and writes through it alone and leaves this
+   * service as it was: the caller reloads once the unit has committed.
    */
-  rotate(alg?: SigningAlg): Promise<string>
+  rotate(alg?: SigningAlg, within?: KeyStore): Promise<string>
   /** Activates due `next` keys, deletes retired keys past remove_at, and reloads. */
   tick(): Promise<TickResult>
   /** Re-reads the store (another node may have rotated). */
@@ -172,7 +175,7 @@ export async function createKeyService(options: KeyServiceOptions): Promise<KeyS
     return createJwtSigner(privateKey, record.alg, record.kid)
   }
 
-  async function createKey(alg: SigningAlg, activateAt: number): Promise<SigningKeyRecord> {
+  async function createKey(alg: SigningAlg, activateAt: number, keys: KeyStore = store): Promise<SigningKeyRecord> {
     const { publicKey, privateKey } =
       alg === 'ES256' ? await generate('ec', { namedCurve: 'P-256' }) : await generate('rsa', { modulusLength: 2048, publicExponent: 0x10001 })
     const publicJwk = publicMembers(publicKey.export({ format: 'jwk' }) as JWK)
@@ -188,7 +191,7 @@ export async function createKeyService(options: KeyServiceOptions): Promise<KeyS
       created_at: now(),
       activate_at: activateAt,
     }
-    await store.put(record)
+    await keys.put(record)
     return record
   }
 
@@ -211,11 +214,16 @@ export async function createKeyService(options: KeyServiceOptions): Promise<KeyS
     return activated
   }
 
-  async function rotate(alg: SigningAlg = 'RS256'): Promise<string> {
+  async function rotate(alg: SigningAlg = 'RS256', within?: KeyStore): Promise<string> {
     if (!isSigningAlg(alg)) throw new TypeError('alg must be RS256, PS256 or ES256')
-    await reload()
-    const waiting = [...snapshot.keys.values()]
-      .map((key) => key.record)
+    let records: SigningKeyRecord[]
+    if (within === undefined) {
+      await reload()
+      records = [...snapshot.keys.values()].map((key) => key.record)
+    } else {
+      records = await within.list()
+    }
+    const waiting = records
       .filter((record) => record.state === 'next')
       .sort((a, b) => b.activate_at - a.activate_at)[0]
     if (waiting !== undefined) {
@@ -224,8 +232,8 @@ export async function createKeyService(options: KeyServiceOptions): Promise<KeyS
       }
       return waiting.kid
     }
-    const record = await createKey(alg, now() + publishLeadMs)
-    await reload()
+    const record = await createKey(alg, now() + publishLeadMs, within)
+    if (within === undefined) await reload()
     return record.kid
   }
 

@@ -101,6 +101,13 @@ export interface Postgres {
    * the transaction is rolled back and the error rethrown. The connection is always given back.
    */
   transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>
+  /**
+   * Runs `work` as one transaction on one dedicated connection, given a `Postgres` whose every
+   * statement runs on that connection inside it (its `transaction` joins the unit instead of
+   * beginning another). COMMIT when `work` resolves, ROLLBACK when it throws; the connection is
+   * always given back, or closed when it may be mid-protocol.
+   */
+  unit<T>(work: (postgres: Postgres) => Promise<T>): Promise<T>
   /** Closes every connection. */
   end(): Promise<void>
 }
@@ -174,6 +181,41 @@ export function openPool(options: ResolvedOptions): Postgres {
         return result
       } catch (error) {
         reusable = reusableAfter(error) && (await rolledBack(client))
+        throw error
+      } finally {
+        client.release(!reusable)
+      }
+    },
+    async unit(work) {
+      const client = await pool.connect()
+      // Set when a statement failed in a way that may leave the connection mid-protocol.
+      let broken = false
+      const query: Query = async (text, values) => {
+        try {
+          return await client.query(prepared(text, values))
+        } catch (error) {
+          if (!reusableAfter(error)) broken = true
+          throw error
+        }
+      }
+      const inUnit: Postgres = {
+        query,
+        transaction: (fn) => fn(query),
+        unit: () => Promise.reject(new Error('a unit of work cannot hold another')),
+        end: () => Promise.reject(new Error('the pool cannot be closed from inside a unit of work')),
+      }
+      let reusable = true
+      try {
+        await client.query('BEGIN')
+        const result = await work(inUnit)
+        // Each statement keeps its own statement timeout; a unit left idle longer than
+        // idle_in_transaction_session_timeout is ended by the server, and this COMMIT then fails.
+        const { command } = await client.query('COMMIT')
+        // COMMIT of a transaction a failed statement aborted answers ROLLBACK rather than failing.
+        if (command !== 'COMMIT') throw new Error('the unit of work was rolled back by the server')
+        return result
+      } catch (error) {
+        reusable = !broken && (await rolledBack(client))
         throw error
       } finally {
         client.release(!reusable)

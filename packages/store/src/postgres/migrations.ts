@@ -211,6 +211,14 @@ const clientWebOrigins = `
 ALTER TABLE clients ADD COLUMN web_origins JSONB;
 `
 
+// Who made each change, and digests of the record before and after it (NULL: Careid itself
+// recorded the event, or there was no record on that side; see AuditEvent).
+const auditActors = `
+ALTER TABLE audit_log ADD COLUMN actor TEXT;
+ALTER TABLE audit_log ADD COLUMN before_digest TEXT;
+ALTER TABLE audit_log ADD COLUMN after_digest TEXT;
+`
+
 /** Every PostgreSQL migration, oldest first; `sql` is PostgreSQL, run as one transaction. */
 export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
@@ -219,6 +227,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: 4, name: 'grant sign-in facts', sql: grantSignIn },
   { version: 5, name: 'card passcode checks', sql: cardPasscodeChecks },
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
+  { version: 7, name: 'audit actors and digests', sql: auditActors },
 ]
 
 /** The version a fully migrated PostgreSQL database is at. */

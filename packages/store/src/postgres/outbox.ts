@@ -2,7 +2,7 @@
  * The durable back-channel logout outbox and the audit log.
  */
 import type { AuditLog, LogoutOutbox } from '@careid/ports'
-import { byDueTime, notificationColumns, type AuditRow, type NotificationRow } from '../sql_rows.ts'
+import { auditColumns, byDueTime, notificationColumns, type AuditRow, type NotificationRow } from '../sql_rows.ts'
 import { json, postgresRows, type Postgres, type PostgresColumns } from './database.ts'
 
 const { toAuditEvent, toNotification } = postgresRows
@@ -97,16 +97,19 @@ export function postgresLogoutOutbox({ query }: Postgres): LogoutOutbox {
 export function postgresAuditLog({ query }: Postgres): AuditLog {
   return {
     async append(event) {
-      await query('INSERT INTO audit_log (at, type, subject, client_id, detail) VALUES ($1, $2, $3, $4, $5)', [
+      await query(`INSERT INTO audit_log (${auditColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
         event.at,
         event.type,
+        event.actor ?? null,
         event.subject ?? null,
         event.client_id ?? null,
+        event.before_digest ?? null,
+        event.after_digest ?? null,
         event.detail === undefined ? null : json(event.detail),
       ])
     },
     async recent(limit) {
-      const { rows } = await query<AuditRow<PostgresColumns>>('SELECT at, type, subject, client_id, detail FROM audit_log ORDER BY at DESC, seq DESC LIMIT $1', [limit])
+      const { rows } = await query<AuditRow<PostgresColumns>>(`SELECT ${auditColumns} FROM audit_log ORDER BY at DESC, seq DESC LIMIT $1`, [limit])
       return rows.map(toAuditEvent)
     },
   }

@@ -2,9 +2,10 @@
  * The scaled-out store: every contract interface over one PostgreSQL database, shared by any number
  * of Careid nodes.
  */
-import type { Store } from '@careid/ports'
+import type { Store, UnitOfWork } from '@careid/ports'
+import { runWork } from '../unit_of_work.ts'
 import { postgresCardStore } from './cards.ts'
-import { openPool, resolveOptions, type PostgresStoreOptions } from './database.ts'
+import { openPool, resolveOptions, type Postgres, type PostgresStoreOptions } from './database.ts'
 import { postgresClientStore, postgresCredentialStore, postgresKeyStore, postgresPersonStore } from './directory.ts'
 import { postgresCodeStore, postgresGrantStore, postgresRefreshTokenStore } from './grants.ts'
 import { appliedPostgresVersion, latestPostgresSchemaVersion, migratePostgres } from './migrations.ts'
@@ -23,21 +24,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const postgres = openPool(resolved)
   let closed = false
 
+  const durable = (on: Postgres): UnitOfWork => ({
+    clients: postgresClientStore(on),
+    keys: postgresKeyStore(on),
+    people: postgresPersonStore(on),
+    credentials: postgresCredentialStore(on),
+    cards: postgresCardStore(on),
+    grants: postgresGrantStore(on),
+    refreshTokens: postgresRefreshTokenStore(on),
+    outbox: postgresLogoutOutbox(on),
+    audit: postgresAuditLog(on),
+  })
+
   return {
-    clients: postgresClientStore(postgres),
-    keys: postgresKeyStore(postgres),
-    people: postgresPersonStore(postgres),
-    credentials: postgresCredentialStore(postgres),
-    cards: postgresCardStore(postgres),
-    grants: postgresGrantStore(postgres),
-    refreshTokens: postgresRefreshTokenStore(postgres),
-    outbox: postgresLogoutOutbox(postgres),
-    audit: postgresAuditLog(postgres),
+    ...durable(postgres),
     codes: postgresCodeStore(postgres),
     sessions: postgresSessionStore(postgres),
     interactions: postgresInteractionStore(postgres),
     replay: postgresReplayCache(postgres),
     rates: postgresRateCounter(postgres),
+    // Read committed: other connections see none of the unit's writes before its COMMIT.
+    transaction: (work) => postgres.unit((on) => runWork(durable(on), work)),
     async ping() {
       if (closed) return false
       try {

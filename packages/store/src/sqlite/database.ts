@@ -13,6 +13,13 @@ export interface Sqlite {
    * rolled back. `fn` must be synchronous, so no other call can interleave with it.
    */
   write<T>(fn: () => T): T
+  /**
+   * Runs `work` as one write transaction that may await: BEGIN IMMEDIATE, then COMMIT when it
+   * resolves or ROLLBACK when it throws. `write` calls made meanwhile join it. The caller keeps
+   * every other caller off the connection until this settles (the statements of anything that ran
+   * in between would land inside this transaction).
+   */
+  unit<T>(work: () => Promise<T>): Promise<T>
 }
 
 /** Waits this long for another process's write lock before failing with SQLITE_BUSY. */
@@ -48,6 +55,8 @@ export function openDatabase(path: string): Sqlite {
   return {
     db,
     write(fn) {
+      // Inside a unit of work: one part of it, committed or rolled back with the rest.
+      if (db.inTransaction) return fn()
       // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
       // can fail on the lock upgrade with SQLITE_BUSY, which busy_timeout cannot wait out.
       begin.run()
@@ -57,6 +66,17 @@ export function openDatabase(path: string): Sqlite {
         return result
       } catch (error) {
         // SQLite may already have rolled back by itself (e.g. on SQLITE_FULL).
+        if (db.inTransaction) rollback.run()
+        throw error
+      }
+    },
+    async unit(work) {
+      begin.run()
+      try {
+        const result = await work()
+        commit.run()
+        return result
+      } catch (error) {
         if (db.inTransaction) rollback.run()
         throw error
       }

@@ -226,6 +226,14 @@ const clientWebOrigins = `
 ALTER TABLE clients ADD COLUMN web_origins TEXT;
 `
 
+// Who made each change, and digests of the record before and after it (NULL: Careid itself
+// recorded the event, or there was no record on that side; see AuditEvent).
+const auditActors = `
+ALTER TABLE audit_log ADD COLUMN actor TEXT;
+ALTER TABLE audit_log ADD COLUMN before_digest TEXT;
+ALTER TABLE audit_log ADD COLUMN after_digest TEXT;
+`
+
 /** Every migration, oldest first. */
 export const sqliteMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
@@ -234,6 +242,7 @@ export const sqliteMigrations: readonly Migration[] = [
   { version: 4, name: 'grant sign-in facts', sql: grantSignIn },
   { version: 5, name: 'card passcode checks', sql: cardPasscodeChecks },
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
+  { version: 7, name: 'audit actors and digests', sql: auditActors },
 ]
 
 /** The version a fully migrated database is at. */

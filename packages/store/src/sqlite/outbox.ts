@@ -2,7 +2,7 @@
  * The durable back-channel logout outbox and the audit log.
  */
 import type { AuditLog, LogoutOutbox } from '@careid/ports'
-import { byDueTime, notificationColumns, type AuditRow, type NotificationRow } from '../sql_rows.ts'
+import { auditColumns, byDueTime, notificationColumns, type AuditRow, type NotificationRow } from '../sql_rows.ts'
 import { sqliteRows, type Sqlite, type SqliteColumns } from './database.ts'
 
 const { toAuditEvent, toNotification } = sqliteRows
@@ -100,16 +100,19 @@ export function sqliteLogoutOutbox(sqlite: Sqlite): LogoutOutbox {
 
 /** An append-only log; events with the same time come back latest-appended first. */
 export function sqliteAuditLog({ db }: Sqlite): AuditLog {
-  const insert = db.prepare('INSERT INTO audit_log (at, type, subject, client_id, detail) VALUES (?, ?, ?, ?, ?)')
-  const recent = db.prepare('SELECT at, type, subject, client_id, detail FROM audit_log ORDER BY at DESC, seq DESC LIMIT ?')
+  const insert = db.prepare(`INSERT INTO audit_log (${auditColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+  const recent = db.prepare(`SELECT ${auditColumns} FROM audit_log ORDER BY at DESC, seq DESC LIMIT ?`)
 
   return {
     async append(event) {
       insert.run(
         event.at,
         event.type,
+        event.actor ?? null,
         event.subject ?? null,
         event.client_id ?? null,
+        event.before_digest ?? null,
+        event.after_digest ?? null,
         event.detail === undefined ? null : JSON.stringify(event.detail),
       )
     },

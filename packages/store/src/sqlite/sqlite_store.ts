@@ -1,7 +1,8 @@
 /**
  * The embedded store: every contract interface over one SQLite database through libsql.
  */
-import type { Store } from '@careid/ports'
+import type { Store, UnitOfWork } from '@careid/ports'
+import { runWork } from '../unit_of_work.ts'
 import { sqliteCardStore } from './cards.ts'
 import { openDatabase } from './database.ts'
 import { sqliteClientStore, sqliteCredentialStore, sqliteKeyStore, sqlitePersonStore } from './directory.ts'
@@ -30,7 +31,26 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   }
   let closed = false
 
-  return {
+  // While a unit of work is open, every other call waits for it to end: they share the one
+  // connection, so a statement run in between would join the unit's transaction (seeing its
+  // uncommitted writes, and committed or rolled back with it). Outside a unit a call goes straight
+  // through: each is synchronous, so calls cannot interleave with one another.
+  let openUnit: Promise<void> | undefined
+  /** Runs `call` once no unit is open (checked in the same turn as the call starts). */
+  async function afterUnit<T>(call: () => Promise<T>): Promise<T> {
+    while (openUnit !== undefined) await openUnit
+    return call()
+  }
+  function gated<P extends object>(part: P): P {
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(part)) {
+      const method = value as (...args: unknown[]) => Promise<unknown>
+      out[key] = (...args: unknown[]) => (openUnit === undefined ? method.apply(part, args) : afterUnit(() => method.apply(part, args)))
+    }
+    return out as P
+  }
+
+  const durable: UnitOfWork = {
     clients: sqliteClientStore(sqlite),
     keys: sqliteKeyStore(sqlite),
     people: sqlitePersonStore(sqlite),
@@ -40,11 +60,36 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     refreshTokens: sqliteRefreshTokenStore(sqlite),
     outbox: sqliteLogoutOutbox(sqlite),
     audit: sqliteAuditLog(sqlite),
-    codes: sqliteCodeStore(sqlite),
-    sessions: sqliteSessionStore(sqlite),
-    interactions: sqliteInteractionStore(sqlite),
-    replay: sqliteReplayCache(sqlite),
-    rates: sqliteRateCounter(sqlite),
+  }
+
+  return {
+    clients: gated(durable.clients),
+    keys: gated(durable.keys),
+    people: gated(durable.people),
+    credentials: gated(durable.credentials),
+    cards: gated(durable.cards),
+    grants: gated(durable.grants),
+    refreshTokens: gated(durable.refreshTokens),
+    outbox: gated(durable.outbox),
+    audit: gated(durable.audit),
+    codes: gated(sqliteCodeStore(sqlite)),
+    sessions: gated(sqliteSessionStore(sqlite)),
+    interactions: gated(sqliteInteractionStore(sqlite)),
+    replay: gated(sqliteReplayCache(sqlite)),
+    rates: gated(sqliteRateCounter(sqlite)),
+    async transaction(work) {
+      // One unit at a time, and none while another caller's statement runs (there is none: each
+      // runs synchronously). The unit's own calls reach the ungated parts.
+      while (openUnit !== undefined) await openUnit
+      let ended!: () => void
+      openUnit = new Promise((resolve) => (ended = resolve))
+      try {
+        return await sqlite.unit(() => runWork(durable, work))
+      } finally {
+        openUnit = undefined
+        ended()
+      }
+    },
     async ping() {
       if (closed) return false
       try {

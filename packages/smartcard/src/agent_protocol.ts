@@ -1,7 +1,7 @@
 /**
  * The provider's side of the Identity Agent protocol (cis2.md 5.1: the agent asks the card and
  * passcode, the provider validates them and opens a session whose roles go back to the agent, and
- * removing the card ends it). Typed in, typed out; packages/http maps it onto `{issuer}/agent/...`.
+ * removing the card ends it). Typed in, typed out; agent_routes.ts maps it onto `{issuer}/agent/...`.
  *
  * - `challenge`: a card challenge for one card (counts nothing: a serial is public; locked, revoked
  *   and unknown cards get none).
@@ -24,23 +24,13 @@
  * - A CIS2 session made with a card session lasts no longer than it (see sessions.ts), so the
  *   session sweep ends those sign-ins when their card session runs out.
  */
-import { roleOptions, type RoleOption } from '@careid/domain'
-import type { Directory } from '@careid/ports'
-import {
-  agentKeyOf,
-  cardRefusal,
-  hashSecret,
-  pemOfX5c,
-  verifyCompact,
-  type CardCertificateVerifier,
-  type CardChallenges,
-  type CardLocks,
-  type CardPasscodes,
-  type CardSession,
-  type CardSessions,
-} from '@careid/authenticators'
-import type { Store } from '@careid/ports'
-import { loadPerson } from './authorize.ts'
+import { parsePerson, roleOptions, type Person, type RoleOption } from '@careid/domain'
+import { PluginRefusal, type CardContext, type Directory } from '@careid/ports'
+import { cardRefusal, type CardCertificateVerifier, type CardChallenges } from './card_challenges.ts'
+import type { CardLocks } from './card_locks.ts'
+import type { CardPasscodes } from './card_passcodes.ts'
+import { hashSecret, type CardSession, type CardSessions } from './card_sessions.ts'
+import { agentKeyOf, pemOfX5c, verifyCompact } from './jws.ts'
 
 export type AgentErrorCode =
   | 'invalid_request'
@@ -61,24 +51,19 @@ export type AgentErrorCode =
   | 'role_already_selected'
 
 /** A refusal: the `error` code and HTTP status the route answers with; the text says why, never a secret. */
-export class AgentError extends Error {
+export class AgentError extends PluginRefusal {
   override name = 'AgentError'
-  readonly error: AgentErrorCode
-  readonly status: number
-  readonly description: string
+  declare readonly error: AgentErrorCode
   /** With `wrong_passcode`: the wrong passcodes the card still takes before it locks. */
   readonly attempts_left: number | undefined
   constructor(error: AgentErrorCode, status: number, description: string, attemptsLeft?: number) {
-    super(description)
-    this.error = error
-    this.status = status
-    this.description = description
+    super(error, status, description, attemptsLeft === undefined ? undefined : { attempts_left: attemptsLeft })
     this.attempts_left = attemptsLeft
   }
 }
 
 export interface AgentProtocolDeps {
-  store: Pick<Store, 'people' | 'replay' | 'audit'>
+  store: Pick<CardContext, 'people' | 'replay' | 'audit'>
   directory: Directory
   issuer: string
   now: () => number
@@ -144,6 +129,11 @@ function serialField(body: unknown): string {
 export function createAgentProtocol(deps: AgentProtocolDeps) {
   const maxMs = deps.cardSessionMaxMs ?? 12 * 60 * 60_000
 
+  async function loadPerson(uid: string): Promise<Person | undefined> {
+    const json = await deps.store.people.get(uid)
+    return json === undefined ? undefined : parsePerson(json)
+  }
+
   /**
    * The card session a caller holds, proven by its agent instance key. `toEnd`: one that ran out
    * (and is still known) is accepted too, since ending is always safe; it takes the same secret and
@@ -175,7 +165,7 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
   /** The organisation of the role chosen at the agent decides; without a role, sign-ins end. */
   async function removalPolicy(session: CardSession): Promise<'end' | 'lock'> {
     if (session.selected_roleid === undefined) return 'end'
-    const person = await loadPerson(deps.store as Store, session.uid)
+    const person = await loadPerson(session.uid)
     const position = person?.positions.find((p) => p.person_roleid === session.selected_roleid)
     return position === undefined ? 'end' : (deps.directory.organisation(position.org_code)?.card_removal ?? 'end')
   }
@@ -265,7 +255,7 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
       if (used === 'expired') throw new AgentError('challenge_expired', 401, 'the challenge expired; ask for a new one')
       // Only now is the passcode proven right (the card would not sign without it).
       if (!(await deps.passcodeProven(card.serial))) throw new AgentError('card_locked', 403, 'the card was locked or revoked meanwhile')
-      const person = await loadPerson(deps.store as Store, card.uid)
+      const person = await loadPerson(card.uid)
       if (person === undefined) throw new AgentError('unknown_card', 403, 'the card holder is not known')
       const roles = roleOptions(person, deps.directory)
       const { secret, session } = await deps.cardSessions.create({
@@ -288,7 +278,7 @@ export function createAgentProtocol(deps: AgentProtocolDeps) {
       const roleId = stringField(body, 'person_roleid', 64)
       // cis2.md 4: a role change after Identity Agent sign-in needs the card removed.
       if (session.selected_roleid !== undefined) throw new AgentError('role_already_selected', 409, 'a role is already chosen for this card session; remove the card to change it')
-      const person = await loadPerson(deps.store as Store, session.uid)
+      const person = await loadPerson(session.uid)
       if (person === undefined || !person.positions.some((p) => p.person_roleid === roleId)) throw new AgentError('unknown_role', 400, 'the card holder holds no such role')
       await deps.cardSessions.setRole(session, roleId)
       return { selected_roleid: roleId }

@@ -15,8 +15,7 @@
  * AAL3_N3_SMARTCARD / AAL3_CIS2_SMARTCARD.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { Json } from '@careid/ports'
-import { storedStepView, type AuthenticationMethod, type Authenticator, type AuthenticatorContext, type StepPage, type StepResult, type StepView } from '@careid/ports'
+import { storedStepView, type AuthenticationMethod, type Authenticator, type AuthenticatorContext, type Json, type ReplayCache, type StepPage, type StepResult, type StepView } from '@careid/ports'
 import type { CardCertificateVerifier, CardChallenges } from './card_challenges.ts'
 import type { CardSessions } from './card_sessions.ts'
 import { compactHeader, parseGeneralJws, pemOfX5c, verifyCompact, verifyGeneralSignature, type Json as Claims } from './jws.ts'
@@ -63,6 +62,8 @@ export interface SmartcardAuthenticatorOptions {
   cardChallenges: CardChallenges
   /** Resets the passcode counter after a valid card signature. */
   passcodeProven: (serial: string) => Promise<boolean>
+  /** Where a sign-in's challenge is marked used. */
+  replay: Pick<ReplayCache, 'markUsed'>
   label?: string | undefined
   description?: string | undefined
 }
@@ -148,7 +149,7 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
   /** This sign-in's challenge is good for one ticket. */
   function useChallenge(ctx: AuthenticatorContext, state: State): Promise<boolean> {
     const key = `smartcard-ticket:${createHash('sha256').update(state.challenge).digest('base64url')}`
-    return ctx.store.replay.markUsed(key, state.exp + ticketChallengeTtlMs, ctx.now)
+    return options.replay.markUsed(key, state.exp + ticketChallengeTtlMs, ctx.now)
   }
 
   return {

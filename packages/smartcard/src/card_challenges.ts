@@ -8,7 +8,7 @@
  * short-lived store.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { CARD_PASSCODE_ATTEMPTS, type CardRecord, type CardStore, type Store } from '@careid/ports'
+import { CARD_PASSCODE_ATTEMPTS, type CardContext, type CardRecord, type CardStore } from '@careid/ports'
 
 export const cardChallengeTtlMs = 60_000
 /** The record outlives the challenge a little, so a late answer is told "expired", not "unknown". */
@@ -44,7 +44,7 @@ function key(challenge: string): string {
   return prefix + createHash('sha256').update(challenge).digest('base64url')
 }
 
-export function createCardChallenges(store: Pick<Store, 'interactions'> & { cards: Pick<CardStore, 'get'> }) {
+export function createCardChallenges(store: Pick<CardContext, 'interactions'> & { cards: Pick<CardStore, 'get'> }) {
   return {
     /** A challenge for `serial`, counting nothing; refused for a locked, revoked or unknown card. */
     async issue(serial: string, now: number): Promise<CardChallengeIssue> {

@@ -9,7 +9,7 @@
  * The challenge is used up by the report. A virtual card has no such key: the provider counts its
  * passcodes itself (card_passcodes.ts).
  */
-import type { CardRecord, CardStore, Store } from '@careid/ports'
+import type { CardContext, CardRecord, CardStore } from '@careid/ports'
 import type { CardChallenges } from './card_challenges.ts'
 
 /** The card authority's check of a lock report's signature. */
@@ -20,7 +20,7 @@ export type CardLockOutcome =
   | { ok: false; error: 'unknown_card' | 'card_revoked' | 'invalid_challenge' | 'challenge_expired' | 'invalid_card_proof' }
 
 export function createCardLocks(deps: {
-  store: Pick<Store, 'audit'> & { cards: Pick<CardStore, 'get' | 'lock'> }
+  store: Pick<CardContext, 'audit'> & { cards: Pick<CardStore, 'get' | 'lock'> }
   cardChallenges: CardChallenges
   verify: LockReportVerifier
 }) {

@@ -14,7 +14,7 @@
  *   try again without asking for a new one.
  */
 import { createHash } from 'node:crypto'
-import type { CardRecord, CardStore, Store } from '@careid/ports'
+import type { CardContext, CardRecord, CardStore } from '@careid/ports'
 import type { CardChallenges } from './card_challenges.ts'
 
 /** Compares one attempt's proofs for one challenge (constant time) and holds the share to release. */
@@ -35,7 +35,7 @@ export type PasscodeCheckOutcome =
 const usedPrefix = 'card-passcode-challenge:'
 
 export function createCardPasscodes(deps: {
-  store: Pick<Store, 'replay' | 'audit'> & { cards: Pick<CardStore, 'get' | 'beginPasscodeAttempt' | 'passcodeWrong' | 'passcodeProven'> }
+  store: Pick<CardContext, 'replay' | 'audit'> & { cards: Pick<CardStore, 'get' | 'beginPasscodeAttempt' | 'passcodeWrong' | 'passcodeProven'> }
   cardChallenges: CardChallenges
   unlock: VirtualCardUnlock
 }) {

@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { JWK } from 'jose'
-import type { Json, Store } from '@careid/ports'
+import type { CardContext, Json } from '@careid/ports'
 
 export interface CardSession {
   /** Public id: SHA-256 (base64url) of the secret; the `binding` of every CIS2 session made with it. */
@@ -38,7 +38,7 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('base64url')
 }
 
-export function createCardSessions(store: Pick<Store, 'interactions'>) {
+export function createCardSessions(store: Pick<CardContext, 'interactions'>) {
   function toRecord(session: CardSession) {
     const payload: { [key: string]: Json } = {
       serial: session.serial,

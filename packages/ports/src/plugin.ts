@@ -1,0 +1,65 @@
+/**
+ * The authenticator plugin seam. A plugin contributes its authenticators (registered on the
+ * provider, never built by it) and, when it needs them, its own endpoints under the issuer. Routes
+ * are described here, without a web framework: the composition root hands them to the HTTP layer,
+ * which mounts them, so neither the protocol core nor the HTTP layer imports any plugin.
+ */
+import type { Authenticator, AuthenticatorContext } from './authenticator.ts'
+import type { Json } from './store.ts'
+
+/** A request to a plugin route: its parsed body (JSON or form) and its headers (names lowercase). */
+export interface PluginRequest {
+  body: unknown
+  header(name: string): string | undefined
+}
+
+/**
+ * One endpoint of a plugin, JSON in and JSON out. A 200 answers `handle`'s result; a thrown
+ * `PluginRefusal` answers its status and `{ error, error_description, ...extra }`; anything else is
+ * a server error, rendered like every other.
+ */
+export interface PluginRoute {
+  method: 'POST'
+  /** The path under the issuer, e.g. `/agent/challenge`. */
+  path: string
+  /** The 200 body, serialised as JSON (members that are `undefined` are left out). */
+  handle(request: PluginRequest): Promise<object>
+}
+
+/** A refusal a plugin route answers with: the `error` code and HTTP status; the text says why, never a secret. */
+export class PluginRefusal extends Error {
+  override name = 'PluginRefusal'
+  readonly error: string
+  readonly status: number
+  readonly description: string
+  /** Further members of the body (e.g. `attempts_left`). */
+  readonly extra: { [key: string]: Json } | undefined
+  constructor(error: string, status: number, description: string, extra?: { [key: string]: Json }) {
+    super(description)
+    this.error = error
+    this.status = status
+    this.description = description
+    this.extra = extra
+  }
+}
+
+/** What an authenticator plugin contributes. */
+export interface AuthenticatorPlugin {
+  /** In the order the method-choice page lists them. */
+  authenticators: readonly Authenticator[]
+  routes?: readonly PluginRoute[] | undefined
+}
+
+/**
+ * The authenticator with the store parts it needs bound to it: the journey then gives it the step
+ * context alone. The composition root does this, so an authenticator sees only what it asked for.
+ */
+export function bindAuthenticator<Needs>(authenticator: Authenticator<Needs>, needs: Needs): Authenticator {
+  const withNeeds = (ctx: AuthenticatorContext) => ({ ...needs, ...ctx })
+  return {
+    method: authenticator.method,
+    pages: authenticator.pages,
+    start: (ctx) => authenticator.start(withNeeds(ctx)),
+    submit: (ctx, state, input) => authenticator.submit(withNeeds(ctx), state, input),
+  }
+}
