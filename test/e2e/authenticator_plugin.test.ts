@@ -66,7 +66,7 @@ const testCodePlugin: CareidPlugin = ({ store, now }) => {
         async handle(request) {
           const username = (request.body as { username?: unknown } | null)?.username
           const found = typeof username === 'string' ? ((await parts.people.getByUsername(username)) as { uid?: unknown } | undefined) : undefined
-          if (typeof found?.uid !== 'string') throw new PluginRefusal('unknown_person', 404, 'no person has this username')
+          if (typeof found?.uid !== 'string') throw new PluginRefusal('invalid_request', 400, 'no person has this username')
           const code = String(randomInt(0, 1_000_000)).padStart(6, '0')
           await parts.interactions.put({ id: codeKey(code), expires_at: now() + 5 * 60_000, payload: { uid: found.uid } })
           return { code }
@@ -142,11 +142,11 @@ describe('an authenticator plugin registered from outside the core', () => {
     assert.ok(reused.html.includes('Enter the correct 6-digit code'))
   })
 
-  it("answers its endpoint's refusal as JSON with the refusal's status, not cached", async () => {
+  it("answers its endpoint's refusal as JSON with the refusal's status, not cached, from the one error renderer", async () => {
     const response = await issueCode(careid, 'nobody.here')
-    assert.equal(response.status, 404)
+    assert.equal(response.status, 400)
     assert.equal(response.headers.get('cache-control'), 'no-store')
-    assert.deepEqual(await response.json(), { error: 'unknown_person', error_description: 'no person has this username' })
+    assert.deepEqual(await response.json(), { error: 'invalid_request', error_description: 'no person has this username' })
   })
 
   it('refuses to register a second authenticator with an id already offered', () => {

@@ -6,11 +6,12 @@
  * Routes and the error renderer note what a request came to (`noteSignIn`, `noteRefusal`) from the
  * protocol core's typed outcomes; it is counted once the response is sent, so the core knows
  * nothing of metrics. Every label value comes from a fixed list (anything else is `other`): never a
- * username, a client id or a token, and a bounded number of series whatever is sent.
+ * username, a client id or a token, and a bounded number of series whatever is sent (grant types:
+ * those registered on the token endpoint).
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { SignInAttempt } from '@careid/oidc'
+import { agentErrorCodes, oauthErrorCodes, type SignInAttempt } from '@careid/oidc'
 import { TooManyRequests } from './rate_limit.ts'
 
 export interface Metrics {
@@ -54,44 +55,11 @@ const signInResults = new Set([
   'card_session_ended',
   'method_not_accepted',
 ])
-/** The grant types the token endpoint knows. */
-const grantTypes = new Set(['authorization_code', 'refresh_token'])
-/** The wire error codes Careid sends: OAuth 2.0 and OpenID Connect's, then the Identity Agent protocol's. */
-const errorCodes = new Set([
-  'invalid_request',
-  'invalid_client',
-  'invalid_grant',
-  'unauthorized_client',
-  'unsupported_grant_type',
-  'unsupported_response_type',
-  'invalid_scope',
-  'access_denied',
-  'login_required',
-  'interaction_required',
-  'request_not_supported',
-  'request_uri_not_supported',
-  'registration_not_supported',
-  'invalid_token',
-  'insufficient_scope',
-  'unsupported_token_type',
-  'temporarily_unavailable',
-  'server_error',
-  'invalid_assertion',
-  'invalid_challenge',
-  'challenge_expired',
-  'unknown_card',
-  'card_revoked',
-  'card_expired',
-  'card_not_yet_valid',
-  'card_locked',
-  'invalid_card_session',
-  'invalid_agent_proof',
-  'invalid_card_proof',
-  'wrong_passcode',
-  'not_a_virtual_card',
-  'unknown_role',
-  'role_already_selected',
-])
+/**
+ * The wire error codes Careid sends: OAuth 2.0 and OpenID Connect's, then the Identity Agent
+ * protocol's (`not_found` is never noted as a refusal).
+ */
+const errorCodes = new Set<string>([...oauthErrorCodes, ...agentErrorCodes])
 
 function known(values: ReadonlySet<string>, value: unknown): string {
   return typeof value === 'string' && values.has(value) ? value : 'other'
@@ -128,7 +96,8 @@ const endpointPaths: [string, string][] = [
   ['/agent/', 'agent'],
 ]
 
-export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics, base: string): void {
+/** `grantTypes`: the token endpoint's registered grant types, the only `grant_type` label values besides `other`. */
+export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics, base: string, grantTypes: () => readonly string[]): void {
   const requests = new Histogram({
     name: 'careid_http_request_duration_seconds',
     help: 'HTTP request duration by route and status',
@@ -173,7 +142,8 @@ export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics, base
     if (route === tokenRoute) {
       const body = request.body as Record<string, unknown> | undefined
       const result = refusal === undefined ? (reply.statusCode === 200 ? 'issued' : 'other') : refusal.throttled ? 'throttled' : known(errorCodes, refusal.error)
-      tokenRequests.inc({ grant_type: known(grantTypes, body?.grant_type), result })
+      const grantType = body?.grant_type
+      tokenRequests.inc({ grant_type: typeof grantType === 'string' && grantTypes().includes(grantType) ? grantType : 'other', result })
     }
     done()
   })

@@ -8,8 +8,9 @@
  * Given neither, /metrics is not served.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { safeEqual } from '@careid/oidc'
+import { InvalidToken, safeEqual, ServerError } from '@careid/oidc'
 import type { Metrics } from './metrics.ts'
+import { errorBody, notFoundJson } from './render_error.ts'
 
 const realm = 'Bearer realm="careid-metrics"'
 
@@ -27,7 +28,7 @@ export function checkMetricsToken(authorization: string | undefined, token: stri
   return {
     status: 401,
     challenge: `${realm}, error="invalid_token"`,
-    body: JSON.stringify({ error: 'invalid_token', error_description: 'the metrics token is not valid' }),
+    body: errorBody(new InvalidToken('the metrics token is not valid')),
   }
 }
 
@@ -39,7 +40,7 @@ export function createMetricsServer(metrics: Metrics, token: string | undefined)
   }
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || (req.url ?? '').split('?')[0] !== '/metrics') {
-      return send(res, 404, { 'content-type': 'application/json' }, '{"error":"not_found","error_description":"no such endpoint"}')
+      return send(res, 404, { 'content-type': 'application/json' }, notFoundJson)
     }
     const refusal = checkMetricsToken(req.headers.authorization, token)
     if (refusal !== undefined) {
@@ -47,7 +48,7 @@ export function createMetricsServer(metrics: Metrics, token: string | undefined)
     }
     metrics.registry.metrics().then(
       (body) => send(res, 200, { 'content-type': metrics.registry.contentType }, req.method === 'HEAD' ? undefined : body),
-      () => send(res, 500, { 'content-type': 'application/json' }, '{"error":"server_error","error_description":"The server encountered an unexpected condition."}'),
+      () => send(res, 500, { 'content-type': 'application/json' }, errorBody(new ServerError())),
     )
   })
 }

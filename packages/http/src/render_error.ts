@@ -13,7 +13,7 @@
  * noted for the metrics.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { asOAuthError, InvalidClient, MissingBearer, OAuthError } from '@careid/oidc'
+import { asOAuthError, InvalidClient, MissingBearer, NotFound, OAuthError } from '@careid/oidc'
 import type { ErrorPage } from '@careid/ui'
 import { noteRefusal } from './metrics.ts'
 import type { PageRenderer } from './pages.ts'
@@ -48,6 +48,16 @@ function quoted(value: string): string {
   return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')
 }
 
+/**
+ * The JSON error body (RFC 6749 5.2): `error`, `error_description`, then any members the error's
+ * protocol adds (the Identity Agent's `attempts_left`). Every JSON error Careid sends is this.
+ */
+export function errorBody(error: OAuthError): string {
+  const body: Record<string, string | number> = { error: error.error, error_description: error.error_description }
+  for (const [name, value] of Object.entries(error.fields)) if (!(name in body)) body[name] = value
+  return JSON.stringify(body)
+}
+
 export function sendJsonError(request: FastifyRequest, reply: FastifyReply, error: OAuthError, bearerRealm?: string): FastifyReply {
   noteRefusal(request, error)
   if (error.status >= 500) request.log.error({ err_detail: error.detail }, 'server error')
@@ -64,7 +74,7 @@ export function sendJsonError(request: FastifyRequest, reply: FastifyReply, erro
   } else if (error instanceof InvalidClient && /^basic /i.test(request.headers.authorization ?? '')) {
     reply.header('www-authenticate', 'Basic realm="careid"')
   }
-  return reply.type('application/json').send(JSON.stringify({ error: error.error, error_description: error.error_description }))
+  return reply.type('application/json').send(errorBody(error))
 }
 
 const titles: Record<string, string> = {
@@ -105,8 +115,8 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, rend
   return render(reply.code(error.status), page)
 }
 
-/** The body of the JSON 404, for API clients. */
-const notFoundJson = JSON.stringify({ error: 'not_found', error_description: 'no such endpoint' })
+/** The body of the JSON 404, for API clients (and the metrics listener's, metrics_endpoint.ts). */
+export const notFoundJson = errorBody(new NotFound('no such endpoint'))
 
 /**
  * An unknown path. A browser navigating says it accepts `text/html` and gets a page in the site's

@@ -121,7 +121,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: options.bodyLimit ?? 64 * 1024 })
   registerSecurityHeaders(app, { https })
-  registerHttpMetrics(app, options.metrics, base)
+  registerHttpMetrics(app, options.metrics, base, () => options.provider.grantTypes())
   // The directories' prefixes are already the full URL paths the pages link to (/assets/...);
   // prefixing them again served the stylesheet and icons at /assets/assets/ and every page unstyled.
   for (const [i, dir] of assetsDirectories().entries()) {

@@ -4,7 +4,6 @@
  */
 import { acrValuesSupported } from './acr.ts'
 import { scopesSupported } from './scopes.ts'
-import { grantTypesSupported } from './token.ts'
 
 export interface Endpoints {
   authorization: string
@@ -44,7 +43,11 @@ export const claimsSupported = [
   'gmc_id', 'nmc_id', 'gphc_id', 'gdc_id', 'gdp_id', 'rcn_id', 'gmp_id', 'consultant_id',
 ]
 
-export function discoveryDocument(issuer: string, idTokenAlg: string): Record<string, unknown> {
+/** The grant types of the provider's token endpoint before any is registered (provider.ts). */
+export const builtInGrantTypes: readonly string[] = ['authorization_code', 'refresh_token']
+
+/** `grantTypes`: the token endpoint's registered grant types. */
+export function discoveryDocument(issuer: string, idTokenAlg: string, grantTypes: readonly string[] = builtInGrantTypes): Record<string, unknown> {
   const e = endpointsOf(issuer)
   return {
     issuer,
@@ -58,7 +61,7 @@ export function discoveryDocument(issuer: string, idTokenAlg: string): Record<st
     scopes_supported: [...scopesSupported],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: [...grantTypesSupported],
+    grant_types_supported: [...grantTypes],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [idTokenAlg],
     token_endpoint_auth_methods_supported: [...clientAuthMethodsSupported],

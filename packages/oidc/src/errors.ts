@@ -1,38 +1,15 @@
 /**
  * Protocol errors, one class per wire `error` code (RFC 6749 5.2 and 4.1.2.1, RFC 6750 3.1,
- * OpenID Connect Core 3.1.2.6, RFC 7009 2.2.1). The wire body is produced in exactly one place,
- * the HTTP layer's error renderer, from `error`, `error_description` and `status`; `detail` is for
- * logs only and is never sent.
+ * OpenID Connect Core 3.1.2.6, RFC 7009 2.2.1), members of the one error family whose base class
+ * and codes live in @careid/ports (errors.ts).
  */
-export class OAuthError extends Error {
-  /** The wire `error` code. */
-  readonly error: string
-  /** Safe, fixed text for `error_description`: never contains a token, secret or personal data. */
-  readonly error_description: string
-  readonly status: number
-  /**
-   * Whether the error may be sent to the client's redirect_uri. False when the redirect URI itself
-   * cannot be trusted (RFC 6749 4.1.2.1: the server "MUST NOT automatically redirect the user-agent
-   * to the invalid redirection URI").
-   */
-  readonly allowRedirect: boolean
-  /** Internal detail for logs; never rendered. */
-  readonly detail: string | undefined
+import { OAuthError, type ErrorCode } from '@careid/ports'
 
-  constructor(error: string, description: string, status = 400, options: { allowRedirect?: boolean; detail?: string } = {}) {
-    super(description)
-    this.name = 'OAuthError'
-    this.error = error
-    this.error_description = description
-    this.status = status
-    this.allowRedirect = options.allowRedirect ?? true
-    this.detail = options.detail
-  }
-}
+export { agentErrorCodes, errorCodes, oauthErrorCodes, OAuthError, type AgentErrorCode, type ErrorCode, type ErrorFields, type OAuthErrorCode } from '@careid/ports'
 
 type Options = { detail?: string }
 
-function wire(code: string, status: number, allowRedirect = true) {
+function wire(code: ErrorCode, status: number, allowRedirect = true) {
   return class extends OAuthError {
     constructor(description: string, options: Options = {}) {
       super(code, description, status, { ...options, allowRedirect })
@@ -65,6 +42,9 @@ export const InvalidRedirectUri = wire('invalid_request', 400, false)
 export const InvalidClientId = wire('invalid_request', 400, false)
 /** Authorization request with an unknown client: shown as a page, never redirected. */
 export const UnknownClient = wire('invalid_client', 400, false)
+
+/** A path that names no endpoint (the HTTP layer's 404). */
+export const NotFound = wire('not_found', 404, false)
 
 /** Anything unexpected: the description is fixed so nothing internal leaks. */
 export class ServerError extends OAuthError {

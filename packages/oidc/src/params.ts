@@ -12,14 +12,30 @@ export type RawParams = Record<string, string | string[] | undefined>
 
 export class Params {
   readonly #raw: RawParams
+  /** The names that may be read, when limited (see `only`). */
+  readonly #readable: ReadonlySet<string> | undefined
 
-  constructor(raw: RawParams | undefined | null) {
+  constructor(raw: RawParams | undefined | null, readable?: ReadonlySet<string>) {
     this.#raw = raw ?? {}
+    this.#readable = readable
+  }
+
+  /**
+   * The same parameters, of which only `names` may be read: a grant reads the parameters it names,
+   * so reading any other is a programming error, never something a request can cause.
+   */
+  only(names: readonly string[]): Params {
+    return new Params(this.#raw, new Set(names))
+  }
+
+  #value(name: string): string | string[] | undefined {
+    if (this.#readable !== undefined && !this.#readable.has(name)) throw new Error(`parameter '${name}' is read but not named`)
+    return this.#raw[name]
   }
 
   /** A known parameter's value; undefined when absent or empty. Throws on repeats. */
   get(name: string): string | undefined {
-    const value = this.#raw[name]
+    const value = this.#value(name)
     if (Array.isArray(value)) {
       throw new InvalidRequest(`'${name}' parameter must not be provided more than once`)
     }
@@ -35,11 +51,11 @@ export class Params {
 
   /** True when a known parameter is repeated (checked before its value is used). */
   repeated(name: string): boolean {
-    return Array.isArray(this.#raw[name])
+    return Array.isArray(this.#value(name))
   }
 
   has(name: string): boolean {
-    return this.#raw[name] !== undefined
+    return this.#value(name) !== undefined
   }
 }
 

@@ -19,7 +19,10 @@ import { hashClaim } from './keys/index.ts'
 import type { RawParams } from './params.ts'
 import { revoke } from './revocation.ts'
 import { createSessionService } from './sessions.ts'
-import { token } from './token.ts'
+import { authorizationCodeGrant } from './grants/authorization_code.ts'
+import type { Grant, TokenRequest, TokenResponse } from './grants/grant.ts'
+import { refreshTokenGrant } from './grants/refresh_token.ts'
+import { createTokenEndpoint } from './token.ts'
 import type { TokenSigner } from './tokens.ts'
 import { userinfo } from './userinfo.ts'
 
@@ -83,8 +86,11 @@ export function createProvider(deps: ProviderDeps) {
   const authenticators = [...deps.authenticators]
   const journey = createJourney({ ...authorizeDeps, authenticators, directory: deps.directory })
   const dispatcher = createLogoutDispatcher({ outbox: store.outbox, signer, config, node: deps.node, now, fetch: deps.fetch, metrics: deps.metrics })
-  const discoveryJson = JSON.stringify(discoveryDocument(issuer, 'RS256'))
-  const grantDeps = { store, config, signer, realm, now, authenticateClient }
+  const grantDeps = { store, config, signer, realm, now }
+  const tokenEndpoint = createTokenEndpoint<TokenResponse>({ authenticateClient, grants: [authorizationCodeGrant(grantDeps), refreshTokenGrant(grantDeps)] })
+  const discoveryOf = () => JSON.stringify(discoveryDocument(issuer, 'RS256', tokenEndpoint.grantTypes()))
+  // Built once, and again when a grant is registered: it is served as the same bytes every time.
+  let discoveryJson = discoveryOf()
   const tokenDeps = { store, verifier, issuer, now, authenticateClient }
 
   let maintenance: NodeJS.Timeout | undefined
@@ -124,7 +130,21 @@ export function createProvider(deps: ProviderDeps) {
     discoveryJson: () => discoveryJson,
     jwksJson: () => keys.jwksJson(),
     authorize: (input: AuthorizeInput) => authorize(authorizeDeps, input),
-    token: (input: { params: RawParams; authorization?: string | undefined }) => token(grantDeps, input),
+    token: (request: TokenRequest) => tokenEndpoint.handle(request),
+    /**
+     * Adds a grant type to the token endpoint (as oidc-provider's registerGrantType), advertised in
+     * discovery from then on. Register before serving: a grant type is never replaced or removed.
+     */
+    registerGrant(grant: Grant): void {
+      tokenEndpoint.registerGrant(grant)
+      discoveryJson = discoveryOf()
+    },
+    grantTypes: () => tokenEndpoint.grantTypes(),
+    /**
+     * Client authentication as the token, introspection and revocation endpoints do it (every
+     * method, one replay cache for assertions), for a grant or a token endpoint of another package.
+     */
+    authenticateClient,
     userinfo: (input: { authorization?: string | undefined; bodyToken?: string | string[] | undefined }) =>
       userinfo({ store, verifier, directory: deps.directory, issuer, now }, input),
     introspect: (input: { params: RawParams; authorization?: string | undefined }) => introspect(tokenDeps, input),

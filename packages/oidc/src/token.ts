@@ -1,25 +1,47 @@
-/** The token endpoint (`/access_token`): client authentication, then dispatch on grant_type. */
+/**
+ * A token endpoint (`/access_token` for the provider): client authentication, then dispatch on
+ * grant_type to the grant registered for it. The provider builds one with the authorization_code
+ * and refresh_token grants; another package registers its grants on that one, or builds its own
+ * endpoint with its own response shape `R` on the same client authentication.
+ */
 import type { ClientAuthenticator } from './client_auth.ts'
 import { UnsupportedGrantType } from './errors.ts'
-import { authorizationCodeGrant } from './grants/authorization_code.ts'
-import type { GrantDeps, TokenResponse } from './grants/grant.ts'
-import { refreshTokenGrant } from './grants/refresh_token.ts'
-import { Params, type RawParams } from './params.ts'
+import type { Grant, TokenRequest } from './grants/grant.ts'
+import { Params } from './params.ts'
 
-export type { TokenResponse } from './grants/grant.ts'
+export type { ClientCertificate, Grant, GrantContext, TokenRequest, TokenResponse } from './grants/grant.ts'
 
-export const grantTypesSupported = ['authorization_code', 'refresh_token'] as const
+export interface TokenEndpoint<R> {
+  /** Adds a grant type. One already registered is refused: a grant is never replaced unseen. */
+  registerGrant(grant: Grant<R>): void
+  /** The registered grant types, in registration order (discovery's grant_types_supported). */
+  grantTypes(): readonly string[]
+  handle(request: TokenRequest): Promise<R>
+}
 
-export async function token(deps: GrantDeps & { authenticateClient: ClientAuthenticator }, input: { params: RawParams; authorization?: string | undefined }): Promise<TokenResponse> {
-  const params = new Params(input.params)
-  const grantType = params.require('grant_type')
-  const client = await deps.authenticateClient({ params, authorization: input.authorization })
-  switch (grantType) {
-    case 'authorization_code':
-      return authorizationCodeGrant(deps, client, params)
-    case 'refresh_token':
-      return refreshTokenGrant(deps, client, params)
-    default:
-      throw new UnsupportedGrantType('unsupported grant_type')
+export function createTokenEndpoint<R>(deps: { authenticateClient: ClientAuthenticator; grants?: readonly Grant<R>[] }): TokenEndpoint<R> {
+  const grants = new Map<string, Grant<R>>()
+  // Kept as a list too: the metrics read it on every token request.
+  let grantTypes: readonly string[] = []
+  const endpoint: TokenEndpoint<R> = {
+    registerGrant(grant) {
+      if (grant.grantType === '') throw new Error('a grant needs a grant type')
+      if (grants.has(grant.grantType)) throw new Error(`grant type ${grant.grantType} is already registered`)
+      grants.set(grant.grantType, grant)
+      grantTypes = [...grants.keys()]
+    },
+    grantTypes: () => grantTypes,
+    async handle(request) {
+      const params = new Params(request.params)
+      const grantType = params.require('grant_type')
+      // The client is authenticated before the grant type is looked at, as before: a caller with
+      // no valid credentials learns nothing about which grant types exist.
+      const client = await deps.authenticateClient({ params, authorization: request.authorization })
+      const grant = grants.get(grantType)
+      if (grant === undefined) throw new UnsupportedGrantType('unsupported grant_type')
+      return grant.handle({ client, params: params.only(grant.parameters), request })
+    },
   }
+  for (const grant of deps.grants ?? []) endpoint.registerGrant(grant)
+  return endpoint
 }

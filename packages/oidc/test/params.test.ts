@@ -65,6 +65,14 @@ describe('Params', () => {
     assert.equal(new Params(undefined).get('scope'), undefined)
     assert.equal(new Params(null).has('scope'), false)
   })
+
+  it('limits a view to the parameters a reader names: reading another is a programming error, not a refusal', () => {
+    const p = new Params({ code: 'abc', client_secret: 's', code_verifier: ['a', 'b'] }).only(['code', 'code_verifier'])
+    assert.equal(p.require('code'), 'abc')
+    assertInvalidRequest(() => p.get('code_verifier'), /'code_verifier' parameter must not be provided more than once/)
+    assert.throws(() => p.get('client_secret'), (e: unknown) => e instanceof Error && !(e instanceof OAuthError) && /'client_secret' is read but not named/.test(e.message))
+    assert.throws(() => p.has('client_secret'), /not named/)
+  })
 })
 
 describe('spaceList', () => {

@@ -5,7 +5,7 @@
  * which mounts them, so neither the protocol core nor the HTTP layer imports any plugin.
  */
 import type { Authenticator, AuthenticatorContext } from './authenticator.ts'
-import type { Json } from './store.ts'
+import { OAuthError, type ErrorCode, type ErrorFields } from './errors.ts'
 
 /** A request to a plugin route: its parsed body (JSON or form) and its headers (names lowercase). */
 export interface PluginRequest {
@@ -15,8 +15,8 @@ export interface PluginRequest {
 
 /**
  * One endpoint of a plugin, JSON in and JSON out. A 200 answers `handle`'s result; a thrown
- * `PluginRefusal` answers its status and `{ error, error_description, ...extra }`; anything else is
- * a server error, rendered like every other.
+ * `PluginRefusal` answers its status and `{ error, error_description, ...fields }`, and anything
+ * else is a server error, both from the one error renderer.
  */
 export interface PluginRoute {
   method: 'POST'
@@ -26,20 +26,15 @@ export interface PluginRoute {
   handle(request: PluginRequest): Promise<object>
 }
 
-/** A refusal a plugin route answers with: the `error` code and HTTP status; the text says why, never a secret. */
-export class PluginRefusal extends Error {
-  override name = 'PluginRefusal'
-  readonly error: string
-  readonly status: number
-  readonly description: string
-  /** Further members of the body (e.g. `attempts_left`). */
-  readonly extra: { [key: string]: Json } | undefined
-  constructor(error: string, status: number, description: string, extra?: { [key: string]: Json }) {
-    super(description)
-    this.error = error
-    this.status = status
-    this.description = description
-    this.extra = extra
+/**
+ * A refusal a plugin route answers with: the `error` code and HTTP status, rendered by the one error
+ * renderer like every refusal of the family; the text says why, never a secret. A plugin's route
+ * has no redirect URI, so its refusals are always answered in the response.
+ */
+export class PluginRefusal extends OAuthError {
+  constructor(error: ErrorCode, status: number, description: string, fields?: ErrorFields) {
+    super(error, description, status, { allowRedirect: false, ...(fields === undefined ? {} : { fields }) })
+    this.name = 'PluginRefusal'
   }
 }
 

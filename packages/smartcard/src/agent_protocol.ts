@@ -25,30 +25,14 @@
  *   session sweep ends those sign-ins when their card session runs out.
  */
 import { parsePerson, roleOptions, type Person, type RoleOption } from '@careid/domain'
-import { PluginRefusal, type CardContext, type Directory } from '@careid/ports'
+import { PluginRefusal, type AgentErrorCode, type CardContext, type Directory } from '@careid/ports'
 import { cardRefusal, type CardCertificateVerifier, type CardChallenges } from './card_challenges.ts'
 import type { CardLocks } from './card_locks.ts'
 import type { CardPasscodes } from './card_passcodes.ts'
 import { hashSecret, type CardSession, type CardSessions } from './card_sessions.ts'
 import { agentKeyOf, pemOfX5c, verifyCompact } from './jws.ts'
 
-export type AgentErrorCode =
-  | 'invalid_request'
-  | 'invalid_assertion'
-  | 'invalid_challenge'
-  | 'challenge_expired'
-  | 'unknown_card'
-  | 'card_revoked'
-  | 'card_expired'
-  | 'card_not_yet_valid'
-  | 'card_locked'
-  | 'wrong_passcode'
-  | 'invalid_card_proof'
-  | 'not_a_virtual_card'
-  | 'invalid_card_session'
-  | 'invalid_agent_proof'
-  | 'unknown_role'
-  | 'role_already_selected'
+export type { AgentErrorCode } from '@careid/ports'
 
 /** A refusal: the `error` code and HTTP status the route answers with; the text says why, never a secret. */
 export class AgentError extends PluginRefusal {

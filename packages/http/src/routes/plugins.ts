@@ -1,20 +1,15 @@
 /**
  * Plugins' endpoints (the smartcard plugin's `{issuer}/agent/...`), mounted under the issuer: JSON
- * in, JSON out, `Cache-Control: no-store`. A `PluginRefusal` answers its status and
- * `{ error, error_description, ...extra }`; any other error goes to the one error handler as JSON.
- * Nothing here logs a body (it may carry assertions or secrets) or the Authorization header.
+ * in, JSON out, `Cache-Control: no-store`. A refusal (a `PluginRefusal`, of the one error family)
+ * and any other error go to the one error handler, which answers JSON for these routes. Nothing
+ * here logs a body (it may carry assertions or secrets) or the Authorization header.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { PluginRefusal, type PluginRequest, type PluginRoute } from '@careid/ports'
-import { noteRefusal } from '../metrics.ts'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { PluginRequest, PluginRoute } from '@careid/ports'
 
 export interface PluginRouteOptions {
   routes: readonly PluginRoute[]
   base: string
-}
-
-function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json').send(JSON.stringify(body))
 }
 
 function pluginRequest(request: FastifyRequest): PluginRequest {
@@ -31,13 +26,8 @@ export async function pluginRoutes(app: FastifyInstance, options: PluginRouteOpt
   const config = { config: { errorFormat: 'json' as const } }
   for (const route of options.routes) {
     app.post(options.base + route.path, config, async (request, reply) => {
-      try {
-        return send(reply, 200, await route.handle(pluginRequest(request)))
-      } catch (error) {
-        if (!(error instanceof PluginRefusal)) throw error
-        noteRefusal(request, error)
-        return send(reply, error.status, { error: error.error, error_description: error.description, ...error.extra })
-      }
+      const body = await route.handle(pluginRequest(request))
+      return reply.code(200).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json').send(JSON.stringify(body))
     })
   }
 }

@@ -71,7 +71,11 @@ export async function protocolRoutes(app: FastifyInstance, options: ProtocolRout
   app.post(`${base}/access_token`, { config: json }, async (request, reply) => {
     const params = formParams(request)
     await limiter.token(request, params)
-    const response = await provider.token({ params, authorization: request.headers.authorization })
+    // The DPoP proof travels to the grant as it came (RFC 9449 4.1: one header, one JWT); a
+    // repeated header is Node's comma-joined string, which no grant would take for a proof. Careid
+    // serves plain HTTP (TLS ends in front of it), so it has no client certificate to pass on.
+    const dpop = request.headers.dpop
+    const response = await provider.token({ params, authorization: request.headers.authorization, dpop: typeof dpop === 'string' ? dpop : undefined })
     return noStore(reply).type('application/json').send(JSON.stringify(response))
   })
 

@@ -16,14 +16,22 @@ import { InvalidGrant, InvalidRequest } from '../errors.ts'
 import type { Params } from '../params.ts'
 import { isLocked, sessionEndedMark } from '../sessions.ts'
 import { accessTokenClaims, idTokenClaims, signInFacts } from '../tokens.ts'
-import type { GrantDeps, TokenResponse } from './grant.ts'
+import type { Grant, GrantDeps, TokenResponse } from './grant.ts'
 
 const invalidCode = 'The provided access grant is invalid, expired, or revoked.'
 const reusedMark = (grantId: string) => `code_reused:${grantId}`
 /** RFC 7636 4.1: 43 to 128 unreserved characters. */
 const verifierShape = /^[A-Za-z0-9._~-]{43,128}$/
 
-export async function authorizationCodeGrant(deps: GrantDeps, client: ClientRecord, params: Params): Promise<TokenResponse> {
+export function authorizationCodeGrant(deps: GrantDeps): Grant {
+  return {
+    grantType: 'authorization_code',
+    parameters: ['code', 'redirect_uri', 'code_verifier'],
+    handle: ({ client, params }) => redeemCode(deps, client, params),
+  }
+}
+
+async function redeemCode(deps: GrantDeps, client: ClientRecord, params: Params): Promise<TokenResponse> {
   const code = params.require('code')
   const redirectUri = params.get('redirect_uri')
   const verifier = params.get('code_verifier')

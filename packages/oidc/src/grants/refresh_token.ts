@@ -15,11 +15,19 @@ import { InvalidGrant, InvalidScope, UnauthorizedClient } from '../errors.ts'
 import { spaceList, type Params } from '../params.ts'
 import { isLocked } from '../sessions.ts'
 import { accessTokenClaims } from '../tokens.ts'
-import type { GrantDeps, TokenResponse } from './grant.ts'
+import type { Grant, GrantDeps, TokenResponse } from './grant.ts'
 
 const invalidToken = 'The provided access grant is invalid, expired, or revoked.'
 
-export async function refreshTokenGrant(deps: GrantDeps, client: ClientRecord, params: Params): Promise<TokenResponse> {
+export function refreshTokenGrant(deps: GrantDeps): Grant {
+  return {
+    grantType: 'refresh_token',
+    parameters: ['refresh_token', 'scope'],
+    handle: ({ client, params }) => refresh(deps, client, params),
+  }
+}
+
+async function refresh(deps: GrantDeps, client: ClientRecord, params: Params): Promise<TokenResponse> {
   if (!client.refresh_tokens) throw new UnauthorizedClient('this client does not use refresh tokens')
   const presented = params.require('refresh_token')
   const now = deps.now()
