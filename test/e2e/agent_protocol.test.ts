@@ -501,7 +501,7 @@ describe('the sign-in page challenge', () => {
 
   it('shows the smartcard page again, saying the mode is not accepted, for an Identity Agent sign-in where the application asks for Smartcard Connect, and signs no one in', async () => {
     const rp = await addRp(careid)
-    const card = await issueTestCard(careid, byName('dr.hughes').uid)
+    const card = await issueTestCard(careid, byName('dentist.walker').uid)
     const agent = await createAgentKey()
     const opened = await openCardSession(careid, card, agent)
     const browser = new Browser(careid.origin)
