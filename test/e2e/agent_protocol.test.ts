@@ -499,6 +499,31 @@ describe('the sign-in page challenge', () => {
     assert.deepEqual((await redeem(rp, done.location)).id.amr, ['N3_SMARTCARD'])
   })
 
+  it('shows the smartcard page again, saying the mode is not accepted, for an Identity Agent sign-in where the application asks for Smartcard Connect, and signs no one in', async () => {
+    const rp = await addRp(careid)
+    const card = await issueTestCard(careid, byName('dentist.walker').uid)
+    const agent = await createAgentKey()
+    const opened = await openCardSession(careid, card, agent)
+    const browser = new Browser(careid.origin)
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_CIS2_SMARTCARD' }))
+    const page = landing.page
+    assert.ok(page)
+    const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
+    const f = form(page, '/authenticate')
+    const refused = await browser.fetch(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, value) } })
+    const html = await refused.text()
+    assert.equal(refused.status, 400)
+    assert.equal(refused.headers.get('location'), null, 'no redirect to the application')
+    assert.deepEqual(refused.headers.getSetCookie(), [], 'no session cookie')
+    assert.match(html, /The way your smartcard signed in is not one [^<]* accepts/)
+    const fresh = /data-challenge="([^"]+)"/.exec(html)?.[1]
+    assert.ok(fresh !== undefined && fresh !== value, 'a new challenge')
+    // Shown again from the stored journey, the page still says so.
+    const again = await browser.go(page.url)
+    assert.equal(again.page?.status, 200)
+    assert.match(again.page?.html ?? '', /The way your smartcard signed in is not one [^<]* accepts/)
+  })
+
   it('lets the right passcode open the card on the third try (three wrong ones lock it, cis2.md 4)', async () => {
     const { file, record } = await issueTestVirtualCard(careid, byName('nurse.jones').uid, '40516273')
     for (let i = 0; i < 2; i++) await expectJsonError((await passcodeAttempt(careid, file, '40516274')).response, { status: 401, error: 'wrong_passcode' })

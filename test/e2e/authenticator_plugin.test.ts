@@ -17,6 +17,7 @@ import {
   type PersonStore,
   type StepResult,
 } from '@careid/ports'
+import { totpPage } from '@careid/authenticators'
 import type { CareidPlugin } from '../../packages/cli/src/start.ts'
 import { Browser, form, radioValues, type Landing, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
@@ -37,6 +38,8 @@ function testCodeAuthenticator(): Authenticator<TestCodeContext> {
   const refuse = (reason: 'invalid_code' | 'missing_input'): StepResult => ({ type: 'failure', state, view: { page: 'totp', error: reason }, reason })
   return {
     method: { id: 'test-code', amr: 'NHSMAIL', aal: 2, acr: 'AAL2_NHSMAIL', label: 'Test code', description: 'Sign in with a one-use test code.' },
+    // It asks for its code on the TOTP authenticator's page.
+    pages: [totpPage],
     async start() {
       return { state, view: { page: 'totp' } }
     },

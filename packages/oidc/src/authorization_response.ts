@@ -3,12 +3,13 @@
  * for, then a single-use code bound to the client, the redirect URI and the PKCE challenge, and
  * the redirect with `code`, `state` and `iss` (RFC 9207).
  */
-import type { Json, SessionRecord, Store } from '@careid/ports'
+import type { SessionRecord, Store } from '@careid/ports'
 import { findPosition, idTokenPersonClaims, type Person } from '@careid/domain'
 import { satisfiedAcr } from './acr.ts'
 import type { AuthorizationRequest } from './authorization_request.ts'
 import { redirectTo } from './authorization_request.ts'
 import type { ProviderConfig } from './config.ts'
+import { encodeCodePayload, type CodePayload } from './code_payload.ts'
 import { randomToken, sha256 } from './crypto.ts'
 import { LoginRequired } from './errors.ts'
 import type { SessionService } from './sessions.ts'
@@ -34,34 +35,6 @@ export function decideRole(request: AuthorizationRequest, session: SessionRecord
   const chosen = session.selected_roleid !== undefined && findPosition(person, session.selected_roleid) !== undefined
   if (chosen && !request.scopes.includes('changedrole')) return { kind: 'keep' }
   return { kind: 'ask' }
-}
-
-/** The request as kept in an interaction or a code while the journey goes on. */
-export function serializeRequest(r: AuthorizationRequest): { [key: string]: Json } {
-  return {
-    client_id: r.client.client_id,
-    redirect_uri: r.redirect_uri,
-    redirect_uri_given: r.redirect_uri_given,
-    state: r.state ?? null,
-    scopes: r.scopes,
-    nonce: r.nonce ?? null,
-    code_challenge: r.code_challenge ?? null,
-    prompt: [...r.prompt],
-    max_age: r.max_age ?? null,
-    acr_values: r.acr_values,
-    login_hint: r.login_hint ?? null,
-    id_token_hint_sub: r.id_token_hint_sub ?? null,
-    ui_locales: r.ui_locales,
-  }
-}
-
-export interface CodePayload {
-  redirect_uri_given: boolean
-  scopes: string[]
-  nonce?: string | undefined
-  code_challenge?: string | undefined
-  state?: string | undefined
-  facts: AuthenticationFacts
 }
 
 /**
@@ -122,7 +95,7 @@ export async function issueCode(deps: {
     redirect_uri: request.redirect_uri,
     grant_id: randomToken(16),
     expires_at: t + config.codeTtlMs,
-    payload: JSON.parse(JSON.stringify(payload)) as { [key: string]: Json },
+    payload: encodeCodePayload(payload),
   })
   // The relying party now takes part in the session: it is owed a back-channel logout at its end.
   if (!session.clients.includes(request.client.client_id)) await deps.store.sessions.addClient(session.session_hash, request.client.client_id)

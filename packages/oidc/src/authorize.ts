@@ -6,11 +6,12 @@
 import { StoreUnavailable, type SessionRecord, type Store } from '@careid/ports'
 import { parsePerson, type Person } from '@careid/domain'
 import { errorRedirect, resolveRedirect, validateRequest, type AuthorizationRequest, type TrustedRedirect } from './authorization_request.ts'
-import { decideRole, issueCode, serializeRequest, SessionNotLive } from './authorization_response.ts'
+import { decideRole, issueCode, SessionNotLive } from './authorization_response.ts'
 import type { ClientRegistry } from './clients.ts'
 import type { ProviderConfig } from './config.ts'
 import { randomToken, sha256 } from './crypto.ts'
 import { InteractionRequired, LoginRequired, OAuthError, ServerError, TemporarilyUnavailable } from './errors.ts'
+import { encodeJourneyState, newJourneyState, type InteractionStage } from './journey_state.ts'
 import { loginReason } from './login_policy.ts'
 import { Params, type RawParams } from './params.ts'
 import type { SessionService } from './sessions.ts'
@@ -39,8 +40,6 @@ export interface AuthorizeDeps {
   hintSubject(idTokenHint: string): string | undefined
 }
 
-export type InteractionStage = 'login' | 'select_role'
-
 export async function loadPerson(store: Store, uid: string): Promise<Person | undefined> {
   const json = await store.people.get(uid)
   return json === undefined ? undefined : parsePerson(json)
@@ -58,13 +57,7 @@ export async function startInteraction(
   await deps.store.interactions.put({
     id,
     expires_at: deps.now() + deps.config.interactionTtlMs,
-    payload: {
-      request: serializeRequest(request),
-      browser: sha256(browserSecret),
-      csrf: randomToken(16),
-      stage,
-      session: session?.session_hash ?? null,
-    },
+    payload: encodeJourneyState(newJourneyState(request, { browser: sha256(browserSecret), csrf: randomToken(16), stage, session: session?.session_hash })),
   })
   return id
 }

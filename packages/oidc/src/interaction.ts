@@ -5,15 +5,17 @@
  * the interaction's anti-forgery token, so a journey can be neither hijacked nor forced on
  * someone else (login CSRF).
  */
-import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepView } from '@careid/ports'
+import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepPageName, StepView } from '@careid/ports'
 import { roleOptions, type Person } from '@careid/domain'
-import type { Json, InteractionRecord, SessionRecord } from '@careid/ports'
-import { meets, type Acr } from './acr.ts'
+import type { InteractionRecord, SessionRecord } from '@careid/ports'
+import { meets } from './acr.ts'
 import { asOAuthError, loadPerson, type AuthorizeDeps } from './authorize.ts'
-import { errorRedirect, type AuthorizationRequest, type Prompt } from './authorization_request.ts'
+import { errorRedirect, type AuthorizationRequest } from './authorization_request.ts'
 import { decideRole, issueCode, SessionNotLive } from './authorization_response.ts'
 import { safeEqual, sha256 } from './crypto.ts'
 import { LoginRequired, OAuthError } from './errors.ts'
+import { decodeJourneyState, encodeJourneyState, encodeStepView, stepPages, type JourneyState } from './journey_state.ts'
+import { withClient } from './request_codec.ts'
 
 export interface JourneyDeps extends AuthorizeDeps {
   authenticators: readonly Authenticator[]
@@ -105,37 +107,31 @@ export class JourneyExpired extends OAuthError {
 
 interface Loaded {
   record: InteractionRecord
-  payload: { [key: string]: Json }
+  state: JourneyState
   request: AuthorizationRequest
 }
 
 export function createJourney(deps: JourneyDeps) {
+  /** The step pages of the authenticators offered now (plugins register theirs after creation). */
+  const pages = () => stepPages(deps.authenticators)
+
+  /** The journey's record and state, if it is live and decodes. */
+  async function read(interactionId: string): Promise<{ record: InteractionRecord; state: JourneyState } | undefined> {
+    const record = await deps.store.interactions.get(interactionId, deps.now())
+    const state = record === undefined ? undefined : decodeJourneyState(record.payload, pages())
+    return record === undefined || state === undefined ? undefined : { record, state }
+  }
+
   async function load(input: JourneyInput, post: boolean): Promise<Loaded> {
-    const record = await deps.store.interactions.get(input.interactionId, deps.now())
-    if (record === undefined || input.browserSecret === undefined) throw new JourneyExpired()
-    const payload = record.payload
-    if (!safeEqual(sha256(input.browserSecret), String(payload.browser))) throw new JourneyExpired()
-    if (post && !safeEqual(input.form.csrf ?? '', String(payload.csrf))) throw new JourneyExpired()
-    const r = payload.request as { [key: string]: Json }
-    const client = await deps.clients.get(String(r.client_id))
+    // A record that does not decode is no journey this provider can go on with: expired, not a crash.
+    const found = await read(input.interactionId)
+    if (found === undefined || input.browserSecret === undefined) throw new JourneyExpired()
+    const { record, state } = found
+    if (!safeEqual(sha256(input.browserSecret), state.browser)) throw new JourneyExpired()
+    if (post && !safeEqual(input.form.csrf ?? '', state.csrf)) throw new JourneyExpired()
+    const client = await deps.clients.get(state.request.client_id)
     if (client === undefined) throw new JourneyExpired()
-    const opt = (v: Json | undefined) => (v === null || v === undefined ? undefined : (v as string))
-    const request: AuthorizationRequest = {
-      client,
-      redirect_uri: String(r.redirect_uri),
-      redirect_uri_given: r.redirect_uri_given === true,
-      state: opt(r.state),
-      scopes: r.scopes as string[],
-      nonce: opt(r.nonce),
-      code_challenge: opt(r.code_challenge),
-      prompt: new Set(r.prompt as Prompt[]),
-      max_age: r.max_age === null ? undefined : (r.max_age as number),
-      acr_values: r.acr_values as Acr[],
-      login_hint: opt(r.login_hint),
-      id_token_hint_sub: opt(r.id_token_hint_sub),
-      ui_locales: r.ui_locales as string[],
-    }
-    return { record, payload, request }
+    return { record, state, request: withClient(state.request, client) }
   }
 
   function methods(request: AuthorizationRequest) {
@@ -145,9 +141,17 @@ export function createJourney(deps: JourneyDeps) {
     return { options, unavailable }
   }
 
-  async function save(loaded: Loaded, changes: { [key: string]: Json }) {
-    Object.assign(loaded.payload, changes)
-    await deps.store.interactions.put({ ...loaded.record, payload: loaded.payload })
+  async function save(loaded: Loaded, changes: Partial<JourneyState>) {
+    Object.assign(loaded.state, changes)
+    await deps.store.interactions.put({ ...loaded.record, payload: encodeJourneyState(loaded.state) })
+  }
+
+  /**
+   * `view` saying the method ended in an `amr` the request does not accept, if its page can say so
+   * (a smartcard's); as it is otherwise.
+   */
+  function notAccepted(view: StepView): StepView {
+    return pages().get(view.page)?.decode({ ...encodeStepView(view), error: 'method_not_accepted' }) ?? view
   }
 
   function ctx(loaded: Loaded, source?: string) {
@@ -161,20 +165,22 @@ export function createJourney(deps: JourneyDeps) {
   /** The page for the login stage; `missing` when the choice of method was posted without one. */
   async function loginView(loaded: Loaded, missing = false): Promise<JourneyOutcome> {
     const { options, unavailable } = methods(loaded.request)
-    const chosen = options.find((a) => a.method.id === loaded.payload.method)
-    const base = { client_name: loaded.request.client.client_name, csrf: String(loaded.payload.csrf) }
+    const chosen = options.find((a) => a.method.id === loaded.state.method)
+    const base = { client_name: loaded.request.client.client_name, csrf: loaded.state.csrf }
     if (chosen === undefined && options.length === 1) return begin(loaded, options[0] as Authenticator)
     if (chosen === undefined) {
       const status = options.length === 0 ? 403 : missing ? 400 : 200
       return show({ kind: 'choose', ...base, options: options.map((a) => a.method), unavailable: unavailable.map((a) => a.method), missing }, status)
     }
+    // A method chosen and no view of its step is a record no version writes: not a journey to go on with.
+    if (loaded.state.view === undefined) throw new JourneyExpired()
     const alternatives = options.filter((a) => a !== chosen).map((a) => a.method)
-    return show({ kind: 'step', ...base, method: chosen.method, view: loaded.payload.view as unknown as StepView, canGoBack: options.length > 1, alternatives })
+    return show({ kind: 'step', ...base, method: chosen.method, view: loaded.state.view, canGoBack: options.length > 1, alternatives })
   }
 
   async function begin(loaded: Loaded, authenticator: Authenticator): Promise<JourneyOutcome> {
     const { state, view } = await authenticator.start(ctx(loaded))
-    await save(loaded, { method: authenticator.method.id, auth_state: state, view: view as unknown as Json })
+    await save(loaded, { method: authenticator.method.id, auth_state: state, view })
     return loginView(loaded)
   }
 
@@ -186,7 +192,7 @@ export function createJourney(deps: JourneyDeps) {
       {
         kind: 'select_role',
         client_name: loaded.request.client.client_name,
-        csrf: String(loaded.payload.csrf),
+        csrf: loaded.state.csrf,
         person_name: person.display_name,
         roles,
         total: all.length,
@@ -203,7 +209,7 @@ export function createJourney(deps: JourneyDeps) {
    * unlocked); the application gets nothing until then.
    */
   async function backToSignIn(loaded: Loaded): Promise<JourneyOutcome> {
-    await save(loaded, { stage: 'login', session: null, method: null, auth_state: null, view: null })
+    await save(loaded, { stage: 'login', session: undefined, method: undefined, auth_state: null, view: undefined })
     return loginView(loaded)
   }
 
@@ -265,8 +271,8 @@ export function createJourney(deps: JourneyDeps) {
    * this browser's cookie holds (the cookie was set before the role page was shown).
    */
   async function existingSession(loaded: Loaded, input: JourneyInput): Promise<SessionRecord | undefined> {
-    const hash = loaded.payload.session
-    if (typeof hash !== 'string' || input.sessionSecret === undefined || !safeEqual(sha256(input.sessionSecret), hash)) return undefined
+    const hash = loaded.state.session
+    if (hash === undefined || input.sessionSecret === undefined || !safeEqual(sha256(input.sessionSecret), hash)) return undefined
     return deps.sessions.current(hash)
   }
 
@@ -276,18 +282,15 @@ export function createJourney(deps: JourneyDeps) {
      * the HTTP layer knows what the next post answers; undefined when none is (no live journey, no
      * method chosen yet, or past sign-in). Reveals nothing else and changes nothing.
      */
-    async currentPage(interactionId: string): Promise<string | undefined> {
-      const record = await deps.store.interactions.get(interactionId, deps.now())
-      if (record === undefined || record.payload.stage !== 'login') return undefined
-      const view = record.payload.view
-      if (typeof view !== 'object' || view === null || Array.isArray(view)) return undefined
-      return typeof view.page === 'string' ? view.page : undefined
+    async currentPage(interactionId: string): Promise<StepPageName | undefined> {
+      const found = await read(interactionId)
+      return found?.state.stage === 'login' ? found.state.view?.page : undefined
     },
 
     /** GET: the page for the journey's current stage (`query` filters the role list). */
     show(input: JourneyInput) {
       return guarded(input, false, async (loaded) => {
-        if (loaded.payload.stage === 'select_role') {
+        if (loaded.state.stage === 'select_role') {
           const session = await existingSession(loaded, input)
           if (session === undefined) return backToSignIn(loaded)
           const person = await loadPerson(deps.store, session.sub)
@@ -302,10 +305,10 @@ export function createJourney(deps: JourneyDeps) {
     choose(input: JourneyInput) {
       return guarded(input, true, async (loaded) => {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === input.form.method)
-        if (chosen === undefined || loaded.payload.stage !== 'login') {
-          await save(loaded, { method: null })
+        if (chosen === undefined || loaded.state.stage !== 'login') {
+          await save(loaded, { method: undefined })
           // Nothing chosen, or something not offered: the choice again, saying what to do.
-          return loginView(loaded, loaded.payload.stage === 'login')
+          return loginView(loaded, loaded.state.stage === 'login')
         }
         return begin(loaded, chosen)
       })
@@ -314,7 +317,7 @@ export function createJourney(deps: JourneyDeps) {
     /** GET back: return to the choice of authenticator. */
     back(input: JourneyInput) {
       return guarded(input, false, async (loaded) => {
-        if (loaded.payload.stage === 'login') await save(loaded, { method: null, auth_state: null, view: null })
+        if (loaded.state.stage === 'login') await save(loaded, { method: undefined, auth_state: null, view: undefined })
         return loginView(loaded)
       })
     },
@@ -322,18 +325,18 @@ export function createJourney(deps: JourneyDeps) {
     /** POST: the current authenticator step's form. */
     submit(input: JourneyInput) {
       return guarded(input, true, async (loaded) => {
-        const chosen = methods(loaded.request).options.find((a) => a.method.id === loaded.payload.method)
-        if (chosen === undefined || loaded.payload.stage !== 'login') return loginView(loaded)
-        const result = await chosen.submit(ctx(loaded, input.source), loaded.payload.auth_state ?? null, input.form)
+        const chosen = methods(loaded.request).options.find((a) => a.method.id === loaded.state.method)
+        if (chosen === undefined || loaded.state.stage !== 'login') return loginView(loaded)
+        const result = await chosen.submit(ctx(loaded, input.source), loaded.state.auth_state, input.form)
         if (result.type !== 'success') {
-          await save(loaded, { auth_state: result.state, view: result.view as unknown as Json })
+          await save(loaded, { auth_state: result.state, view: result.view })
           const outcome = await loginView(loaded)
           return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: result.reason } } : outcome
         }
         // A method that may end in one of several amr values (a smartcard) must have ended in one the request accepts.
         if (!loaded.request.acr_values.some((acr) => meets(acr, result.amr, chosen.method.aal))) {
           const restarted = await chosen.start(ctx(loaded))
-          await save(loaded, { auth_state: restarted.state, view: { ...restarted.view, error: 'method_not_accepted' } as unknown as Json })
+          await save(loaded, { auth_state: restarted.state, view: notAccepted(restarted.view) })
           const outcome = await loginView(loaded)
           return outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: 'method_not_accepted' } } : outcome
         }
@@ -360,7 +363,7 @@ export function createJourney(deps: JourneyDeps) {
     /** POST role=<person_roleid>. */
     selectRole(input: JourneyInput) {
       return guarded(input, true, async (loaded) => {
-        if (loaded.payload.stage !== 'select_role') return loginView(loaded)
+        if (loaded.state.stage !== 'select_role') return loginView(loaded)
         const session = await existingSession(loaded, input)
         if (session === undefined) return backToSignIn(loaded)
         const person = await loadPerson(deps.store, session.sub)

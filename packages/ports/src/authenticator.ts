@@ -43,14 +43,98 @@ export type AuthenticationError =
   | 'card_session_ended'
   | 'method_not_accepted'
 
-/** What the page for the current step shows. `page` names a UI template. */
-export interface StepView {
-  page: string
-  /** Values to put back into the form (never a secret). */
-  values?: Record<string, string> | undefined
-  error?: AuthenticationError | undefined
-  /** Extra template data (e.g. seconds until a lock ends). */
-  data?: Record<string, Json> | undefined
+/**
+ * The step pages authenticators show, by page name: the members of the page union. Each
+ * authenticator adds its own pages by declaration merging, beside the code that makes its views:
+ *
+ * ```ts
+ * declare module '@careid/ports' {
+ *   interface StepPages {
+ *     totp: { error: 'invalid_code' | 'locked' | 'missing_input'; values: {}; data: { locked_minutes?: number } }
+ *   }
+ * }
+ * ```
+ *
+ * so `StepView` has one member per page, each with its own error codes and data, and whatever shows
+ * them (the HTTP layer) must handle every one: a page nobody renders, or a view of a page nobody
+ * declared, is a compile error. Declare `values` and `data` as type literals (not interfaces), so
+ * they stay assignable to JSON.
+ */
+export interface StepPages {}
+
+/** What a page declares in `StepPages`. */
+export interface StepPageDeclaration {
+  error: AuthenticationError
+  /** Values put back into the form (never a secret). */
+  values: { [field: string]: string | undefined }
+  /** Extra template data (e.g. minutes until a lock ends). */
+  data: { [key: string]: string | number | boolean | undefined }
+}
+
+export type StepPageName = keyof StepPages & string
+
+type Declared<P extends StepPageName> = StepPages[P] extends StepPageDeclaration ? StepPages[P] : never
+
+/** What the page for the current step shows: one member per declared page. */
+export type StepView<P extends StepPageName = StepPageName> = P extends StepPageName
+  ? {
+      page: P
+      values?: Declared<P>['values'] | undefined
+      error?: Declared<P>['error'] | undefined
+      data?: Declared<P>['data'] | undefined
+    }
+  : never
+
+/**
+ * A page's runtime half: the journey keeps the current view in the store between requests and,
+ * reading it back, asks the page to check it, so a stored view that is not one of its views is
+ * refused rather than shown.
+ */
+export interface StepPage<P extends StepPageName = StepPageName> {
+  readonly name: P
+  /** The view, if `stored` (a view the journey kept, as JSON) is one of this page's; else undefined. */
+  decode(stored: { [key: string]: Json }): StepView<P> | undefined
+}
+
+/**
+ * The parts of a stored view every page shares, checked: `values` only strings, `error` one of
+ * `errors`, `data` an object. Undefined when any is malformed.
+ */
+export function storedStepView<E extends AuthenticationError>(stored: { [key: string]: Json }, errors: readonly E[]): StoredStepParts<E> | undefined {
+  const { values, error, data } = stored
+  const parts: StoredStepParts<E> = { data: {} }
+  if (values !== undefined && values !== null) {
+    if (!isObject(values)) return undefined
+    const strings: { [field: string]: string } = {}
+    for (const [field, value] of Object.entries(values)) {
+      if (typeof value !== 'string') return undefined
+      strings[field] = value
+    }
+    parts.values = strings
+  }
+  if (error !== undefined && error !== null) {
+    if (!isOneOf(error, errors)) return undefined
+    parts.error = error
+  }
+  if (data !== undefined && data !== null) {
+    if (!isObject(data)) return undefined
+    parts.data = data
+  }
+  return parts
+}
+
+export interface StoredStepParts<E extends AuthenticationError> {
+  values?: { [field: string]: string }
+  error?: E
+  data: { [key: string]: Json }
+}
+
+function isOneOf<E extends string>(value: Json, list: readonly E[]): value is E {
+  return list.some((item) => item === value)
+}
+
+function isObject(value: Json): value is { [key: string]: Json } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 export type StepResult =
@@ -110,6 +194,8 @@ export interface CardContext {
  */
 export interface Authenticator<Needs = unknown> {
   readonly method: AuthenticationMethod
+  /** The pages its steps show (each declared in `StepPages`). */
+  readonly pages: readonly StepPage[]
   /** The first step of a new attempt. */
   start(ctx: AuthenticatorContext & Needs): Promise<{ state: Json; view: StepView }>
   /** Takes the form the person submitted for the current step. */

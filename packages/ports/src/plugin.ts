@@ -53,6 +53,7 @@ export function bindAuthenticator<Needs>(authenticator: Authenticator<Needs>, ne
   const withNeeds = (ctx: AuthenticatorContext) => ({ ...needs, ...ctx })
   return {
     method: authenticator.method,
+    pages: authenticator.pages,
     start: (ctx) => authenticator.start(withNeeds(ctx)),
     submit: (ctx, state, input) => authenticator.submit(withNeeds(ctx), state, input),
   }

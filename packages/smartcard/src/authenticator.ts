@@ -15,7 +15,7 @@
  * AAL3_N3_SMARTCARD / AAL3_CIS2_SMARTCARD.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { AuthenticationError, AuthenticationMethod, Authenticator, AuthenticatorContext, Json, ReplayCache, StepResult, StepView } from '@careid/ports'
+import { storedStepView, type AuthenticationMethod, type Authenticator, type AuthenticatorContext, type Json, type ReplayCache, type StepPage, type StepResult, type StepView } from '@careid/ports'
 import type { CardCertificateVerifier, CardChallenges } from './card_challenges.ts'
 import type { CardSessions } from './card_sessions.ts'
 import { compactHeader, parseGeneralJws, pemOfX5c, verifyCompact, verifyGeneralSignature, type Json as Claims } from './jws.ts'
@@ -26,6 +26,32 @@ export const ticketChallengeTtlMs = 60_000
 const maxTicketLifetimeS = 120
 
 export const SMARTCARD_PAGE = 'smartcard'
+
+/**
+ * What the smartcard page can say went wrong; `method_not_accepted` is the journey's: the card
+ * signed in in a mode (`amr`) the application does not accept.
+ */
+type SmartcardError = 'invalid_ticket' | 'challenge_expired' | 'card_not_valid' | 'card_session_ended' | 'method_not_accepted' | 'missing_input'
+const smartcardErrors: readonly SmartcardError[] = ['invalid_ticket', 'challenge_expired', 'card_not_valid', 'card_session_ended', 'method_not_accepted', 'missing_input']
+
+declare module '@careid/ports' {
+  interface StepPages {
+    /** The page asking the Identity Agent for a ticket over `challenge`, at `agent_origin`. */
+    smartcard: { error: SmartcardError; values: {}; data: { challenge: string; agent_origin: string } }
+  }
+}
+
+/** The smartcard page's stored views, checked when the journey reads them back. */
+const smartcardPage: StepPage<'smartcard'> = {
+  name: SMARTCARD_PAGE,
+  decode(stored) {
+    const parts = storedStepView(stored, smartcardErrors)
+    const challenge = parts?.data['challenge']
+    const agentOrigin = parts?.data['agent_origin']
+    if (parts === undefined || parts.values !== undefined || typeof challenge !== 'string' || typeof agentOrigin !== 'string') return undefined
+    return { page: SMARTCARD_PAGE, error: parts.error, data: { challenge, agent_origin: agentOrigin } }
+  },
+}
 
 export interface SmartcardAuthenticatorOptions {
   issuer: string
@@ -55,7 +81,7 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
     description: options.description ?? 'Sign in with your NHS smartcard, through the Identity Agent on this computer.',
   }
 
-  function fresh(now: number, error?: AuthenticationError): { state: Json; view: StepView } {
+  function fresh(now: number, error?: SmartcardError): { state: Json; view: StepView<'smartcard'> } {
     const state: State = { challenge: randomBytes(32).toString('base64url'), exp: now + ticketChallengeTtlMs }
     return {
       state,
@@ -63,7 +89,7 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
     }
   }
 
-  function failure(now: number, reason: AuthenticationError): StepResult {
+  function failure(now: number, reason: SmartcardError): StepResult {
     return { type: 'failure', reason, ...fresh(now, reason) }
   }
 
@@ -128,6 +154,7 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
 
   return {
     method,
+    pages: [smartcardPage],
     async start(ctx) {
       return fresh(ctx.now)
     },

@@ -5,7 +5,7 @@
  */
 import type { Json } from '@careid/ports'
 import type { AuthenticationMethod, Authenticator, CredentialContext, StepResult } from '@careid/ports'
-import { checkPasswordForm, passwordCheckOptions, passwordView } from './form.ts'
+import { checkPasswordForm, passwordCheckOptions, passwordPage, passwordView } from './form.ts'
 import { verifyPassword, type VerifyPassword } from './hash.ts'
 import { passwordThrottlePolicy, type PasswordThrottlePolicy } from './throttle.ts'
 
@@ -36,6 +36,7 @@ export function passwordAuthenticator(options: PasswordAuthenticatorOptions = {}
   }
   return {
     method,
+    pages: [passwordPage],
     async start(ctx) {
       return { state: STATE, view: passwordView(ctx.loginHint) }
     },

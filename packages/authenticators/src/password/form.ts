@@ -4,7 +4,7 @@
  * (`throttle.ts`); the authenticator using it decides what a pass leads to.
  */
 import type { Json } from '@careid/ports'
-import type { AuthenticationError, AuthenticatorContext, CredentialContext, StepView } from '@careid/ports'
+import { storedStepView, type AuthenticatorContext, type CredentialContext, type StepPage, type StepView } from '@careid/ports'
 import { findCredential, updateCredentialState } from '../credentials.ts'
 import { lockedData } from '../lockout.ts'
 import { dummyPasswordHash, type VerifyPassword } from './hash.ts'
@@ -25,17 +25,40 @@ export const PASSWORD_KIND = 'password'
 /** The UI template for this step (`PasswordPage`). */
 const PASSWORD_PAGE = 'password'
 
+/** What the password page can say went wrong. */
+type PasswordError = 'invalid_credentials' | 'locked' | 'missing_input' | 'not_enrolled'
+const passwordErrors: readonly PasswordError[] = ['invalid_credentials', 'locked', 'missing_input', 'not_enrolled']
+
+declare module '@careid/ports' {
+  interface StepPages {
+    /** Username and password: the password authenticator, and the TOTP authenticator's first step. */
+    password: { error: PasswordError; values: { username?: string }; data: { locked_minutes?: number } }
+  }
+}
+
 /** The password page, with the username put back (never the password). */
-export function passwordView(
-  username: string | undefined,
-  error?: AuthenticationError,
-  data?: Record<string, Json>,
-): StepView {
-  const view: StepView = { page: PASSWORD_PAGE }
+export function passwordView(username: string | undefined, error?: PasswordError, data?: { locked_minutes?: number }): StepView<'password'> {
+  const view: StepView<'password'> = { page: PASSWORD_PAGE }
   if (username !== undefined && username !== '') view.values = { username }
   if (error !== undefined) view.error = error
   if (data !== undefined) view.data = data
   return view
+}
+
+/** The password page's stored views, checked when the journey reads them back. */
+export const passwordPage: StepPage<'password'> = {
+  name: PASSWORD_PAGE,
+  decode(stored) {
+    const parts = storedStepView(stored, passwordErrors)
+    const username = parts?.values?.['username']
+    const minutes = parts?.data['locked_minutes']
+    if (parts === undefined || (minutes !== undefined && typeof minutes !== 'number')) return undefined
+    const view: StepView<'password'> = { page: PASSWORD_PAGE }
+    if (username !== undefined) view.values = { username }
+    if (parts.error !== undefined) view.error = parts.error
+    if (minutes !== undefined) view.data = { locked_minutes: minutes }
+    return view
+  },
 }
 
 /** How the username and password step checks and limits guesses. */
@@ -57,7 +80,7 @@ export function passwordCheckOptions(throttle: PasswordThrottlePolicy, verify: V
 /** The outcome of the username and password step. */
 export type PasswordCheck =
   | { ok: true; uid: string; username: string }
-  | { ok: false; reason: 'invalid_credentials' | 'locked' | 'missing_input'; view: StepView }
+  | { ok: false; reason: 'invalid_credentials' | 'locked' | 'missing_input'; view: StepView<'password'> }
 
 /**
  * Checks the submitted `username` and `password` (see `throttle.ts` for the limits).
@@ -81,7 +104,7 @@ export async function checkPasswordForm(
   // Surrounding spaces in a username are a paste artefact; in a password they may be meant.
   const username = (input['username'] ?? '').trim()
   const password = input['password'] ?? ''
-  const fail = (reason: 'invalid_credentials' | 'locked' | 'missing_input', data?: Record<string, Json>): PasswordCheck => ({
+  const fail = (reason: 'invalid_credentials' | 'locked' | 'missing_input', data?: { locked_minutes: number }): PasswordCheck => ({
     ok: false,
     reason,
     view: passwordView(username, reason, data),

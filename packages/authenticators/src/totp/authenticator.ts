@@ -14,19 +14,20 @@
  * interaction), never in anything the browser can change.
  */
 import type { Json } from '@careid/ports'
-import type {
-  AuthenticationError,
-  AuthenticationMethod,
-  Authenticator,
-  AuthenticatorContext,
-  CredentialContext,
-  StepResult,
-  StepView,
+import {
+  storedStepView,
+  type AuthenticationMethod,
+  type Authenticator,
+  type AuthenticatorContext,
+  type CredentialContext,
+  type StepPage,
+  type StepResult,
+  type StepView,
 } from '@careid/ports'
 import { findCredential, updateCredentialState } from '../credentials.ts'
 import type { LockoutPolicy } from '../lockout.ts'
 import { afterFailure, afterSuccess, lockedData, lockedUntil, lockoutPolicy } from '../lockout.ts'
-import { checkPasswordForm, passwordCheckOptions, passwordView } from '../password/form.ts'
+import { checkPasswordForm, passwordCheckOptions, passwordPage, passwordView } from '../password/form.ts'
 import { verifyPassword, type VerifyPassword } from '../password/hash.ts'
 import { passwordThrottlePolicy, type PasswordThrottlePolicy } from '../password/throttle.ts'
 import { isTotpCodeShaped, matchTotpStep } from './code.ts'
@@ -36,6 +37,28 @@ export const TOTP_KIND = 'totp'
 
 /** The UI template for the code step (`TotpPage`). */
 const TOTP_PAGE = 'totp'
+
+/** What the code page can say went wrong. */
+type TotpError = 'invalid_code' | 'code_already_used' | 'locked' | 'missing_input'
+const totpErrors: readonly TotpError[] = ['invalid_code', 'code_already_used', 'locked', 'missing_input']
+
+declare module '@careid/ports' {
+  interface StepPages {
+    /** The 6-digit code from the person's authenticator app. */
+    totp: { error: TotpError; values: {}; data: { locked_minutes?: number } }
+  }
+}
+
+/** The code page's stored views, checked when the journey reads them back. */
+export const totpPage: StepPage<'totp'> = {
+  name: TOTP_PAGE,
+  decode(stored) {
+    const parts = storedStepView(stored, totpErrors)
+    const minutes = parts?.data['locked_minutes']
+    if (parts === undefined || parts.values !== undefined || (minutes !== undefined && typeof minutes !== 'number')) return undefined
+    return totpView(parts.error, minutes === undefined ? undefined : { locked_minutes: minutes })
+  },
+}
 
 /** Options for `totpAuthenticator`; every field has a default. */
 export interface TotpAuthenticatorOptions {
@@ -93,7 +116,7 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
     input: Record<string, string>,
   ): Promise<StepResult> {
     const { uid } = state
-    const fail = (reason: AuthenticationError, data?: Record<string, Json>): StepResult =>
+    const fail = (reason: TotpError, data?: { locked_minutes: number }): StepResult =>
       failure(state, totpView(reason, data), reason)
     // Apps show the code as "123 456"; people type it that way.
     const code = (input['code'] ?? '').replace(/\s+/g, '')
@@ -134,6 +157,7 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
 
   return {
     method,
+    pages: [passwordPage, totpPage],
     async start(ctx) {
       return { state: PASSWORD_STATE, view: passwordView(ctx.loginHint) }
     },
@@ -144,14 +168,14 @@ export function totpAuthenticator(options: TotpAuthenticatorOptions = {}): Authe
   }
 }
 
-function totpView(error?: AuthenticationError, data?: Record<string, Json>): StepView {
-  const view: StepView = { page: TOTP_PAGE }
+function totpView(error?: TotpError, data?: { locked_minutes?: number }): StepView<'totp'> {
+  const view: StepView<'totp'> = { page: TOTP_PAGE }
   if (error !== undefined) view.error = error
   if (data !== undefined) view.data = data
   return view
 }
 
-function failure(state: TotpState, view: StepView, reason: AuthenticationError): StepResult {
+function failure(state: TotpState, view: StepView, reason: TotpError | 'not_enrolled' | 'invalid_credentials'): StepResult {
   return { type: 'failure', state, view, reason }
 }
 

@@ -36,30 +36,8 @@ function pageOf(view: JourneyView, action: string): PageModel {
         unavailable: view.unavailable.map((m) => ({ id: m.id, label: m.label, reason: 'This application needs a stronger way to sign in.' })),
         error: view.missing === true ? 'missing_input' : undefined,
       }
-    case 'step': {
-      const common = {
-        form: { action: `${action}/authenticate`, csrf: view.csrf },
-        client_name: view.client_name,
-        back: view.canGoBack ? `${action}/back` : undefined,
-      }
-      const locked = view.view.data?.locked_minutes
-      const lockedMinutes = typeof locked === 'number' ? locked : undefined
-      if (view.view.page === 'smartcard') {
-        return {
-          page: 'smartcard',
-          ...common,
-          challenge: String(view.view.data?.challenge ?? ''),
-          agent_origin: String(view.view.data?.agent_origin ?? ''),
-          alternatives: view.alternatives.map((m) => m.label),
-          retry: action,
-          error: view.view.error as never,
-        }
-      }
-      if (view.view.page === 'totp') {
-        return { page: 'totp', ...common, error: view.view.error as never, locked_minutes: lockedMinutes }
-      }
-      return { page: 'password', ...common, method_label: view.method.label, username: view.view.values?.username, error: view.view.error as never, locked_minutes: lockedMinutes }
-    }
+    case 'step':
+      return stepPageOf(view, action)
     case 'select_role':
       return {
         page: 'select_role',
@@ -73,6 +51,43 @@ function pageOf(view: JourneyView, action: string): PageModel {
         error: view.missing === true ? 'missing_input' : undefined,
       }
   }
+}
+
+/**
+ * The page of an authenticator step: one case per page authenticators declare (`StepPages`), and
+ * no default, so a page declared and not rendered here fails to compile rather than falling back
+ * to another page.
+ */
+function stepPageOf(view: Extract<JourneyView, { kind: 'step' }>, action: string): PageModel {
+  const common = {
+    form: { action: `${action}/authenticate`, csrf: view.csrf },
+    client_name: view.client_name,
+    back: view.canGoBack ? `${action}/back` : undefined,
+  }
+  const step = view.view
+  switch (step.page) {
+    case 'password':
+      return { page: 'password', ...common, method_label: view.method.label, username: step.values?.username, error: step.error, locked_minutes: step.data?.locked_minutes }
+    case 'totp':
+      return { page: 'totp', ...common, error: step.error, locked_minutes: step.data?.locked_minutes }
+    case 'smartcard':
+      return {
+        page: 'smartcard',
+        ...common,
+        challenge: step.data?.challenge ?? '',
+        agent_origin: step.data?.agent_origin ?? '',
+        alternatives: view.alternatives.map((m) => m.label),
+        retry: action,
+        error: step.error,
+      }
+    default:
+      return unrendered(step)
+  }
+}
+
+/** Reached only if a declared step page has no case above, which the type `never` rules out. */
+function unrendered(step: never): never {
+  throw new TypeError(`no page renders the step page ${JSON.stringify(step)}`)
 }
 
 export async function interactionRoutes(app: FastifyInstance, options: InteractionRouteOptions): Promise<void> {

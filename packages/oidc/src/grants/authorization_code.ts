@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ClientRecord } from '@careid/ports'
-import type { CodePayload } from '../authorization_response.ts'
+import { decodeCodePayload } from '../code_payload.ts'
 import { randomToken, safeEqual, sha256 } from '../crypto.ts'
 import { InvalidGrant, InvalidRequest } from '../errors.ts'
 import type { Params } from '../params.ts'
@@ -49,8 +49,9 @@ async function redeemCode(deps: GrantDeps, client: ClientRecord, params: Params)
     throw new InvalidGrant(invalidCode)
   }
   const record = redemption.code
-  const payload = record.payload as unknown as CodePayload
   if (record.client_id !== client.client_id) throw new InvalidGrant(invalidCode, { detail: 'code issued to another client' })
+  const payload = decodeCodePayload(record.payload)
+  if (payload === undefined) throw new InvalidGrant(invalidCode, { detail: 'code payload not decodable' })
   if (payload.redirect_uri_given || redirectUri !== undefined) {
     if (redirectUri !== record.redirect_uri) throw new InvalidGrant('redirect_uri does not match the authorization request')
   }
