@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { after, describe, it } from 'node:test'
 import Database from 'libsql'
-import { runStoreConformance } from '../src/conformance.ts'
+import { runStoreConformance } from '../src/conformance/index.ts'
 import { latestSchemaVersion, openSqliteStore, sqliteMigrations } from '../src/sqlite/index.ts'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
