@@ -5,13 +5,13 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { combineStores } from '../src/composite.ts'
-import { runStoreConformance } from '../src/conformance/index.ts'
+import { combineStores } from '../../src/composite.ts'
+import { runStoreConformance } from '../../src/conformance/index.ts'
 import type { AuthorizationCodeRecord, SessionRecord } from '@careid/ports'
-import { openPostgresStore } from '../src/postgres/postgres_store.ts'
-import { openRedisStore, type RedisShortLivedStore, type RedisStoreOptions } from '../src/redis/redis_store.ts'
-import { openSqliteStore } from '../src/sqlite/sqlite_store.ts'
-import { ensurePostgres, ensureRedis, type Service } from './support/services.ts'
+import { openPostgresStore } from '../../src/postgres/postgres_store.ts'
+import { openRedisStore, type RedisShortLivedStore, type RedisStoreOptions } from '../../src/redis/redis_store.ts'
+import { openSqliteStore } from '../../src/sqlite/sqlite_store.ts'
+import { ensurePostgres, ensureRedis, type Service } from '../support/services.ts'
 
 const T = 1_700_000_000_000
 const MINUTE = 60_000
