@@ -16,6 +16,7 @@ import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { hs256Jwt, jwtParts, publicKeyPem, rs256Jwt, unsignedJwt, withEditedPayload } from '../support/jwt_forgery.ts'
 import { assertNoLeak, codeRedeemed, expectErrorPage, expectErrorRedirect, expectJsonError, rowCounts } from '../support/refusals.ts'
 import { authorizationUrl, encodeForm, pkcePair, postForm, signedInBrowser, singleRolePassword, singleRolePerson, ssoCode, type CodeClient, type FormValues } from '../support/sso_codes.ts'
+import { someoneWithFewRoles } from '../support/demo_people.ts'
 
 interface Client extends CodeClient {
   client_secret: string
@@ -30,8 +31,7 @@ interface Tokens {
 const invalidCode = 'The provided access grant is invalid, expired, or revoked.'
 
 /** Someone with 2 to 5 roles (a plain role picker), and a role that belongs to someone else. */
-const someoneWithRoles = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5)
-assert.ok(someoneWithRoles)
+const someoneWithRoles = someoneWithFewRoles()
 const manyRoles = someoneWithRoles
 const manyRolesPassword = demoCredentials[manyRoles.uid]?.password as string
 const foreignRole = demoWorkforce.find((p) => p.uid !== manyRoles.uid && p.positions.length > 0)?.positions[0]?.person_roleid as string

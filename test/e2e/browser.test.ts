@@ -13,15 +13,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { BrowserContext, Page, Request } from 'playwright-core'
-import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { assertAccessible } from '../support/axe.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { launchChromium } from '../support/chromium.ts'
 import { chromium, requires } from '../support/system_packages.ts'
+import { password as demoPassword, someoneWithFewRoles } from '../support/demo_people.ts'
 
-const person = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5)
-assert.ok(person, 'the demo workforce has someone with 2 to 5 roles')
-const password = demoCredentials[person.uid]?.password as string
+const person = someoneWithFewRoles()
+const password = demoPassword(person)
 const chosenRole = person.positions[1]?.person_roleid as string
 /** nhsuk-frontend's header background: NHS blue #005eb8. */
 const nhsBlue = 'rgb(0, 94, 184)'

@@ -5,25 +5,17 @@
  * unlocked through the provider's counter.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { openCardAuthority, VirtualCardReader, type UnlockResult } from '@careid/cards'
-import { demoWorkforce } from '@careid/domain'
 import { createSecretBox } from '@careid/oidc'
 import { loadKeyEncryptionKey } from '@careid/store/key-encryption-key'
 import type { Json } from '@careid/ports'
-import { providerOf } from '../../packages/cards/test/support.ts'
-import { ok, refused, runCareid, withStore } from '../support/cli.ts'
+import { ada, ben, providerOf } from '../../packages/cards/test/support.ts'
+import { adminWorkspace, ok, refused, runCareid, withStore } from '../support/cli.ts'
 
-const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]
-const dir = mkdtempSync(join(tmpdir(), 'careid-cards-cli-'))
-const dataDir = join(dir, 'data')
-mkdirSync(dataDir, { mode: 0o700 })
-after(() => rmSync(dir, { recursive: true, force: true }))
-
-const careid = (...args: string[]) => runCareid([...args, '--data-dir', dataDir], { timeoutMs: 60_000 })
+const { dir, dataDir, careid } = adminWorkspace('careid-cards-cli-')
 
 /** Unlocks the card file at `path` as the agent would, the provider (this data directory's) checking the passcode. */
 function unlock(path: string, passcode: string, now = Date.now()): Promise<UnlockResult> {

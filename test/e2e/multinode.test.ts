@@ -32,7 +32,6 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose'
 import pg from 'pg'
-import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { backchannelLogoutEvent } from '@careid/oidc'
 import { announce, openContext } from '../../packages/cli/src/context.ts'
 import { cis2RealmPath, resolveSettings } from '../../packages/cli/src/settings.ts'
@@ -43,9 +42,10 @@ import { runCareid, startCareidProcess, type StartedCareid } from '../support/cl
 import { signIn } from '../support/journey.ts'
 import { privateServersMissing, startPrivatePostgres, startPrivateRedis, type PrivateServer } from '../support/private_servers.ts'
 import { startRoundRobinProxy, type RoundRobinProxy } from '../support/round_robin_proxy.ts'
+import { password as demoPassword, someoneWithFewRoles } from '../support/demo_people.ts'
 
-const person = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5) ?? assert.fail('the demo workforce has someone with 2 to 5 roles')
-const password = demoCredentials[person.uid]?.password as string
+const person = someoneWithFewRoles()
+const password = demoPassword(person)
 const role = person.positions[1]?.person_roleid as string
 const schema = 'careid_multinode'
 const kek = randomBytes(32).toString('base64url')

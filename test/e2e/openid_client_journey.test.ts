@@ -7,15 +7,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as oidc from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { Browser } from '../support/browser.ts'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { signIn } from '../support/journey.ts'
+import { password as demoPassword, someoneWithFewRoles } from '../support/demo_people.ts'
 
-const person = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5)
-assert.ok(person, 'the demo workforce has someone with 2 to 5 roles')
-const password = demoCredentials[person.uid]?.password as string
+const person = someoneWithFewRoles()
+const password = demoPassword(person)
 const chosenRole = person.positions[1]?.person_roleid as string
 
 describe('openid-client drives a whole CIS2 sign-in', () => {

@@ -4,22 +4,14 @@
  * usable again after the unlock, with the same password; mistakes are refused with exit code 2.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { PASSWORD_KIND, enrolPassword } from '@careid/authenticators'
 import { demoWorkforce } from '@careid/domain'
 import type { Json, Store } from '@careid/ports'
-import { ok, refused, runCareid, withStore } from '../support/cli.ts'
+import { adminWorkspace, ok, refused, withStore } from '../support/cli.ts'
 
 const [ada, ben] = demoWorkforce as [(typeof demoWorkforce)[number], (typeof demoWorkforce)[number]]
-const dir = mkdtempSync(join(tmpdir(), 'careid-people-cli-'))
-const dataDir = join(dir, 'data')
-mkdirSync(dataDir, { mode: 0o700 })
-after(() => rmSync(dir, { recursive: true, force: true }))
-
-const careid = (...args: string[]) => runCareid([...args, '--data-dir', dataDir], { timeoutMs: 60_000 })
+const { dataDir, careid } = adminWorkspace('careid-people-cli-')
 const lockedAt = Date.UTC(2026, 0, 5, 8, 30, 0)
 
 async function passwordState(store: Store, uid: string) {

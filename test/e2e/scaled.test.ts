@@ -20,7 +20,6 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import pg from 'pg'
-import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { registerClient } from '@careid/oidc'
 import type { CareidEvent } from '@careid/ports'
 import { addClient } from '../../packages/cli/src/commands/clients.ts'
@@ -32,14 +31,15 @@ import { Browser } from '../support/browser.ts'
 import { freePort } from '../support/careid.ts'
 import { signIn } from '../support/journey.ts'
 import { privateServersMissing, startPrivatePostgres, startPrivateRedis, type PrivateServer } from '../support/private_servers.ts'
+import { password as demoPassword, someoneWithFewRoles } from '../support/demo_people.ts'
 
 const realmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
 /** The one issuer both nodes serve, as the load balancer in front of them would be addressed. */
 const issuer = `http://careid.lb.test${realmPath}`
 /** Shared by the nodes of a deployment, so each can open the signing keys the other made. */
 const kek = randomBytes(32).toString('base64url')
-const person = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5) ?? assert.fail('the demo workforce has someone with 2 to 5 roles')
-const password = demoCredentials[person.uid]?.password as string
+const person = someoneWithFewRoles()
+const password = demoPassword(person)
 const role = person.positions[1]?.person_roleid as string
 /** Any one request: long enough for a busy machine, short enough that a hang fails the test. */
 const requestTimeoutMs = 20_000

@@ -6,7 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { Store } from '@careid/ports'
 import { openSqliteStore } from '@careid/store/sqlite'
@@ -102,6 +105,18 @@ export function startCareidProcess(args: string[], options: { env?: Record<strin
       reject(new Error(`careid start exited (${code ?? signal}) before it was running\nstdout:\n${stdout}\nstderr:\n${stderr}`))
     })
   })
+}
+
+/**
+ * A working folder for one test file's admin commands, removed when the file ends: `dataDir` (mode
+ * 0700) inside it, and `careid` run on that data directory.
+ */
+export function adminWorkspace(prefix: string): { dir: string; dataDir: string; careid: (...args: string[]) => Promise<CliResult> } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const dataDir = join(dir, 'data')
+  mkdirSync(dataDir, { mode: 0o700 })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  return { dir, dataDir, careid: (...args) => runCareid([...args, '--data-dir', dataDir], { timeoutMs: 60_000 }) }
 }
 
 /** A command that worked: exit code 0, nothing on stderr; returns what it printed. */

@@ -11,3 +11,10 @@ export function person(username: string): Person {
 export function password(p: Person): string {
   return demoCredentials[p.uid]?.password as string
 }
+
+/** Someone who picks a role from the plain list (2 to 5 roles): the journeys that choose a role. */
+export function someoneWithFewRoles(): Person {
+  const found = demoWorkforce.find((p) => p.positions.length >= 2 && p.positions.length <= 5)
+  assert.ok(found, 'the demo workforce has someone with 2 to 5 roles')
+  return found
+}

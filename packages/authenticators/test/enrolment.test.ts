@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PASSWORD_KIND, TOTP_KIND, currentTotpCode, passwordEnrolment, totpEnrolment, verifyPassword } from '../src/index.ts'
-import { fakeStore, testSecretBox } from './fake_store.ts'
+import { fakeStore, testSecretBox } from './support/fake_store.ts'
 
 const ALICE = '555000000001'
 const BOB = '555000000002'

@@ -1,6 +1,6 @@
 /**
  * The storage contract: every adapter (embedded SQLite now, PostgreSQL and Redis when scaled out)
- * implements exactly these interfaces and passes the one conformance suite in `conformance.ts`.
+ * implements exactly these interfaces and passes the one conformance suite, `@careid/store/conformance`.
  *
  * Rules every adapter keeps:
  * - Keys derived from bearer secrets (codes, refresh tokens, session cookies) are hashes

@@ -80,6 +80,11 @@ export interface SmartcardPage {
   back?: string | undefined
 }
 
+/**
+ * One entry of the role picker: the shape of `@careid/domain`'s `RoleOption`, restated because the
+ * ui layer imports no careid package (it renders plain data). The HTTP layer passes the domain's
+ * role options to this page as they are, so the compiler holds the two shapes together there.
+ */
 export interface RoleOption {
   person_roleid: string
   /** e.g. `"Clinical":"Clinical Provision":"Nurse Access Role"` shown as `Nurse Access Role`. */

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
-import { createSecretBox } from '../src/keys/index.ts'
+import { createSecretBox } from '../../src/keys/index.ts'
 
 const key = Buffer.alloc(32, 7)
 const secret = 'JBSWY3DPEHPK3PXP totp seed ✓'

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { AuthenticatorContext, CredentialContext, StepResult } from '@careid/ports'
-import { TOTP_KIND, currentTotpCode, enrolPassword, enrolTotp, totpAuthenticator, verifyPassword } from '../src/index.ts'
-import type { FakeStore } from './fake_store.ts'
-import { addPerson, fakeStore, testSecretBox } from './fake_store.ts'
+import { TOTP_KIND, currentTotpCode, enrolPassword, enrolTotp, totpAuthenticator, verifyPassword } from '../../src/index.ts'
+import type { FakeStore } from '../support/fake_store.ts'
+import { addPerson, fakeStore, testSecretBox } from '../support/fake_store.ts'
 
 const UID = '555000000001'
 const USERNAME = 'alice.smith'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { AuthenticatorContext, CredentialContext, StepResult } from '@careid/ports'
-import type { PasswordAuthenticatorOptions } from '../src/index.ts'
+import type { PasswordAuthenticatorOptions } from '../../src/index.ts'
 import {
   ARGON2ID_PARAMETERS,
   PASSWORD_KIND,
@@ -11,9 +11,9 @@ import {
   passwordAuthenticator,
   unlockPassword,
   verifyPassword,
-} from '../src/index.ts'
-import type { FakeStore } from './fake_store.ts'
-import { addPerson, fakeStore, testSecretBox } from './fake_store.ts'
+} from '../../src/index.ts'
+import type { FakeStore } from '../support/fake_store.ts'
+import { addPerson, fakeStore, testSecretBox } from '../support/fake_store.ts'
 
 const UID = '555000000001'
 const USERNAME = 'alice.smith'

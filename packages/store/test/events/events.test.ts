@@ -4,11 +4,11 @@ import { after, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import type { CareidEvent, EventBus } from '@careid/ports'
-import { createFanout, parseEvent } from '../src/events/events.ts'
-import { createLocalEventBus } from '../src/events/local.ts'
-import { eventChannel, openPostgresEventBus } from '../src/events/postgres.ts'
-import { openRedisEventBus } from '../src/events/redis.ts'
-import { ensurePostgres, ensureRedis } from './support/services.ts'
+import { createFanout, parseEvent } from '../../src/events/events.ts'
+import { createLocalEventBus } from '../../src/events/local.ts'
+import { eventChannel, openPostgresEventBus } from '../../src/events/postgres.ts'
+import { openRedisEventBus } from '../../src/events/redis.ts'
+import { ensurePostgres, ensureRedis } from '../support/services.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -5,36 +5,17 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { combineStores } from '../src/composite.ts'
-import { runStoreConformance } from '../src/conformance.ts'
-import type { AuthorizationCodeRecord, SessionRecord } from '@careid/ports'
-import { openPostgresStore } from '../src/postgres/postgres_store.ts'
-import { openRedisStore, type RedisShortLivedStore, type RedisStoreOptions } from '../src/redis/redis_store.ts'
-import { openSqliteStore } from '../src/sqlite/sqlite_store.ts'
-import { ensurePostgres, ensureRedis, type Service } from './support/services.ts'
-
-const T = 1_700_000_000_000
-const MINUTE = 60_000
+import { combineStores } from '../../src/composite.ts'
+import { MINUTE, session, T } from '../../src/conformance/fixtures.ts'
+import { runStoreConformance } from '../../src/conformance/index.ts'
+import type { AuthorizationCodeRecord } from '@careid/ports'
+import { openPostgresStore } from '../../src/postgres/postgres_store.ts'
+import { openRedisStore, type RedisShortLivedStore, type RedisStoreOptions } from '../../src/redis/redis_store.ts'
+import { openSqliteStore } from '../../src/sqlite/sqlite_store.ts'
+import { ensurePostgres, ensureRedis, type Service } from '../support/services.ts'
 
 function code(hash: string, changes: Partial<AuthorizationCodeRecord> = {}): AuthorizationCodeRecord {
   return { code_hash: hash, client_id: 'client-a', redirect_uri: 'https://a.example/cb', grant_id: `grant-${hash}`, expires_at: T + MINUTE, payload: { nonce: 'n' }, ...changes }
-}
-
-function session(hash: string, changes: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    session_hash: hash,
-    sid: `sid-${hash}`,
-    sub: '555000000001',
-    amr: ['SCA'],
-    aal: 3,
-    auth_time: T,
-    created_at: T,
-    last_seen_at: T,
-    expires_at: T + 12 * 60 * MINUTE,
-    idle_expires_at: T + 30 * MINUTE,
-    clients: [],
-    ...changes,
-  }
 }
 
 /** A TCP relay to Redis that a test can silence or shut down. */

@@ -11,9 +11,9 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Store } from '@careid/ports'
-import { attemptPasscode, issueVirtualCard, openCardAuthority, parseCardFile, VirtualCardReader, writeCardFile, type CardAuthority, type CardFile, type CardReader } from '../src/index.ts'
-import { passcodeCheckKeys } from '../src/virtual/unlock_secrets.ts'
-import { ada, bench, providerOf, type Bench } from './support.ts'
+import { attemptPasscode, issueVirtualCard, openCardAuthority, parseCardFile, VirtualCardReader, writeCardFile, type CardAuthority, type CardFile, type CardReader } from '../../src/index.ts'
+import { passcodeCheckKeys } from '../../src/virtual/unlock_secrets.ts'
+import { ada, bench, providerOf, type Bench } from '../support.ts'
 
 const T = Date.UTC(2026, 10, 1, 9, 0, 0)
 const PASSCODE = '604517'

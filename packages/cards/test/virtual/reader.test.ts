@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { compactVerify, importX509 } from 'jose'
-import { issueVirtualCard, openCardAuthority, parseCardFile, readCardFile, VirtualCardReader, writeCardFile, type CardAuthority, type CardFile, type PasscodeCheck } from '../src/index.ts'
-import { ada, ben, bench, providerOf, type Bench } from './support.ts'
+import { issueVirtualCard, openCardAuthority, parseCardFile, readCardFile, VirtualCardReader, writeCardFile, type CardAuthority, type CardFile, type PasscodeCheck } from '../../src/index.ts'
+import { ada, ben, bench, providerOf, type Bench } from '../support.ts'
 
 const T = Date.UTC(2026, 10, 1, 9, 0, 0)
 const PASSCODE = '48291637'

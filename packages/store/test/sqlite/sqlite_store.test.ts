@@ -7,10 +7,10 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { after, describe, it } from 'node:test'
 import Database from 'libsql'
-import { runStoreConformance } from '../src/conformance.ts'
-import { latestSchemaVersion, openSqliteStore, sqliteMigrations } from '../src/sqlite/index.ts'
+import { runStoreConformance } from '../../src/conformance/index.ts'
+import { latestSchemaVersion, openSqliteStore, sqliteMigrations } from '../../src/sqlite/index.ts'
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'careid-store-'))
 after(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,15 +1,12 @@
 /**
- * The unit of work's part of the storage conformance suite (`Store.transaction`), registered by
- * `runStoreConformance` for every adapter: what a unit writes commits together or not at all, and
- * no other caller sees it before it commits.
+ * The conformance suite's part for `Store.transaction`, the unit of work: what a unit writes
+ * commits together or not at all, and no other caller sees it before it commits.
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import type { AuditEvent, ClientRecord, GrantRecord, SigningKeyRecord, Store } from '@careid/ports'
-import type { ConformanceSubject } from './conformance.ts'
+import { describe } from 'node:test'
+import type { AuditEvent, ClientRecord, GrantRecord, SigningKeyRecord } from '@careid/ports'
+import { MINUTE, T, type StoreTest } from './fixtures.ts'
 
-const T = 1_700_000_000_000
-const MINUTE = 60_000
 /** How long a test lets a call that should wait for a unit show that it does not. */
 const SETTLE_MS = 200
 
@@ -81,18 +78,7 @@ class Injected extends Error {
   override name = 'Injected'
 }
 
-export function runUnitOfWorkConformance(open: () => Promise<ConformanceSubject>): void {
-  function test(title: string, body: (store: Store) => Promise<void>): void {
-    it(title, async () => {
-      const { store, cleanup } = await open()
-      try {
-        await body(store)
-      } finally {
-        await cleanup()
-      }
-    })
-  }
-
+export function unitOfWorkConformance(test: StoreTest): void {
   describe('unit of work', () => {
     test('a change and its audit entry commit together, and the work reads its own writes', async (store) => {
       const result = await store.transaction(async (tx) => {
