@@ -7,17 +7,12 @@
 import { StoreUnavailable, type Store, type UnitOfWork } from '@careid/ports'
 import { unitParts } from './unit_of_work.ts'
 
-/** The parts of a `Store` that hold the records, each an object of async methods. */
+/**
+ * The parts of a `Store` that hold the records, each an object of async methods: the durable ones a
+ * unit of work reaches, and the short-lived ones.
+ */
 const parts = [
-  'clients',
-  'keys',
-  'people',
-  'credentials',
-  'cards',
-  'grants',
-  'refreshTokens',
-  'outbox',
-  'audit',
+  ...unitParts,
   'codes',
   'sessions',
   'interactions',
