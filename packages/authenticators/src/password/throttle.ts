@@ -70,9 +70,18 @@ export function sourceKey(username: string, source: string): string {
   return createHash('sha256').update(['password-failures', username.toLowerCase(), source].join('\0')).digest('base64url')
 }
 
+/**
+ * Each step counts under a key of its own: a counter is kept per key and window end, and windows of
+ * different lengths often end together (the last five-minute window of an hour ends with the hour),
+ * so one key for every step would count each failure once per step in the shared slot.
+ */
+function stepKey(key: string, step: BackoffStep): string {
+  return `${key}:${step.windowMs}`
+}
+
 /** When `key` may try again, or undefined when it may try now. Counts nothing. */
 export async function backedOffUntil(rates: RateCounter, key: string, now: number, policy: PasswordThrottlePolicy): Promise<number | undefined> {
-  const counts = await Promise.all(policy.backoff.map((step) => rates.peek(key, step.windowMs, now)))
+  const counts = await Promise.all(policy.backoff.map((step) => rates.peek(stepKey(key, step), step.windowMs, now)))
   return latestFullWindowEnd(policy, counts, now)
 }
 
@@ -81,7 +90,7 @@ export async function backedOffUntil(rates: RateCounter, key: string, now: numbe
  * else undefined.
  */
 export async function countFailure(rates: RateCounter, key: string, now: number, policy: PasswordThrottlePolicy): Promise<number | undefined> {
-  const counts = await Promise.all(policy.backoff.map((step) => rates.hit(key, step.windowMs, now)))
+  const counts = await Promise.all(policy.backoff.map((step) => rates.hit(stepKey(key, step), step.windowMs, now)))
   return latestFullWindowEnd(policy, counts, now)
 }
 

@@ -264,6 +264,16 @@ describe('password authenticator', () => {
     assert.equal((await authenticator.submit(from(SOURCE_B, fake, T0 + 5 * 60 * MINUTE), STATE, { username: USERNAME, password: PASSWORD })).type, 'success')
   })
 
+  it('counts each window on its own where windows end together: in the last five minutes of an hour, the fifth failure backs off, not the third', async () => {
+    const fake = await setup()
+    const authenticator = passwordAuthenticator({ verify: fastVerify(await realHash(fake)) })
+    const wrong = { username: USERNAME, password: 'wrong' }
+    // T0 is 09:00 UTC: at 09:55 the five-minute window and the hour both end at 10:00.
+    const at = T0 + 55 * MINUTE
+    for (let i = 0; i < 4; i++) assert.deepEqual(await authenticator.submit(ctx(fake, at), STATE, wrong), invalid(USERNAME), `failure ${i + 1}`)
+    assert.deepEqual(await authenticator.submit(ctx(fake, at), STATE, wrong), locked(5))
+  })
+
   it('backs an unknown username off exactly as a real one, case and spaces aside', async () => {
     const fake = await setup()
     const authenticator = passwordAuthenticator()
