@@ -23,6 +23,7 @@ export const files = [
   'packages/pds/test/search_keys.test.ts',
   'packages/pds/test/patient_record.test.ts',
   'packages/pds/test/population.test.ts',
+  'packages/cli/test/seed.test.ts',
   'packages/admin/test/admin_services.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
