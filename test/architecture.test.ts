@@ -37,7 +37,7 @@ const layers: Record<string, Layer> = {
   store: { careid: ['ports'], npm: ['libsql', 'pg', 'ioredis'], builtins: true },
   // The demographics service's domain: NHS numbers, FHIR Patients and their search keys, the demo's
   // population. `fhir` is @types/fhir (FHIR R4 types only, nothing at run time).
-  pds: { careid: ['ports', 'domain'], npm: ['fhir'], builtins: true },
+  pds: { careid: ['ports'], npm: ['fhir'], builtins: true },
   ui: { careid: [], npm: ['nunjucks'], builtins: true },
   // Plugins' routes reach the HTTP layer from the composition root (ServerOptions.pluginRoutes), so
   // it imports no plugin.

@@ -14,7 +14,7 @@ export const ODS_ORGANISATION_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-
 
 /** How many patients the demo seeds by default. */
 export const DEFAULT_POPULATION_SIZE = 10_000
-export const DEFAULT_POPULATION_SEED = 17
+export const DEFAULT_POPULATION_SEED = 1
 
 /** mulberry32: a small, fast 32-bit PRNG; the same seed always gives the same sequence. */
 function prng(seed: number): () => number {

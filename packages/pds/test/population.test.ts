@@ -20,7 +20,7 @@ describe('the synthetic population', () => {
   it('is the same, byte for byte, for the same seed, and differs for another', () => {
     const again = generatePopulation()
     assert.equal(JSON.stringify(again.records), JSON.stringify(records))
-    const other = generatePopulation({ seed: 18 })
+    const other = generatePopulation({ seed: 2 })
     assert.notEqual(JSON.stringify(other.records), JSON.stringify(records))
     assert.equal(generatePopulation({ size: 25 }).records.length, 25)
   })

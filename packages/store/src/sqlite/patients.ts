@@ -1,6 +1,7 @@
 /**
  * The demographics service's patients in the embedded store.
  */
+import type Database from 'libsql'
 import type { PatientRecord, PatientStore } from '@careid/ports'
 import { checkPatientUpdate, patientColumns, patientReader, patientSearchStatement, type PatientRow } from '../patient_rows.ts'
 import { sqliteColumnDecoder, type Sqlite, type SqliteColumns } from './database.ts'
@@ -38,6 +39,9 @@ export function sqlitePatientStore(sqlite: Sqlite): PatientStore {
       restricted = @restricted, status = @status, superseded_by = @superseded_by
     WHERE nhs_number = @nhs_number AND version = @expected`)
   const count = db.prepare('SELECT count(*) AS n FROM patients')
+  // A search's statement depends only on which criteria are given (a few dozen shapes), so each
+  // shape is prepared once.
+  const searches = new Map<string, Database.Statement<(string | number)[]>>()
 
   return {
     async get(nhsNumber) {
@@ -51,7 +55,9 @@ export function sqlitePatientStore(sqlite: Sqlite): PatientStore {
     },
     async search(criteria) {
       const statement = patientSearchStatement(criteria, () => '?')
-      return (db.prepare(statement.text).all(...statement.values) as PatientRow<SqliteColumns>[]).map(toPatient)
+      let prepared = searches.get(statement.text)
+      if (prepared === undefined) searches.set(statement.text, (prepared = db.prepare(statement.text)))
+      return (prepared.all(...statement.values) as PatientRow<SqliteColumns>[]).map(toPatient)
     },
     async update(nhsNumber, expectedVersion, record) {
       checkPatientUpdate(nhsNumber, expectedVersion, record)
