@@ -1,8 +1,9 @@
 /**
  * The demo's synthetic population: FHIR R4 Patients shaped as PDS returns them, generated from a
  * seed so that every Careid made with the same seed holds the same people, byte for byte. Nothing
- * here is a real person: NHS numbers come from the 9xx range, which is never issued to patients,
- * telephone numbers from Ofcom's ranges reserved for drama, and email addresses from example.com.
+ * here is a real person: NHS numbers start with 9, as NHS England's test data (its PDS sandbox
+ * included) do, telephone numbers come from Ofcom's ranges reserved for drama, and email
+ * addresses from example.com.
  */
 import type { Address, ContactPoint, HumanName, Patient, PatientContact, Reference } from 'fhir/r4.js'
 import type { PatientRecord } from '@careid/ports'
