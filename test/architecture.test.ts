@@ -35,6 +35,9 @@ const layers: Record<string, Layer> = {
   // The Identity Agent drives card readers (the cards plugin) and speaks the smartcard plugin's protocol.
   agent: { careid: ['ports', 'domain', 'oidc', 'cards', 'smartcard'], npm: ['jose'], builtins: true },
   store: { careid: ['ports'], npm: ['libsql', 'pg', 'ioredis'], builtins: true },
+  // The demographics service's domain: NHS numbers, FHIR Patients and their search keys, the demo's
+  // population. `fhir` is @types/fhir (FHIR R4 types only, nothing at run time).
+  pds: { careid: ['ports'], npm: ['fhir'], builtins: true },
   ui: { careid: [], npm: ['nunjucks'], builtins: true },
   // Plugins' routes reach the HTTP layer from the composition root (ServerOptions.pluginRoutes), so
   // it imports no plugin.

@@ -1,14 +1,16 @@
 /**
  * The demo data a fresh Careid starts with: the demo workforce with their passwords and
- * authenticator-app (TOTP) secrets, and the demo relying party. Run at every start; it only adds
- * what is missing, and keeps the demo client's URIs pointing at where this server now listens.
+ * authenticator-app (TOTP) secrets, the demo relying party, and the synthetic patient population.
+ * Run at every start; it only adds what is missing, and keeps the demo client's URIs pointing at
+ * where this server now listens.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { passwordEnrolment, totpEnrolment } from '@careid/authenticators'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { registerClient } from '@careid/oidc'
-import type { Json } from '@careid/ports'
+import { generatePopulation, type PopulationOptions } from '@careid/pds'
+import type { Json, PatientStore } from '@careid/ports'
 import type { CareidContext } from './context.ts'
 
 export interface DemoClient {
@@ -59,4 +61,23 @@ export async function seedDemoClient(ctx: CareidContext): Promise<DemoClient> {
   const demo = { client_id: demoClientId, client_secret: client_secret as string }
   writeFileSync(file, JSON.stringify(demo), { mode: 0o600 })
   return demo
+}
+
+/**
+ * Stores the synthetic population (`@careid/pds`) when no patient is stored yet, and returns how
+ * many patients it added: the whole population the first time, 0 ever after, so a later start
+ * costs one count. Nodes starting together on one database may both find it empty: `putMany` is
+ * one transaction that refuses NHS numbers already stored, so one stores them all and the other,
+ * finding them there, adds none.
+ */
+export async function seedDemoPopulation(patients: PatientStore, options: PopulationOptions = {}): Promise<number> {
+  if ((await patients.count()) > 0) return 0
+  const { records } = generatePopulation(options)
+  try {
+    await patients.putMany(records)
+  } catch (error) {
+    if ((await patients.count()) > 0) return 0
+    throw error
+  }
+  return records.length
 }

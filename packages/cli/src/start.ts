@@ -16,7 +16,7 @@ import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext
 import { smartcardPlugin } from '@careid/smartcard'
 import type { FastifyInstance } from 'fastify'
 import { openContext, StartupError, type CareidContext } from './context.ts'
-import { seedDemoClient, seedDemoWorkforce, type DemoClient } from './seed.ts'
+import { seedDemoClient, seedDemoPopulation, seedDemoWorkforce, type DemoClient } from './seed.ts'
 import type { Settings } from './settings.ts'
 
 export interface RunningCareid {
@@ -65,6 +65,7 @@ async function serve(settings: Settings, context: CareidContext, overrides: Part
   if (settings.demo) {
     await seedDemoWorkforce(context)
     demo = await seedDemoClient(context)
+    await seedDemoPopulation(context.store.patients)
   }
   const metrics = createMetrics()
   // The card authority (its key sealed like the signing keys) is opened when a card is first

@@ -392,6 +392,79 @@ export interface AuditLog {
   recent(limit: number): Promise<AuditEvent[]>
 }
 
+/** Whether a patient record is in use, was merged into another, or was invalidated (PDS's states). */
+export type PatientStatus = 'active' | 'merged' | 'invalidated'
+
+/**
+ * One patient of the demographics service: the FHIR R4 Patient resource, kept opaque, and the
+ * search columns the caller computed from it (`@careid/pds`' `patientRecord`), which the store
+ * compares without reading the resource.
+ */
+export interface PatientRecord {
+  /** The NHS number: the resource's id. */
+  nhs_number: string
+  /** The resource's `meta.versionId`, as a number; PATCH compares it (the ETag). */
+  version: number
+  resource: { [key: string]: Json }
+  /** The usual family name, normalised (upper case A-Z only). */
+  family: string
+  /** The first given name of the usual name, normalised as `family`. */
+  given: string
+  /** A phonetic key of the family name (Soundex): the candidates of a fuzzy search. */
+  family_phonetic: string
+  /** YYYY-MM-DD; compared as text, which orders as dates do. */
+  birth_date: string
+  gender: string
+  /** The home postcode, upper case without spaces. */
+  postcode?: string | undefined
+  /** `meta.security` marks the patient restricted (the API removes address, telecom, contact, GP). */
+  restricted: boolean
+  status: PatientStatus
+  /** A merged record's surviving NHS number. */
+  superseded_by?: string | undefined
+}
+
+/**
+ * What a patient search matches: every field given must match (names and postcode normalised as
+ * stored, birth dates inclusive). Only `active` records are ever found: a merged record is reached
+ * through the one it was merged into, an invalidated one not at all.
+ */
+export interface PatientSearch {
+  family?: string | undefined
+  family_phonetic?: string | undefined
+  given?: string | undefined
+  birth_date_from?: string | undefined
+  birth_date_to?: string | undefined
+  gender?: string | undefined
+  postcode?: string | undefined
+  /** At most this many records (a positive whole number). */
+  limit: number
+}
+
+/**
+ * The demographics service's patients. Not part of a unit of work: each call is one transaction of
+ * its own, `putMany` included.
+ */
+export interface PatientStore {
+  /** The record of this NHS number, whatever its status. */
+  get(nhsNumber: string): Promise<PatientRecord | undefined>
+  /** Inserts every record in one transaction; rejects, storing none, if any NHS number is already stored. */
+  putMany(records: PatientRecord[]): Promise<void>
+  /**
+   * Active records matching `criteria`, ordered by family, given, birth_date, then nhs_number, at
+   * most `criteria.limit` of them.
+   */
+  search(criteria: PatientSearch): Promise<PatientRecord[]>
+  /**
+   * Replaces the record only if its stored version still equals `expectedVersion`; false when it
+   * does not (another writer got there first) or the patient is unknown. Rejects, changing nothing,
+   * a record of another NHS number or whose version is not `expectedVersion + 1`.
+   */
+  update(nhsNumber: string, expectedVersion: number, record: PatientRecord): Promise<boolean>
+  /** How many records are stored, of every status. */
+  count(): Promise<number>
+}
+
 /**
  * The durable parts of the store, as one unit of work sees them (`Store.transaction`): everything
  * written through them commits together, or nothing does. Each call keeps its own contract; a call
@@ -567,6 +640,8 @@ export interface Store {
   readonly interactions: InteractionStore
   readonly replay: ReplayCache
   readonly rates: RateCounter
+  /** The demographics service's patients: durable, in the SQL store, outside units of work. */
+  readonly patients: PatientStore
   /**
    * Runs `work` as one unit of work and returns its result. Everything `work` writes through `tx`
    * commits when it resolves, and nothing of it is kept when it throws (the error is rethrown

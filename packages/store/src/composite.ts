@@ -7,7 +7,7 @@ import type { RedisShortLivedStore } from './redis/redis_store.ts'
 
 /**
  * Serves codes, sessions, interactions, the replay cache and the rate counters from `shortLived`
- * and everything else from `durable` (whose own short-lived tables then stay unused). Ready only
+ * and everything else (the patients too) from `durable` (whose own short-lived tables then stay unused). Ready only
  * when both are; closing closes both.
  */
 export function combineStores(durable: Store, shortLived: RedisShortLivedStore): Store {
@@ -26,6 +26,7 @@ export function combineStores(durable: Store, shortLived: RedisShortLivedStore):
     interactions: shortLived.interactions,
     replay: shortLived.replay,
     rates: shortLived.rates,
+    patients: durable.patients,
     // A unit of work covers the durable records only: Redis takes no part in it, so what a unit
     // changes there (ending a session) is ordered by the caller, after the commit.
     transaction: (work) => durable.transaction(work),

@@ -9,7 +9,7 @@ import { unitParts } from './unit_of_work.ts'
 
 /**
  * The parts of a `Store` that hold the records, each an object of async methods: the durable ones a
- * unit of work reaches, and the short-lived ones.
+ * unit of work reaches, the short-lived ones, and the patients.
  */
 const parts = [
   ...unitParts,
@@ -18,6 +18,7 @@ const parts = [
   'interactions',
   'replay',
   'rates',
+  'patients',
 ] as const satisfies readonly (keyof Store)[]
 
 type Method = (...args: unknown[]) => Promise<unknown>

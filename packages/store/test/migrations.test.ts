@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
-import type { CardRecord, ClientRecord, CredentialRecord, GrantRecord, LogoutNotification, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store } from '@careid/ports'
+import type { CardRecord, ClientRecord, CredentialRecord, GrantRecord, LogoutNotification, PatientRecord, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store } from '@careid/ports'
 import { latestPostgresSchemaVersion, postgresMigrations } from '../src/postgres/migrations.ts'
 import { openPostgresStore } from '../src/postgres/postgres_store.ts'
 import { latestSchemaVersion, sqliteMigrations } from '../src/sqlite/migrations.ts'
@@ -41,6 +41,19 @@ const signingKey: SigningKeyRecord = {
   state: 'active',
   created_at: T,
   activate_at: T,
+}
+const patient: PatientRecord = {
+  nhs_number: '9000000009',
+  version: 3,
+  resource: { resourceType: 'Patient', id: '9000000009', meta: { versionId: '3' }, name: [{ use: 'usual', family: 'Smith', given: ['Jane'] }], birthDate: '1990-06-01' },
+  family: 'SMITH',
+  given: 'JANE',
+  family_phonetic: 'S530',
+  birth_date: '1990-06-01',
+  gender: 'female',
+  postcode: 'LS14AP',
+  restricted: false,
+  status: 'active',
 }
 const person = { uid: '555000000001', name: 'Dr Ada Nurse', roles: [{ person_roleid: '555000000001-1' }] }
 const credential: CredentialRecord = { id: 'cred-1', uid: '555000000001', kind: 'password', secret: '$argon2id$x', state: { failures: 1 }, version: 2, created_at: T }
@@ -231,6 +244,22 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
     },
     async fresh(store) {
       await appendsAnAdministratorsChange(store)
+    },
+  },
+  8: {
+    rows: [['patients', { ...patient }]],
+    async check(store) {
+      assert.deepStrictEqual(await store.patients.get(patient.nhs_number), patient)
+      assert.deepStrictEqual(await store.patients.search({ family: 'SMITH', birth_date_from: '1990-01-01', birth_date_to: '1990-12-31', limit: 5 }), [patient])
+      // The version carried over is the one a PATCH must name.
+      assert.equal(await store.patients.update(patient.nhs_number, 1, { ...patient, version: 2 }), false)
+      assert.equal(await store.patients.update(patient.nhs_number, 3, { ...patient, version: 4 }), true)
+      assert.equal((await store.patients.get(patient.nhs_number))?.version, 4)
+    },
+    async fresh(store) {
+      assert.equal(await store.patients.count(), 0)
+      await store.patients.putMany([patient])
+      assert.deepStrictEqual(await store.patients.get(patient.nhs_number), patient)
     },
   },
 }

@@ -15,6 +15,7 @@ import { interactionsConformance } from './interactions.ts'
 import { keysConformance } from './keys.ts'
 import { lifecycleConformance } from './lifecycle.ts'
 import { outboxConformance } from './outbox.ts'
+import { patientsConformance } from './patients.ts'
 import { peopleConformance } from './people.ts'
 import { ratesConformance } from './rates.ts'
 import { refreshTokensConformance } from './refresh_tokens.ts'
@@ -45,6 +46,7 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
     interactionsConformance(test)
     replayConformance(test)
     ratesConformance(test)
+    patientsConformance(test)
     unitOfWorkConformance(test)
     lifecycleConformance(test)
   })

@@ -254,7 +254,7 @@ export interface PostgresColumns {
   bool: boolean
 }
 
-const postgresColumns: ColumnDecoder<PostgresColumns> = {
+export const postgresColumnDecoder: ColumnDecoder<PostgresColumns> = {
   int: int8,
   optionalInt: (value) => (value === null ? null : int8(value)),
   json<T>(value: unknown): T {
@@ -264,7 +264,7 @@ const postgresColumns: ColumnDecoder<PostgresColumns> = {
 }
 
 /** The row-to-record converters for this adapter. */
-export const postgresRows = rowReaders(postgresColumns)
+export const postgresRows = rowReaders(postgresColumnDecoder)
 
 /**
  * A value for a JSONB parameter. Serialised here because pg would send a JS array as a PostgreSQL

@@ -10,6 +10,7 @@ import { postgresClientStore, postgresCredentialStore, postgresKeyStore, postgre
 import { postgresCodeStore, postgresGrantStore, postgresRefreshTokenStore } from './grants.ts'
 import { appliedPostgresVersion, latestPostgresSchemaVersion, migratePostgres } from './migrations.ts'
 import { postgresAuditLog, postgresLogoutOutbox } from './outbox.ts'
+import { postgresPatientStore } from './patients.ts'
 import { postgresInteractionStore, postgresRateCounter, postgresReplayCache, postgresSessionStore } from './sessions.ts'
 
 /**
@@ -43,6 +44,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     interactions: postgresInteractionStore(postgres),
     replay: postgresReplayCache(postgres),
     rates: postgresRateCounter(postgres),
+    patients: postgresPatientStore(postgres),
     // Read committed: other connections see none of the unit's writes before its COMMIT.
     transaction: (work) => postgres.unit((on) => runWork(durable(on), work)),
     async ping() {

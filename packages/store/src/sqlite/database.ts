@@ -93,7 +93,7 @@ export interface SqliteColumns {
   bool: number
 }
 
-const sqliteColumns: ColumnDecoder<SqliteColumns> = {
+export const sqliteColumnDecoder: ColumnDecoder<SqliteColumns> = {
   int: (value) => value,
   optionalInt: (value) => value,
   json: (text) => JSON.parse(text),
@@ -101,4 +101,4 @@ const sqliteColumns: ColumnDecoder<SqliteColumns> = {
 }
 
 /** The row-to-record converters for this adapter. */
-export const sqliteRows = rowReaders(sqliteColumns)
+export const sqliteRows = rowReaders(sqliteColumnDecoder)

@@ -234,6 +234,28 @@ ALTER TABLE audit_log ADD COLUMN before_digest TEXT;
 ALTER TABLE audit_log ADD COLUMN after_digest TEXT;
 `
 
+// The demographics service's patients: the FHIR resource, and the columns a search compares
+// (computed by the caller, see PatientRecord). A search always names a family name, exact or
+// phonetic, usually with a birth date range: each index serves one of them, birth date second.
+const patients = `
+CREATE TABLE patients (
+  nhs_number TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  resource TEXT NOT NULL,
+  family TEXT NOT NULL,
+  given TEXT NOT NULL,
+  family_phonetic TEXT NOT NULL,
+  birth_date TEXT NOT NULL,
+  gender TEXT NOT NULL,
+  postcode TEXT,
+  restricted INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  superseded_by TEXT
+);
+CREATE INDEX patients_by_family ON patients (family, birth_date);
+CREATE INDEX patients_by_family_phonetic ON patients (family_phonetic, birth_date);
+`
+
 /** Every migration, oldest first. */
 export const sqliteMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
@@ -243,6 +265,7 @@ export const sqliteMigrations: readonly Migration[] = [
   { version: 5, name: 'card passcode checks', sql: cardPasscodeChecks },
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
   { version: 7, name: 'audit actors and digests', sql: auditActors },
+  { version: 8, name: 'patients', sql: patients },
 ]
 
 /** The version a fully migrated database is at. */

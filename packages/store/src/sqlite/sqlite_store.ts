@@ -9,6 +9,7 @@ import { sqliteClientStore, sqliteCredentialStore, sqliteKeyStore, sqlitePersonS
 import { sqliteCodeStore, sqliteGrantStore, sqliteRefreshTokenStore } from './grants.ts'
 import { appliedVersion, latestSchemaVersion, migrate } from './migrations.ts'
 import { sqliteAuditLog, sqliteLogoutOutbox } from './outbox.ts'
+import { sqlitePatientStore } from './patients.ts'
 import { sqliteInteractionStore, sqliteRateCounter, sqliteReplayCache, sqliteSessionStore } from './sessions.ts'
 
 /** Where the embedded store keeps its data. */
@@ -77,6 +78,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     interactions: gated(sqliteInteractionStore(sqlite)),
     replay: gated(sqliteReplayCache(sqlite)),
     rates: gated(sqliteRateCounter(sqlite)),
+    patients: gated(sqlitePatientStore(sqlite)),
     async transaction(work) {
       // One unit at a time, and none while another caller's statement runs (there is none: each
       // runs synchronously). The unit's own calls reach the ungated parts.

@@ -4,8 +4,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { after, describe, it } from 'node:test'
 import Database from 'libsql'
 import pg from 'pg'
-import { StoreUnavailable, type Store } from '@careid/ports'
+import { StoreUnavailable, type PatientSearch, type Store } from '@careid/ports'
 import { runStoreConformance } from '../../src/conformance/index.ts'
+import { patientSearchStatement } from '../../src/patient_rows.ts'
 import { guardStore } from '../../src/guard.ts'
 import { sqliteMigrations } from '../../src/sqlite/migrations.ts'
 import { openPool, resolveOptions, type PostgresStoreOptions } from '../../src/postgres/database.ts'
@@ -233,6 +234,28 @@ function suites(url: string): void {
       assert.ok((rows[0]?.n ?? 0) > 0)
       await store.close()
       await dropSchema(schema)
+    })
+
+    it('a patient search by family name, exact or phonetic, and birth date is served by its index', async () => {
+      const schema = await preparedSchema()
+      const client = await admin.connect()
+      try {
+        // Sequential scans priced out, as on a table large enough to need the index: the plan shows
+        // whether an index can serve the search at all.
+        await client.query(`SET search_path = ${schema}`)
+        await client.query('SET enable_seqscan = off')
+        const plan = async (criteria: PatientSearch) => {
+          const statement = patientSearchStatement(criteria, (n) => `$${n}`)
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement.text}`, statement.values)
+          return rows.map((row) => row['QUERY PLAN']).join('\n')
+        }
+        const range = { birth_date_from: '1980-01-01', birth_date_to: '1980-12-31', limit: 50 }
+        assert.match(await plan({ family: 'SMITH', ...range }), /Index Scan (using|on) patients_by_family .*\n.*Index Cond: \(\(family = 'SMITH'::text\) AND \(birth_date >= /)
+        assert.match(await plan({ family_phonetic: 'S530', ...range }), /Index Scan (using|on) patients_by_family_phonetic .*\n.*Index Cond: \(\(family_phonetic = 'S530'::text\) AND \(birth_date >= /)
+      } finally {
+        await client.query('RESET ALL').catch(() => undefined)
+        client.release()
+      }
     })
   })
 

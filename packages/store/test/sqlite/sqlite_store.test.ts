@@ -7,7 +7,9 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { after, describe, it } from 'node:test'
 import Database from 'libsql'
+import type { PatientSearch } from '@careid/ports'
 import { runStoreConformance } from '../../src/conformance/index.ts'
+import { patientSearchStatement } from '../../src/patient_rows.ts'
 import { latestSchemaVersion, openSqliteStore, sqliteMigrations } from '../../src/sqlite/index.ts'
 
 const root = fileURLToPath(new URL('../../../..', import.meta.url))
@@ -67,6 +69,22 @@ function appliedMigrations(path: string): MigrationRow[] {
 }
 
 describe('sqlite adapter', () => {
+  it('a patient search by family name, exact or phonetic, and birth date is served by its index', async () => {
+    const path = freshPath()
+    await (await openSqliteStore({ path })).close()
+    const plan = (criteria: PatientSearch) =>
+      withRaw(path, (db) => {
+        const statement = patientSearchStatement(criteria, () => '?')
+        return (db.prepare(`EXPLAIN QUERY PLAN ${statement.text}`).all(...statement.values) as { detail: string }[]).map((row) => row.detail)
+      })
+    const range = { birth_date_from: '1980-01-01', birth_date_to: '1980-12-31', limit: 50 }
+    assert.equal(plan({ family: 'SMITH', ...range })[0], 'SEARCH patients USING INDEX patients_by_family (family=? AND birth_date>? AND birth_date<?)')
+    assert.equal(
+      plan({ family_phonetic: 'S530', ...range })[0],
+      'SEARCH patients USING INDEX patients_by_family_phonetic (family_phonetic=? AND birth_date>? AND birth_date<?)',
+    )
+  })
+
   it('migrates an empty database to the latest version, in WAL mode', async () => {
     const path = freshPath()
     const before = Date.now()
