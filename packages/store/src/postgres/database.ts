@@ -254,7 +254,7 @@ export interface PostgresColumns {
   bool: boolean
 }
 
-const postgresColumns: ColumnDecoder<PostgresColumns> = {
+export const postgresColumns: ColumnDecoder<PostgresColumns> = {
   int: int8,
   optionalInt: (value) => (value === null ? null : int8(value)),
   json<T>(value: unknown): T {

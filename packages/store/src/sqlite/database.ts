@@ -93,7 +93,7 @@ export interface SqliteColumns {
   bool: number
 }
 
-const sqliteColumns: ColumnDecoder<SqliteColumns> = {
+export const sqliteColumns: ColumnDecoder<SqliteColumns> = {
   int: (value) => value,
   optionalInt: (value) => value,
   json: (text) => JSON.parse(text),

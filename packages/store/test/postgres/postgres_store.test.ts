@@ -141,10 +141,7 @@ function suites(url: string): void {
         postgresMigrations.map(({ version, name }) => ({ version, name })),
         sqliteMigrations.map(({ version, name }) => ({ version, name })),
       )
-      assert.deepStrictEqual(
-        postgresMigrations.map((migration) => migration.version),
-        postgresMigrations.map((_, i) => i + 1),
-      )
+      // The same versions as SQLite's, which its own test checks climb from 1.
       const schema = await freshSchema()
       await migratePostgres(url, { schema })
       assert.deepStrictEqual(await postgresTables(schema), sqliteTables())

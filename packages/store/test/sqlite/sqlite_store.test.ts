@@ -85,10 +85,11 @@ describe('sqlite adapter', () => {
   })
 
   it('migration versions strictly increase from 1', () => {
-    assert.deepStrictEqual(
-      sqliteMigrations.map((migration) => migration.version),
-      sqliteMigrations.map((_, i) => i + 1),
-    )
+    // Versions are assigned ahead of release, so one may be taken before an earlier one lands: the
+    // list only has to climb.
+    const versions = sqliteMigrations.map((migration) => migration.version)
+    assert.equal(versions[0], 1)
+    for (let i = 1; i < versions.length; i++) assert.ok((versions[i] as number) > (versions[i - 1] as number), `version ${versions[i]} after ${versions[i - 1]}`)
   })
 
   it('reopening applies nothing again and keeps the data', async () => {
