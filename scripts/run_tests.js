@@ -20,6 +20,8 @@ export const files = [
   'packages/store/test/migrations.test.ts',
   'packages/store/test/key_encryption_key.test.ts',
   'packages/admin/test/admin_services.test.ts',
+  'packages/apim/test/application.test.ts',
+  'packages/apim/test/catalogue.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
   'packages/domain/test/demo_workforce.test.ts',
