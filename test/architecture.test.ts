@@ -34,6 +34,8 @@ const layers: Record<string, Layer> = {
   cards: { careid: ['ports', 'domain', 'oidc'], npm: ['@peculiar/x509', 'pkcs11js', 'reflect-metadata', 'zod'], builtins: true },
   // The Identity Agent drives card readers (the cards plugin) and speaks the smartcard plugin's protocol.
   agent: { careid: ['ports', 'domain', 'oidc', 'cards', 'smartcard'], npm: ['jose'], builtins: true },
+  // The API Platform's applications and its product catalogue; a plugin beside the core.
+  apim: { careid: ['ports', 'oidc'], npm: [], builtins: true },
   store: { careid: ['ports'], npm: ['libsql', 'pg', 'ioredis'], builtins: true },
   // The demographics service's domain: NHS numbers, FHIR Patients and their search keys, the demo's
   // population. `fhir` is @types/fhir (FHIR R4 types only, nothing at run time).
@@ -44,7 +46,7 @@ const layers: Record<string, Layer> = {
   http: { careid: ['ports', 'domain', 'oidc', 'ui'], npm: ['fastify', '@fastify/cookie', '@fastify/formbody', '@fastify/static', 'prom-client'], builtins: true },
   // The Registration Authority's services: each change with its audit entry, over the plugins'
   // and the core's own operations; used by the CLI now and by the web tools later.
-  admin: { careid: ['ports', 'domain', 'oidc', 'authenticators', 'cards', 'smartcard'], npm: [], builtins: true },
+  admin: { careid: ['ports', 'domain', 'oidc', 'authenticators', 'cards', 'smartcard', 'apim'], npm: [], builtins: true },
   cli: { careid: '*', npm: '*', builtins: true },
 }
 

@@ -1,10 +1,11 @@
 /**
- * The administrators' changes (clients, signing keys, smartcards, password locks, sessions), used
- * by the `careid` command now and by web tools later. Each change and its audit entry (actor,
- * action, subject, digests of the record before and after) are written in one unit of work of the
- * store; effects outside it (telling other nodes, ending sessions in Redis) follow the commit and
+ * The administrators' changes (clients, API Platform applications, signing keys, smartcards,
+ * password locks, sessions), used by the `careid` command now and by web tools later. Each change
+ * and its audit entry (actor, action, subject, digests of the record before and after) are written
+ * in one unit of work of the store; effects outside it (telling other nodes, ending sessions in Redis) follow the commit and
  * are safe to repeat.
  */
+import { createAppAdmin } from './apps.ts'
 import { createCardAdmin } from './cards.ts'
 import { createClientAdmin } from './clients.ts'
 import type { AdminDeps } from './deps.ts'
@@ -21,6 +22,7 @@ export { AdminRefusal } from './refusal.ts'
 export function createAdminServices(deps: AdminDeps) {
   return {
     clients: createClientAdmin(deps),
+    apps: createAppAdmin(deps),
     keys: createKeyAdmin(deps),
     cards: createCardAdmin(deps),
     people: createPeopleAdmin(deps),

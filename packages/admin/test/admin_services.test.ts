@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, beforeEach, afterEach, describe, it } from 'node:test'
 import { PASSWORD_KIND } from '@careid/authenticators'
 import { demoWorkforce } from '@careid/domain'
-import { createKeyService, createSecretBox } from '@careid/oidc'
+import { createKeyService, createSecretBox, sha256 } from '@careid/oidc'
 import pg from 'pg'
 import type { AuditEvent, CareidEvent, Json, SessionRecord, Store } from '@careid/ports'
 import { guardStore } from '@careid/store'
@@ -226,6 +226,62 @@ for (const backend of backends) describe(`admin services on ${backend.name}`, ()
 
     it('remove refuses an unknown client', async () => {
       await assert.rejects(subject.admin.clients.remove('000000000009.apps.national', ACTOR), new AdminRefusal('no client 000000000009.apps.national is registered'))
+      await auditIs([])
+    })
+  })
+
+  describe('apps', () => {
+    const registration = {
+      name: 'Ward rounds',
+      callback_urls: ['https://ward.example/platform-callback'],
+      scopes: ['urn:nhsd:apim:user-nhs-cis2:aal3:personal-demographics-service', 'urn:nhsd:apim:user-nhs-cis2:aal2:personal-demographics-service'],
+    }
+
+    it('add registers the application with one audit entry: actor, action, API key and the digest of what was added, never the secret', async () => {
+      const { application, secret } = await subject.admin.apps.add(registration, ACTOR)
+      assert.equal(application.secret_hash, sha256(secret))
+      assert.deepStrictEqual(await subject.store.apps.get(application.api_key), application)
+      await auditIs([{ at: T, type: 'app.added', actor: ACTOR, subject: application.api_key, after_digest: digestOf(application)! }])
+      assert.equal(JSON.stringify(await subject.store.audit.recent(50)).includes(secret), false)
+      assert.deepStrictEqual(await subject.admin.apps.get(application.api_key), application)
+      assert.deepStrictEqual(await subject.admin.apps.list(), [application])
+    })
+
+    it('add refuses an invalid registration with its reason, changing nothing', async () => {
+      await assert.rejects(
+        subject.admin.apps.add({ ...registration, callback_urls: ['http://ward.example/cb'] }, ACTOR),
+        new AdminRefusal('callback URL must use https (http is allowed only on localhost): http://ward.example/cb'),
+      )
+      assert.deepStrictEqual(await subject.store.apps.list(), [])
+      await auditIs([])
+    })
+
+    it('add: a failure between the application and its audit entry leaves neither', async () => {
+      await assert.rejects(subject.failing.apps.add(registration, ACTOR), AuditLogDown)
+      assert.deepStrictEqual(await subject.store.apps.list(), [])
+      await auditIs([])
+    })
+
+    it('remove deletes the application with one audit entry holding the digest of what was removed', async () => {
+      const { application } = await subject.admin.apps.add(registration, 'cli:someone.else')
+      await subject.admin.apps.remove(application.api_key, ACTOR)
+      assert.equal(await subject.store.apps.get(application.api_key), undefined)
+      const [removed] = await subject.store.audit.recent(1)
+      assert.deepStrictEqual(removed, { at: T, type: 'app.removed', actor: ACTOR, subject: application.api_key, before_digest: digestOf(application)! })
+      assert.equal((await subject.store.audit.recent(50)).length, 2)
+    })
+
+    it('remove: a failure between the removal and its audit entry leaves the application registered', async () => {
+      const { application } = await subject.admin.apps.add(registration, ACTOR)
+      await assert.rejects(subject.failing.apps.remove(application.api_key, ACTOR), AuditLogDown)
+      assert.deepStrictEqual(await subject.store.apps.get(application.api_key), application)
+      assert.equal((await subject.store.audit.recent(50)).length, 1)
+    })
+
+    it('get and remove refuse an unknown API key, changing nothing', async () => {
+      const unknown = 'Too5BdPayTQACdw1AJK1rD4nKUD0Ag7J'
+      await assert.rejects(subject.admin.apps.get(unknown), new AdminRefusal(`no application with the API key ${unknown} is registered`))
+      await assert.rejects(subject.admin.apps.remove(unknown, ACTOR), new AdminRefusal(`no application with the API key ${unknown} is registered`))
       await auditIs([])
     })
   })

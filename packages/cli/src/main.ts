@@ -3,6 +3,7 @@ import { Command, Option } from 'commander'
 import { openContext, StartupError } from './context.ts'
 import { defaultAgentPort, defaultProvider, ejectCard, insertCard, type AgentFlags } from './commands/agent.ts'
 import type { IssueCardFlags } from './commands/cards.ts'
+import { addApp, listApps, removeApp, showApp, type AddAppFlags } from './commands/apps.ts'
 import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
 import { listKeys, rotateKeys } from './commands/keys.ts'
 import { migrate } from './commands/migrate.ts'
@@ -81,6 +82,21 @@ clients
 clients.command('list').description('list relying parties').action(admin((ctx) => listClients(ctx, out)))
 clients.command('show <client-id>').description('show a relying party').action(admin((ctx, id: string) => showClient(ctx, id, out)))
 clients.command('remove <client-id>').description('remove a relying party').action(admin((ctx, id: string) => removeClient(ctx, id, out)))
+
+const apps = withData(program.command('apps').description('manage applications registered with the API Platform (API keys, callback URLs, product scopes)'))
+apps
+  .command('add')
+  .description('register an application: prints its API key (its client_id) and its secret, once')
+  .requiredOption('--name <name>', 'the application\'s name')
+  .requiredOption('--callback-url <url>', 'where the platform sends the browser back (repeat for more)', collect)
+  .requiredOption('--product <scope>', 'a product scope it subscribes to, e.g. urn:nhsd:apim:user-nhs-cis2:aal3:personal-demographics-service (repeat for more)', collect)
+  .option('--jwks-uri <url>', 'where the application publishes its public keys, for signed JWTs (RS512)')
+  .option('--jwks <file-or-json>', 'the application\'s public keys inline, for signed JWTs (RS512)')
+  .option('--json', 'print the result as JSON', false)
+  .action(admin((ctx, flags: AddAppFlags) => addApp(ctx, flags, out)))
+apps.command('list').description('list applications').action(admin((ctx) => listApps(ctx, out)))
+apps.command('show <api-key>').description('show an application (never its secret)').action(admin((ctx, key: string) => showApp(ctx, key, out)))
+apps.command('remove <api-key>').description('remove an application').action(admin((ctx, key: string) => removeApp(ctx, key, out)))
 
 const keys = withData(program.command('keys').description('manage signing keys'))
 keys.command('list').description('list signing keys and their states').action(admin((ctx) => listKeys(ctx, out)))

@@ -65,6 +65,45 @@ export interface ClientStore {
 }
 
 /**
+ * An application registered with the API Platform's OAuth 2.0 service, as in the NHS developer
+ * portal: its API key is its `client_id` there, it holds a secret (for the combined pattern and
+ * refreshes), its callback URLs, its public keys for signed JWT client assertions (the separate
+ * pattern and application-restricted access), and the product scopes it subscribes to.
+ */
+export interface ApplicationRecord {
+  /** The API key (the application's client_id at the platform). */
+  api_key: string
+  name: string
+  /** sha256 (base64url) of the secret; the secret itself is shown once and never stored. */
+  secret_hash: string
+  /** Where the platform may send the browser back (`redirect_uri` must equal one of them). */
+  callback_urls: string[]
+  /** Where the application publishes its public keys (the portal's JWKS resource URL), or the keys themselves. */
+  jwks_uri?: string | undefined
+  jwks?: { keys: Json[] } | undefined
+  /** The products it subscribes to, each with the scopes of it the application uses. */
+  subscriptions: ProductSubscription[]
+  created_at: number
+}
+
+export interface ProductSubscription {
+  /** The product's id, e.g. `personal-demographics-service`. */
+  product: string
+  /** e.g. `urn:nhsd:apim:user-nhs-cis2:aal3:personal-demographics-service`. */
+  scopes: string[]
+}
+
+export interface ApplicationStore {
+  get(apiKey: string): Promise<ApplicationRecord | undefined>
+  /** Ordered by api_key. */
+  list(): Promise<ApplicationRecord[]>
+  /** Inserts or replaces by api_key. */
+  put(application: ApplicationRecord): Promise<void>
+  /** True when an application was removed. */
+  remove(apiKey: string): Promise<boolean>
+}
+
+/**
  * A signing key. `state` moves only forward: next (published, not signing) -> active (signing)
  * -> retired (published, no longer signing) -> removed (deleted). There is at most one active key.
  */
@@ -481,6 +520,7 @@ export interface UnitOfWork {
   readonly refreshTokens: RefreshTokenStore
   readonly outbox: LogoutOutbox
   readonly audit: AuditLog
+  readonly apps: ApplicationStore
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,6 +675,7 @@ export interface Store {
   readonly refreshTokens: RefreshTokenStore
   readonly outbox: LogoutOutbox
   readonly audit: AuditLog
+  readonly apps: ApplicationStore
   readonly codes: CodeStore
   readonly sessions: SessionStore
   readonly interactions: InteractionStore

@@ -21,6 +21,7 @@ export function combineStores(durable: Store, shortLived: RedisShortLivedStore):
     refreshTokens: durable.refreshTokens,
     outbox: durable.outbox,
     audit: durable.audit,
+    apps: durable.apps,
     codes: shortLived.codes,
     sessions: shortLived.sessions,
     interactions: shortLived.interactions,

@@ -16,6 +16,7 @@ export const unitParts = [
   'refreshTokens',
   'outbox',
   'audit',
+  'apps',
 ] as const satisfies readonly (keyof UnitOfWork)[]
 
 type Method = (...args: unknown[]) => Promise<unknown>

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
-import type { CardRecord, ClientRecord, CredentialRecord, GrantRecord, LogoutNotification, PatientRecord, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store } from '@careid/ports'
+import type { ApplicationRecord, CardRecord, ClientRecord, CredentialRecord, GrantRecord, LogoutNotification, PatientRecord, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store } from '@careid/ports'
 import { latestPostgresSchemaVersion, postgresMigrations } from '../src/postgres/migrations.ts'
 import { openPostgresStore } from '../src/postgres/postgres_store.ts'
 import { latestSchemaVersion, sqliteMigrations } from '../src/sqlite/migrations.ts'
@@ -105,6 +105,16 @@ const card: CardRecord = {
   created_at: T,
   status: 'active',
   failed_attempts: 2,
+}
+
+const application: ApplicationRecord = {
+  api_key: 'Too5BdPayTQACdw1AJK1rD4nKUD0Ag7J',
+  name: 'Ward rounds (API Platform)',
+  secret_hash: 'c2VjcmV0LWhhc2g',
+  callback_urls: ['https://ward.example/platform-callback'],
+  jwks_uri: 'https://ward.example/jwks.json',
+  subscriptions: [{ product: 'personal-demographics-service', scopes: ['urn:nhsd:apim:user-nhs-cis2:aal3:personal-demographics-service'] }],
+  created_at: T,
 }
 
 /**
@@ -260,6 +270,18 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.equal(await store.patients.count(), 0)
       await store.patients.putMany([patient])
       assert.deepStrictEqual(await store.patients.get(patient.nhs_number), patient)
+    },
+  },
+  // Version 9 adds the API Platform applications' table.
+  9: {
+    rows: [['apim_applications', { ...application }]],
+    async check(store) {
+      assert.deepStrictEqual(await store.apps.list(), [application])
+    },
+    async fresh(store) {
+      assert.deepStrictEqual(await store.apps.list(), [])
+      await store.apps.put(application)
+      assert.deepStrictEqual(await store.apps.get(application.api_key), application)
     },
   },
 }

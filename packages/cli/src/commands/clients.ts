@@ -22,7 +22,7 @@ export interface AddClientFlags {
 }
 
 /** --jwks takes a file path or the JSON itself. */
-function readJwks(value: string): unknown {
+export function readJwks(value: string): unknown {
   let text = value
   if (!value.trim().startsWith('{')) {
     // A mistyped path is a usage mistake: say so (exit 2), not a stack trace.

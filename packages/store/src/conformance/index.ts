@@ -4,6 +4,7 @@
  * contract (`@careid/ports`' `Store`) has its own file here; `fixtures.ts` holds what they share.
  */
 import { describe } from 'node:test'
+import { appsConformance } from './apps.ts'
 import { auditConformance } from './audit.ts'
 import { cardsConformance } from './cards.ts'
 import { clientsConformance } from './clients.ts'
@@ -41,6 +42,7 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
     refreshTokensConformance(test)
     outboxConformance(test)
     auditConformance(test)
+    appsConformance(test)
     codesConformance(test)
     sessionsConformance(test)
     interactionsConformance(test)

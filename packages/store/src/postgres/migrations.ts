@@ -219,6 +219,20 @@ ALTER TABLE audit_log ADD COLUMN before_digest TEXT;
 ALTER TABLE audit_log ADD COLUMN after_digest TEXT;
 `
 
+// See the SQLite schema's version 9.
+const apimApplications = `
+CREATE TABLE apim_applications (
+  api_key TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  callback_urls JSONB NOT NULL,
+  jwks_uri TEXT,
+  jwks JSONB,
+  subscriptions JSONB NOT NULL,
+  created_at BIGINT NOT NULL
+);
+`
+
 /** Every PostgreSQL migration, oldest first; `sql` is PostgreSQL, run as one transaction. */
 // The demographics service's patients: the FHIR resource, and the columns a search compares
 // (computed by the caller, see PatientRecord). A search always names a family name, exact or
@@ -251,6 +265,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
   { version: 7, name: 'audit actors and digests', sql: auditActors },
   { version: 8, name: 'patients', sql: patients },
+  { version: 9, name: 'API Platform applications', sql: apimApplications },
 ]
 
 /** The version a fully migrated PostgreSQL database is at. */

@@ -4,6 +4,7 @@
  */
 import type { Store, UnitOfWork } from '@careid/ports'
 import { runWork } from '../unit_of_work.ts'
+import { postgresApplicationStore } from './apps.ts'
 import { postgresCardStore } from './cards.ts'
 import { openPool, resolveOptions, type Postgres, type PostgresStoreOptions } from './database.ts'
 import { postgresClientStore, postgresCredentialStore, postgresKeyStore, postgresPersonStore } from './directory.ts'
@@ -35,6 +36,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     refreshTokens: postgresRefreshTokenStore(on),
     outbox: postgresLogoutOutbox(on),
     audit: postgresAuditLog(on),
+    apps: postgresApplicationStore(on),
   })
 
   return {

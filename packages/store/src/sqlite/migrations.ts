@@ -256,6 +256,22 @@ CREATE INDEX patients_by_family ON patients (family, birth_date);
 CREATE INDEX patients_by_family_phonetic ON patients (family_phonetic, birth_date);
 `
 
+// API Platform applications (the developer portal's apps): the API key is the client_id at the
+// platform's OAuth 2.0 service; the secret is kept only as a hash; callback URLs, public keys for
+// signed JWT client assertions, and product subscriptions with their scopes are JSON.
+const apimApplications = `
+CREATE TABLE apim_applications (
+  api_key TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  callback_urls TEXT NOT NULL,
+  jwks_uri TEXT,
+  jwks TEXT,
+  subscriptions TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`
+
 /** Every migration, oldest first. */
 export const sqliteMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
@@ -266,6 +282,7 @@ export const sqliteMigrations: readonly Migration[] = [
   { version: 6, name: 'client web origins', sql: clientWebOrigins },
   { version: 7, name: 'audit actors and digests', sql: auditActors },
   { version: 8, name: 'patients', sql: patients },
+  { version: 9, name: 'API Platform applications', sql: apimApplications },
 ]
 
 /** The version a fully migrated database is at. */

@@ -3,6 +3,7 @@
  */
 import type { Store, UnitOfWork } from '@careid/ports'
 import { runWork } from '../unit_of_work.ts'
+import { sqliteApplicationStore } from './apps.ts'
 import { sqliteCardStore } from './cards.ts'
 import { openDatabase } from './database.ts'
 import { sqliteClientStore, sqliteCredentialStore, sqliteKeyStore, sqlitePersonStore } from './directory.ts'
@@ -61,6 +62,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     refreshTokens: sqliteRefreshTokenStore(sqlite),
     outbox: sqliteLogoutOutbox(sqlite),
     audit: sqliteAuditLog(sqlite),
+    apps: sqliteApplicationStore(sqlite),
   }
 
   return {
@@ -73,6 +75,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     refreshTokens: gated(durable.refreshTokens),
     outbox: gated(durable.outbox),
     audit: gated(durable.audit),
+    apps: gated(durable.apps),
     codes: gated(sqliteCodeStore(sqlite)),
     sessions: gated(sqliteSessionStore(sqlite)),
     interactions: gated(sqliteInteractionStore(sqlite)),

@@ -1,0 +1,6 @@
+/**
+ * The API Platform's side of Careid: the applications registered with it, as in the NHS developer
+ * portal, and the catalogue of API products and their scopes they subscribe to.
+ */
+export { apiKeyPattern, generateApiKey, InvalidApplication, registerApplication, type ApplicationRegistration, type RegisteredApplication } from './application.ts'
+export { apiProducts, applicationRestrictedPrefix, knownScopes, productOfScope, type ApiProduct } from './catalogue.ts'
