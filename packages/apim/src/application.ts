@@ -14,7 +14,7 @@
  *   application-restricted (`level3`) scope needs the keys, since it is reached only with a signed JWT.
  */
 import { randomInt } from 'node:crypto'
-import { randomToken, sha256 } from '@careid/oidc'
+import { randomToken, registeredUriProblem, sha256 } from '@careid/oidc'
 import type { ApplicationRecord, Json, ProductSubscription } from '@careid/ports'
 import { apiProducts, applicationRestrictedPrefix, knownScopes, productOfScope } from './catalogue.ts'
 
@@ -43,7 +43,6 @@ export class InvalidApplication extends Error {
 export const apiKeyPattern = /^[A-Za-z0-9]{32}$/
 
 const alphanumerics = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** A new API key: 32 letters and digits drawn uniformly (about 190 bits). */
 export function generateApiKey(): string {
@@ -53,16 +52,8 @@ export function generateApiKey(): string {
 }
 
 function checkUrl(kind: string, value: string): void {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new InvalidApplication(`${kind} is not an absolute URL: ${value}`)
-  }
-  if (url.hash !== '' || value.includes('#')) throw new InvalidApplication(`${kind} must not have a fragment: ${value}`)
-  if (url.protocol === 'https:') return
-  if (url.protocol === 'http:' && loopbackHosts.has(url.hostname)) return
-  throw new InvalidApplication(`${kind} must use https (http is allowed only on localhost): ${value}`)
+  const problem = registeredUriProblem(kind, value, 'URL')
+  if (problem !== undefined) throw new InvalidApplication(problem)
 }
 
 /** A public JWKS of RSA keys, each with a kid of its own, for RS512 client assertions. */

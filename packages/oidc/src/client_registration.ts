@@ -37,17 +37,28 @@ export class InvalidClientMetadata extends Error {
 
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]'])
 
-function checkUri(kind: string, value: string): void {
+/**
+ * What is wrong with a URI a registration gives (a redirect URI, a JWKS URI...), or undefined: it
+ * must be absolute, without a fragment, and https except on the loopback host. `kind` names it in
+ * the message, and `noun` what the registration calls such a thing (the API Platform says URL).
+ * Shared by every registration that takes such URIs.
+ */
+export function registeredUriProblem(kind: string, value: string, noun: 'URI' | 'URL' = 'URI'): string | undefined {
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    throw new InvalidClientMetadata(`${kind} is not an absolute URI: ${value}`)
+    return `${kind} is not an absolute ${noun}: ${value}`
   }
-  if (url.hash !== '' || value.includes('#')) throw new InvalidClientMetadata(`${kind} must not have a fragment: ${value}`)
-  if (url.protocol === 'https:') return
-  if (url.protocol === 'http:' && loopbackHosts.has(url.hostname)) return
-  throw new InvalidClientMetadata(`${kind} must use https (http is allowed only on localhost): ${value}`)
+  if (url.hash !== '' || value.includes('#')) return `${kind} must not have a fragment: ${value}`
+  if (url.protocol === 'https:') return undefined
+  if (url.protocol === 'http:' && loopbackHosts.has(url.hostname)) return undefined
+  return `${kind} must use https (http is allowed only on localhost): ${value}`
+}
+
+function checkUri(kind: string, value: string): void {
+  const problem = registeredUriProblem(kind, value)
+  if (problem !== undefined) throw new InvalidClientMetadata(problem)
 }
 
 export function generateClientId(): string {

@@ -18,4 +18,4 @@ export { claimedClientId, createClientAuthenticator, jwtBearerAssertion, type Cl
 export { createTokenEndpoint, type TokenEndpoint, type ClientCertificate, type Grant, type GrantContext, type TokenRequest, type TokenResponse } from './token.ts'
 export { Params } from './params.ts'
 export * from './keys/index.ts'
-export { registerClient, generateClientId, InvalidClientMetadata, type ClientMetadata } from './client_registration.ts'
+export { registerClient, generateClientId, InvalidClientMetadata, registeredUriProblem, type ClientMetadata } from './client_registration.ts'

@@ -649,7 +649,10 @@ export interface RateCounter {
    * Counts one hit on `key` in the window of `windowMs` (a positive whole number) that holds `now`,
    * and returns the hits counted in that window so far, this one included. Atomic: of N concurrent
    * hits on one key in one window, each gets a different count from 1 to N. Each window counts
-   * apart: the first hit in a new window returns 1.
+   * apart: the first hit in a new window returns 1. A counter is named by its key and the end of its
+   * window, not the window's length: windows of different lengths often end together (the last
+   * five minutes of an hour), so a caller counting one thing in several window lengths gives each
+   * length a key of its own.
    */
   hit(key: string, windowMs: number, now: number): Promise<number>
   /**
