@@ -53,7 +53,9 @@ export async function startTestCareid(
     { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', metricsToken: randomBytes(32).toString('hex'), ...options.settings },
     { CAREID_KEY_ENCRYPTION_KEY: undefined, ...options.env },
   )
-  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, options.now, options.plugins)
+  // A small synthetic population: no test of a whole Careid reads the patients yet, and seeding the
+  // demo's full 10,000 at every test instance's start would cost each of them about half a second.
+  const running = await startCareid(settings, { logoutRetryBaseMs: 50, ...options.config }, { now: options.now, plugins: options.plugins, demoPopulation: { size: 100 } })
   const demo = running.demo
   if (demo === undefined) throw new Error('the demo was not seeded')
   return {

@@ -13,6 +13,7 @@ import { buildServer, createMetrics, createMetricsServer, createPageRenderer } f
 import type { CardAuthority } from '@careid/cards'
 import { createProvider, defaultConfig, type Provider, type ProviderConfig } from '@careid/oidc'
 import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store } from '@careid/ports'
+import type { PopulationOptions } from '@careid/pds'
 import { smartcardPlugin } from '@careid/smartcard'
 import type { FastifyInstance } from 'fastify'
 import { openContext, StartupError, type CareidContext } from './context.ts'
@@ -45,14 +46,19 @@ function cardContext(store: Store): CardContext {
   return { cards: store.cards, interactions: store.interactions, replay: store.replay, people: store.people, audit: store.audit }
 }
 
-/**
- * `now` is the provider's clock (tests move it instead of waiting hours); the wall clock by default.
- * `plugins` are offered after the built-in authenticators (password, TOTP, smartcard), in order.
- */
-export async function startCareid(settings: Settings, overrides: Partial<ProviderConfig> = {}, now: () => number = Date.now, plugins: readonly CareidPlugin[] = []): Promise<RunningCareid> {
+export interface StartOptions {
+  /** The provider's clock (tests move it instead of waiting hours); the wall clock by default. */
+  now?: (() => number) | undefined
+  /** Offered after the built-in authenticators (password, TOTP, smartcard), in order. */
+  plugins?: readonly CareidPlugin[] | undefined
+  /** The demo's synthetic population (its size and seed); the full default population if absent. */
+  demoPopulation?: PopulationOptions | undefined
+}
+
+export async function startCareid(settings: Settings, overrides: Partial<ProviderConfig> = {}, options: StartOptions = {}): Promise<RunningCareid> {
   const context = await openContext(settings)
   try {
-    return await serve(settings, context, overrides, now, plugins)
+    return await serve(settings, context, overrides, options.now ?? Date.now, options.plugins ?? [], options.demoPopulation)
   } catch (error) {
     // A node that cannot listen (port taken) must not leave pools and subscriptions open.
     await context.close().catch(() => undefined)
@@ -60,12 +66,19 @@ export async function startCareid(settings: Settings, overrides: Partial<Provide
   }
 }
 
-async function serve(settings: Settings, context: CareidContext, overrides: Partial<ProviderConfig>, now: () => number, extraPlugins: readonly CareidPlugin[]): Promise<RunningCareid> {
+async function serve(
+  settings: Settings,
+  context: CareidContext,
+  overrides: Partial<ProviderConfig>,
+  now: () => number,
+  extraPlugins: readonly CareidPlugin[],
+  demoPopulation: PopulationOptions | undefined,
+): Promise<RunningCareid> {
   let demo: DemoClient | undefined
   if (settings.demo) {
     await seedDemoWorkforce(context)
     demo = await seedDemoClient(context)
-    await seedDemoPopulation(context.store.patients)
+    await seedDemoPopulation(context.store.patients, demoPopulation)
   }
   const metrics = createMetrics()
   // The card authority (its key sealed like the signing keys) is opened when a card is first
