@@ -17,6 +17,7 @@ import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { h1, signIn } from '../support/journey.ts'
 import { addRp, authorizeUrl, callbackParams, redeem, userinfo, type TestRp } from '../support/rp.ts'
 import { password, person } from '../support/demo_people.ts'
+import { windowWithRoom } from '../support/rate_windows.ts'
 
 /** The page's text without markup, whitespace collapsed, so messages split over lines still match. */
 function text(page: PageResult): string {
@@ -67,10 +68,7 @@ async function passwordOnly(browser: Browser, url: string, p: Person): Promise<L
  * Waits, if need be, for a five-minute back-off window (they start at every multiple of five
  * minutes) with a minute or more left, so a test's failures and the refusals after them fall in one.
  */
-async function freshBackoffWindow(): Promise<void> {
-  const left = 5 * 60_000 - (Date.now() % (5 * 60_000))
-  if (left < 60_000) await new Promise((resolve) => setTimeout(resolve, left + 50))
-}
+const freshBackoffWindow = () => windowWithRoom(5 * 60_000, 60_000)
 
 /** Until the next whole second: auth_time has one-second resolution, and "later" must be visible. */
 function nextSecond(): Promise<void> {

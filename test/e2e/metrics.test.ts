@@ -13,6 +13,7 @@ import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts
 import { addRp, authorizeUrl, baseUrl, callbackParams, redeem, type TestRp } from '../support/rp.ts'
 import { issueTestVirtualCard, passcodeAttempt } from '../support/smartcard.ts'
 import { singleRolePassword, singleRolePerson } from '../support/sso_codes.ts'
+import { windowWithRoom } from '../support/rate_windows.ts'
 
 const prometheusText = 'text/plain; version=0.0.4; charset=utf-8'
 
@@ -226,6 +227,8 @@ describe('what /metrics counts', () => {
     const browser = new Browser(careid.origin)
     const f = await passwordForm(browser)
     const username = `nobody.${randomBytes(4).toString('hex')}`
+    // The posts must all count in one minute-long window of the sign-in rate limit.
+    await windowWithRoom(60_000, 15_000)
     const posts = await counted(async () => {
       for (let i = 0; i <= signInRateLimit; i++) {
         const landing = await browser.go(f.action, { form: { ...f.fields, username, password: 'not-the-password' } })

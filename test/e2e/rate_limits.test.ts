@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { demoCredentials, demoWorkforce } from '@careid/domain'
 import { Browser, form, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { h1 } from '../support/journey.ts'
 import { codeRedeemed, expectErrorPage, expectJsonError } from '../support/refusals.ts'
 import { authorizationUrl, postForm, signedInBrowser, ssoCode } from '../support/sso_codes.ts'
+import { windowWithRoom } from '../support/rate_windows.ts'
 
 const signInLimit = 3
 const tokenLimit = 2
@@ -27,14 +27,8 @@ function person(username: string) {
   return { ...found, password: demoCredentials[found.uid]?.password as string }
 }
 
-/**
- * Waits, if need be, for a minute-long window with 10 s or more left, so a test's requests all fall
- * in one window (a new window starts every count afresh).
- */
-async function freshWindow(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000)
-  if (left < 10_000) await sleep(left + 50)
-}
+/** A minute-long window with 10 s or more left, so a test's requests all fall in one window. */
+const freshWindow = () => windowWithRoom(60_000, 10_000)
 
 /** Retry-After: whole seconds, within the minute-long window. */
 function assertRetryAfter(response: Response): void {
