@@ -431,6 +431,113 @@ export interface AuditLog {
   recent(limit: number): Promise<AuditEvent[]>
 }
 
+/**
+ * Which of the API Platform's patterns made a grant: the combined pattern (cis2.md 6.2), the
+ * separate pattern's token exchange (6.3), or application-restricted signed JWT access (6.5).
+ */
+export type ApiGrantPattern = 'combined' | 'token_exchange' | 'client_credentials'
+
+/**
+ * The worker a user-restricted platform grant acts for, as the gateway needs them on every call:
+ * read from the CIS2 ID token (and, in the combined pattern, CIS2's userinfo) when the grant was
+ * made, so a call to an API never waits on CIS2.
+ */
+export interface ApiGrantUser {
+  sub: string
+  /** The CIS2 session the sign-in belongs to: its back-channel logout revokes the grant. */
+  sid: string
+  /** The ID token's `authentication_assurance_level`, as a number (1 to 3). */
+  aal: number
+  acr: string
+  /** The ID token's `selected_roleid`, when the worker chose a role at sign-in. */
+  selected_roleid?: string | undefined
+  /**
+   * Every `person_roleid` of the worker's `nhsid_nrbac_roles`, when the platform read them from
+   * userinfo (the combined pattern); absent when it holds no CIS2 access token (the separate one).
+   */
+  role_ids?: string[] | undefined
+}
+
+/**
+ * A grant of the API Platform's OAuth service: what an application may call, for whom, until when.
+ * Its tokens are opaque and stored only as hashes (`ApiTokenRecord`).
+ */
+export interface ApiGrantRecord {
+  grant_id: string
+  /** The application's API key (its client_id at the platform). */
+  api_key: string
+  pattern: ApiGrantPattern
+  /** The product scopes granted, space-separated. */
+  scope: string
+  /** Absent for application-restricted access (no user). */
+  user?: ApiGrantUser | undefined
+  /**
+   * The CIS2 access token, sealed by the secret box (combined pattern: `/userinfo` is proxied to
+   * CIS2 with it). Never stored in the clear.
+   */
+  cis2_access_token_sealed?: string | undefined
+  /** When the worker signed in at CIS2 (or the application authenticated): refreshes count from it. */
+  authenticated_at: number
+  /** No refresh after this (12 hours after authentication for CIS2, less if a test asked for less). */
+  refresh_until: number
+  created_at: number
+  /** When the grant and its tokens may be deleted: at or after its last token's expiry. */
+  expires_at: number
+  revoked_at?: number | undefined
+}
+
+/** One opaque token of a platform grant, by the SHA-256 of the token. */
+export interface ApiTokenRecord {
+  token_hash: string
+  grant_id: string
+  kind: 'access' | 'refresh'
+  /** The refreshes that led to it: 0 for the grant's first tokens (the response's `refresh_count`). */
+  refresh_count: number
+  created_at: number
+  expires_at: number
+  /** Set once a refresh token was exchanged: refresh tokens are single use. */
+  used_at?: number | undefined
+}
+
+/** A live token with its grant. */
+export interface ApiTokenGrant {
+  token: ApiTokenRecord
+  grant: ApiGrantRecord
+}
+
+/**
+ * The API Platform's grants and tokens. Durable, in the SQL store (every node sees a revocation at
+ * once); not part of a unit of work: each call is one transaction of its own.
+ */
+export interface ApiGrantStore {
+  /**
+   * Stores a new grant with its first tokens, all or nothing. Rejects a grant_id or token_hash
+   * already stored, storing nothing.
+   */
+  issue(grant: ApiGrantRecord, tokens: ApiTokenRecord[]): Promise<void>
+  /**
+   * The access token of this hash with its grant, if the token is unexpired (expires_at > now) and
+   * its grant not revoked; else undefined. One read: the gateway asks on every API call.
+   */
+  findAccess(tokenHash: string, now: number): Promise<ApiTokenGrant | undefined>
+  /** As `findAccess`, for a refresh token that is also unused. */
+  findRefresh(tokenHash: string, now: number): Promise<ApiTokenGrant | undefined>
+  /**
+   * Atomically marks the refresh token used and stores its successors (tokens of the same grant),
+   * raising the grant's expires_at to cover them. True for exactly one of any concurrent callers;
+   * false, storing nothing, when the token is unknown, used, expired, or its grant revoked.
+   * Rejects successors of another grant.
+   */
+  rotate(tokenHash: string, successors: ApiTokenRecord[], now: number): Promise<boolean>
+  /**
+   * Revokes every grant whose user's sid is `sid` (CIS2 ended that session), refreshed tokens
+   * included, in one transaction; returns how many were not revoked before. Idempotent.
+   */
+  revokeBySid(sid: string, now: number): Promise<number>
+  /** Deletes grants with expires_at <= now and their tokens, and expired tokens; returns how many grants. */
+  removeExpired(now: number): Promise<number>
+}
+
 /** Whether a patient record is in use, was merged into another, or was invalidated (PDS's states). */
 export type PatientStatus = 'active' | 'merged' | 'invalidated'
 
@@ -686,6 +793,8 @@ export interface Store {
   readonly rates: RateCounter
   /** The demographics service's patients: durable, in the SQL store, outside units of work. */
   readonly patients: PatientStore
+  /** The API Platform's grants and tokens: durable, in the SQL store, outside units of work. */
+  readonly apiGrants: ApiGrantStore
   /**
    * Runs `work` as one unit of work and returns its result. Everything `work` writes through `tx`
    * commits when it resolves, and nothing of it is kept when it throws (the error is rethrown
