@@ -17,3 +17,4 @@ export { bindAuthenticator, PluginRefusal, type AuthenticatorPlugin, type Plugin
 export type { EnrolledCredential, Enrolment } from './enrolment.ts'
 export type { ServiceRequest, ServiceResponse, ServiceRoute } from './service.ts'
 export { operationOutcome, outcomeResponse, SPINE_ERROR_OR_WARNING_CODE, type OutcomeIssue } from './operation_outcome.ts'
+export type { ApiCaller, ApiRoute, GatewayApi, GatewayRefusal, RoleFailure } from './gateway.ts'
