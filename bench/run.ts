@@ -204,7 +204,7 @@ async function tokenBench({ target, jars }: Prepared): Promise<Measurement> {
       warmupSeconds: 0,
       amount: Math.max(connections, codes.length - spare),
       maxSeconds,
-      nextBody: () => tokenRequestBody(target, client, codes[next++] ?? 'exhausted'),
+      nextRequest: () => ({ body: tokenRequestBody(target, client, codes[next++] ?? 'exhausted') }),
     })
   }
   const warm = await run(await mint(1_500, 10), 6)
