@@ -207,6 +207,12 @@ export async function journeys(pids: readonly number[], options: JourneyOptions)
   }
 }
 
+/** The measurement of the round with the median rate (the lower middle one of an even count). */
+export function medianRound(taken: Measurement[]): Measurement {
+  const sorted = [...taken].sort((a, b) => a.rate - b.rate)
+  return sorted[Math.floor((sorted.length - 1) / 2)] as Measurement
+}
+
 /** Runs `task` on `concurrency` workers until `count` results are in or `maxSeconds` pass. */
 export async function collect<T>(count: number, concurrency: number, maxSeconds: number, task: (worker: number) => Promise<T>): Promise<T[]> {
   const results: T[] = []
