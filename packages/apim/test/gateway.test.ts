@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { randomToken, sha256 } from '@careid/oidc'
 import type { ApiGrantPattern, ApiGrantUser, GatewayApi, GatewayRefusal, ServiceRequest, ServiceResponse, ServiceRoute, Store } from '@careid/ports'
+import { buildServiceServer } from '@careid/http'
 import { openSqliteStore } from '@careid/store/sqlite'
 import { gatewayRoutes, sampleAal3Api, type GatewayDeps, type GatewayRefusalEntry } from '../src/index.ts'
 
@@ -470,5 +471,30 @@ describe('the gateway: request ids echoed and refusals logged', () => {
       { product: 'personal-demographics-service', kind: 'invalid_request_id', status: 400 },
       { product: 'personal-demographics-service', kind: 'missing_request_id', status: 400 },
     ])
+  })
+})
+
+describe('the gateway served on the platform origin', () => {
+  it('answers over HTTP with the challenge, the echoed ids and the FHIR JSON of a refusal, and the caller on success', async () => {
+    const app = await buildServiceServer({ routes, baseUrl: 'http://127.0.0.1/' })
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    try {
+      const aal2 = await issue({ scope: pdsAal2, user: worker({ aal: 2, role_ids: [ROLE_A] }), subscribes: ['sample-aal3-api'] })
+      const refused = await fetch(`${base}/sample-aal3-api/hello`, { headers: { authorization: `Bearer ${aal2.token}`, 'x-request-id': REQUEST_ID, 'x-correlation-id': CORRELATION_ID } })
+      assert.equal(refused.status, 401)
+      assert.equal(refused.headers.get('www-authenticate'), 'Bearer error="insufficient_user_authentication", error_description="A sign-in at AAL3 is required to use this API", acr_values="AAL3_ANY"')
+      assert.equal(refused.headers.get('content-type'), 'application/fhir+json; charset=utf-8')
+      assert.equal(refused.headers.get('x-request-id'), REQUEST_ID)
+      assert.equal(refused.headers.get('x-correlation-id'), CORRELATION_ID)
+      assert.deepStrictEqual(await refused.json(), accessDenied('A sign-in at AAL3 is required to use this API'))
+
+      const aal3 = await issue({ scope: sampleAal3, user: worker(), subscribes: ['sample-aal3-api'] })
+      const served = await fetch(`${base}/sample-aal3-api/hello`, { headers: { authorization: `Bearer ${aal3.token}`, 'x-request-id': REQUEST_ID, 'nhsd-session-urid': ROLE_B } })
+      assert.equal(served.status, 200)
+      assert.equal(served.headers.get('x-request-id'), REQUEST_ID)
+      assert.deepStrictEqual(await served.json(), { message: 'Hello from the sample AAL3 API', mode: 'healthcare_worker', apiKey: aal3.apiKey, sub: '910000000001', roleId: ROLE_B, aal: 3 })
+    } finally {
+      await app.close()
+    }
   })
 })
