@@ -27,7 +27,6 @@ import type { PlatformReady } from './platform_target.ts'
 const env = process.env
 const redirectUri = env.BENCH_REDIRECT_URI as string
 const username = env.BENCH_USERNAME as string
-const platformPort = env.BENCH_PLATFORM_PORT as string
 
 const dataDir = mkdtempSync(join(tmpdir(), 'careid-bench-platform-'))
 const settings = resolveSettings({
@@ -37,7 +36,7 @@ const settings = resolveSettings({
   issuer: env.BENCH_ISSUER,
   logLevel: 'silent',
   demo: true,
-  platformPort,
+  apiPort: env.BENCH_PLATFORM_PORT,
   // The load calls the Patient API as one application, far faster than the platform's default of
   // 5 requests per second per application allows.
   platformRateLimit: '1000000',
@@ -77,7 +76,8 @@ const person = (await store.people.getByUsername(username)) as { uid: string } |
 const app = person === undefined ? undefined : (await store.credentials.listByPerson(person.uid)).find((c) => c.kind === 'totp')
 if (app === undefined) throw new Error(`${username} has no authenticator app`)
 
-const platformBase = settings.platformBaseUrl
+if (running.api === undefined) throw new Error('the API Platform did not start')
+const platformBase = running.api.baseUrl
 const ready: PlatformReady = {
   issuer: settings.issuer,
   clients: { jwt: credentials, userinfo: credentials },
