@@ -4,10 +4,13 @@
  * Tokens are opaque random strings (the platform's own are opaque too); only their SHA-256 is
  * stored, with the grant they belong to (`store.apiGrants`). Lifetimes are the platform's for CIS2
  * (cis2.md 6.2 step 5; NHS England's identity-service config): access tokens 10 minutes, refresh
- * tokens 12 hours each, and no refresh once 12 hours have passed since the worker authenticated
- * ("refreshing stops once `refresh_tokens_validity_ms` has passed since first authentication"). A
- * refresh token never outlives that period: as calculate-refresh-token-expires-in.js takes "the
- * earliest time" of its own lifetime and the period's end.
+ * tokens 12 hours each, and no refresh once 12 hours have passed since first authentication
+ * ("refreshing stops once `refresh_tokens_validity_ms` has passed since first authentication"),
+ * which the platform counts from its first token of the grant (`_first_issued`,
+ * calculate-token-age.js), seconds after the worker's sign-in: `refresh_until` is the grant's
+ * first issue plus that period. A refresh token never outlives the period: as
+ * calculate-refresh-token-expires-in.js takes "the earliest time" of its own lifetime and the
+ * period's end.
  *
  * The response's values are strings (cis2.md 6.2 step 4, 6.3 step 5), as the platform's templates
  * write them: `"expires_in": "599"`, `"refresh_token_expires_in": "43199"`, `"refresh_count": "0"`.

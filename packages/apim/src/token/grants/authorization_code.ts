@@ -56,7 +56,7 @@ async function redeem(deps: PlatformGrantDeps, application: ApplicationRecord, p
       user: payload.user,
       cis2_access_token_sealed: payload.cis2_access_token_sealed,
       authenticated_at: payload.authenticated_at,
-      refresh_until: payload.authenticated_at + validity,
+      refresh_until: now + validity,
     },
     now,
     accessTtl,

@@ -45,9 +45,10 @@ async function refresh(deps: PlatformGrantDeps, application: ApplicationRecord, 
   const { token, grant } = found
   if (grant.api_key !== application.api_key) throw new PlatformRefusal('invalid_grant', invalidToken, 401, { detail: "another application's refresh token" })
 
-  // The platform compares the time since authentication with the validity, which a test may reduce.
+  // The platform compares the grant's age (since its first token, calculate-token-age.js) with the
+  // validity, which a test may reduce.
   const validity = reduced(REFRESH_TOKENS_VALIDITY_MS, deps.environment, askedReduction(params, refreshTokensValidityParam, deps.environment))
-  const refreshUntil = Math.min(grant.refresh_until, grant.authenticated_at + validity)
+  const refreshUntil = Math.min(grant.refresh_until, grant.created_at + validity)
   if (now > refreshUntil) throw new PlatformRefusal('invalid_grant', periodExpired, 401)
 
   const accessTtl = reduced(ACCESS_TOKEN_EXPIRY_MS, deps.environment, askedReduction(params, accessTokenExpiryParam, deps.environment))

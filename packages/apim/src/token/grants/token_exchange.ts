@@ -34,14 +34,14 @@ export function tokenExchangeGrant(deps: PlatformGrantDeps & { cis2: Cis2Trust }
       if (scopes.length === 0) throw new PlatformRefusal('unauthorized_client', noScopeLeft, 401)
       const user = grantUserOf(claims)
       if (user === undefined) throw new PlatformRefusal('invalid_request', 'subject_token is invalid', 400, { detail: 'the ID token lacks sub, sid or an assurance level' })
-      // Refreshing is counted from the sign-in the ID token states (auth_time), else from now.
+      // When the worker signed in, as the ID token states it (auth_time), else now.
       const authTime = typeof claims.auth_time === 'number' ? claims.auth_time * 1000 : now
       const authenticatedAt = Math.min(authTime, now)
       const accessTtl = reduced(ACCESS_TOKEN_EXPIRY_MS, deps.environment, askedReduction(params, accessTokenExpiryParam, deps.environment))
       const validity = reduced(REFRESH_TOKENS_VALIDITY_MS, deps.environment, askedReduction(params, refreshTokensValidityParam, deps.environment))
       const tokens = await issueGrant(
         deps.store,
-        { api_key: application.api_key, pattern: 'token_exchange', scope: scopes.join(' '), user, authenticated_at: authenticatedAt, refresh_until: authenticatedAt + validity },
+        { api_key: application.api_key, pattern: 'token_exchange', scope: scopes.join(' '), user, authenticated_at: authenticatedAt, refresh_until: now + validity },
         now,
         accessTtl,
         true,
