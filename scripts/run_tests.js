@@ -27,6 +27,8 @@ export const files = [
   'packages/admin/test/admin_services.test.ts',
   'packages/apim/test/application.test.ts',
   'packages/apim/test/catalogue.test.ts',
+  'packages/apim/test/token_request.test.ts',
+  'packages/apim/test/token_authorization_code.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
   'packages/domain/test/demo_workforce.test.ts',
