@@ -30,6 +30,7 @@ export const files = [
   'packages/apim/test/token_request.test.ts',
   'packages/apim/test/token_authorization_code.test.ts',
   'packages/apim/test/token_refresh.test.ts',
+  'packages/apim/test/token_client_credentials.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
   'packages/domain/test/demo_workforce.test.ts',
