@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { buildServiceServer } from '@careid/http'
 import { sha256 } from '@careid/oidc'
 import type { ApiGrantUser, Json, Store } from '@careid/ports'
@@ -64,11 +64,13 @@ export interface Platform {
   close(): Promise<void>
 }
 
-export async function startPlatform(environment = 'int'): Promise<Platform> {
+/** The platform in `environment`, trusting CIS2's test key set (or the keys given). */
+export async function startPlatform(environment = 'int', cis2Keys?: JWTVerifyGetKey): Promise<Platform> {
   const store = await openSqliteStore({ path: ':memory:' })
   const clock = { now: Date.now() }
   const cis2Key = await keyPair('RS256', 'cis2-key-1')
-  const route = createPlatformTokenRoute({ store, now: () => clock.now, tokenUrl, environment, cis2: { issuer: cis2Issuer, keys: createLocalJWKSet({ keys: [cis2Key.jwk] }) } })
+  const keys = cis2Keys ?? createLocalJWKSet({ keys: [cis2Key.jwk] })
+  const route = createPlatformTokenRoute({ store, now: () => clock.now, tokenUrl, environment, cis2: { issuer: cis2Issuer, keys } })
   const server = await buildServiceServer({ routes: [route], baseUrl: 'https://int.api.service.nhs.uk/' })
   return {
     store,
