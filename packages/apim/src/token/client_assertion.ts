@@ -21,10 +21,10 @@ import type { Params } from '@careid/oidc'
 import type { ApplicationRecord, Store } from '@careid/ports'
 import { PlatformRefusal } from './platform_errors.ts'
 
-export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
 /** "We advise to limit expiry time to now + 5 minutes. Allowing an extra 10 seconds to mitigate edge cases" (the platform's own comment). */
-export const MAX_ASSERTION_LIFETIME_S = 310
+const MAX_ASSERTION_LIFETIME_S = 310
 /** The platform's VerifyJWT TimeAllowance. */
 const clockToleranceS = 10
 /** How long a fetched JWKS is used before it is fetched again. */
@@ -137,17 +137,17 @@ export function createClientAssertionVerifier(deps: ClientAssertionDeps): (param
     const nowMs = deps.now()
     const problem = headerAndClaimsProblem(header, payload, nowMs)
     if (problem !== undefined) throw refusal(problem)
-    const apiKey = payload.sub as string
+    const apiKey = payload.sub
     const jti = payload.jti as string
     const exp = payload.exp as number
-    if (await deps.store.replay.has(replayKey(apiKey, jti), nowMs)) throw refusal("Non-unique 'jti' claim in client_assertion JWT")
+    if (await deps.store.replay.has(replayKey(String(apiKey), jti), nowMs)) throw refusal("Non-unique 'jti' claim in client_assertion JWT")
     if (exp - nowMs / 1000 > MAX_ASSERTION_LIFETIME_S) throw refusal("Invalid 'exp' claim in client_assertion JWT - more than 5 minutes in future")
 
-    const application = await deps.store.apps.get(apiKey)
+    const application = typeof apiKey === 'string' ? await deps.store.apps.get(apiKey) : undefined
     if (application === undefined) throw refusal("Invalid 'iss'/'sub' claims in client_assertion JWT", 401)
     await verified(assertion, application, nowMs)
     // Kept until the assertion could no longer pass, with the clock allowance.
-    if (!(await deps.store.replay.markUsed(replayKey(apiKey, jti), (exp + clockToleranceS) * 1000, nowMs))) {
+    if (!(await deps.store.replay.markUsed(replayKey(application.api_key, jti), (exp + clockToleranceS) * 1000, nowMs))) {
       throw refusal("Non-unique 'jti' claim in client_assertion JWT")
     }
     return application

@@ -15,7 +15,7 @@ import { createClientAssertionVerifier } from './client_assertion.ts'
 import { PlatformRefusal } from './platform_errors.ts'
 
 /** The grants whose requests carry the application's secret; every other grant signs a JWT. */
-export const secretGrantTypes: readonly string[] = ['authorization_code', 'refresh_token']
+const secretGrantTypes: readonly string[] = ['authorization_code', 'refresh_token']
 
 /** Compared against when the key is unknown: the SHA-256 (base64url) of nothing any secret hashes to. */
 const unknownKeyHash = 'x'.repeat(43)

@@ -27,7 +27,7 @@ export const REFRESH_TOKEN_EXPIRY_MS = 43_200_000
 export const REFRESH_TOKENS_VALIDITY_MS = 43_200_000
 
 /** RFC 8693 2.2.1: the type of the token a token exchange issued. */
-export const issuedTokenTypeAccessToken = 'urn:ietf:params:oauth:token-type:access_token'
+const issuedTokenTypeAccessToken = 'urn:ietf:params:oauth:token-type:access_token'
 
 /** What a grant is made of, before its tokens. */
 export interface NewApiGrant {

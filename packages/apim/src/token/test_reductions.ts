@@ -17,7 +17,7 @@ export const accessTokenExpiryParam = '_access_token_expiry_ms'
 export const refreshTokensValidityParam = '_refresh_tokens_validity_ms'
 
 /** The environment in which no request may shorten a lifetime. */
-export const liveEnvironment = 'live'
+const liveEnvironment = 'live'
 
 /** The integer a parameter's text starts with, as JavaScript's parseInt reads it; undefined when none. */
 function integerOf(value: string | undefined): number | undefined {
