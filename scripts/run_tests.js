@@ -32,6 +32,7 @@ export const files = [
   'packages/apim/test/token_refresh.test.ts',
   'packages/apim/test/token_client_credentials.test.ts',
   'packages/apim/test/token_exchange.test.ts',
+  'packages/apim/test/gateway.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
   'packages/domain/test/demo_workforce.test.ts',
