@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { sha256 } from '@careid/oidc'
-import { assertRefusal, callback, codeForm, grantOfAccess, pdsAal3, platformCode, startPlatform, worker, type Platform, type TestApplication } from './support/token_endpoint.ts'
+import { assertRefusal, callback, codeForm, grantOfAccess, openPostgres, openSqlite, pdsAal3, platformCode, postgresUnavailable, startPlatform, worker, type Platform, type TestApplication } from './support/token_endpoint.ts'
 
-describe('the platform token endpoint: the combined pattern\'s authorization code (cis2.md 6.2 step 4)', () => {
+const noPostgres = await postgresUnavailable()
+if (noPostgres !== undefined) it('the authorization code on postgres', { skip: noPostgres }, () => {})
+
+for (const backend of noPostgres === undefined ? ['sqlite', 'postgres'] : ['sqlite']) describe(`the platform token endpoint: the combined pattern's authorization code (cis2.md 6.2 step 4), on ${backend}`, () => {
   let platform: Platform
   let app: TestApplication
   let other: TestApplication
   before(async () => {
-    platform = await startPlatform()
+    platform = await startPlatform('int', undefined, backend === 'postgres' ? await openPostgres() : await openSqlite())
     app = await platform.application([pdsAal3])
     other = await platform.application([pdsAal3])
   })
@@ -90,6 +93,13 @@ describe('the platform token endpoint: the combined pattern\'s authorization cod
     assert.equal(first.status, 200)
     assertRefusal(await platform.post(codeForm(app, code)), 400, 'invalid_grant', 'authorization_code is invalid')
     assert.ok(await grantOfAccess(platform, String(first.body.access_token)), 'a reused code revokes nothing more')
+  })
+
+  it('of 10 concurrent redemptions of one code, exactly one succeeds', async () => {
+    const code = await platformCode(platform, app)
+    const responses = await Promise.all(Array.from({ length: 10 }, () => platform.post(codeForm(app, code))))
+    assert.deepStrictEqual(responses.map((r) => r.status).sort(), [200, 400, 400, 400, 400, 400, 400, 400, 400, 400])
+    for (const response of responses.filter((r) => r.status === 400)) assertRefusal(response, 400, 'invalid_grant', 'authorization_code is invalid')
   })
 
   it('refuses an expired code', async () => {

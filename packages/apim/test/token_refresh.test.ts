@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { assertRefusal, codeForm, grantOfAccess, pdsAal3, platformCode, refreshForm, startPlatform, tokenExchangeForm, worker, type Platform, type TestApplication } from './support/token_endpoint.ts'
+import { assertRefusal, codeForm, grantOfAccess, openPostgres, openSqlite, pdsAal3, postgresUnavailable, platformCode, refreshForm, startPlatform, tokenExchangeForm, worker, type Platform, type TestApplication } from './support/token_endpoint.ts'
 
-describe('the platform token endpoint: refresh (cis2.md 6.2 step 5, 6.7)', () => {
+const noPostgres = await postgresUnavailable()
+if (noPostgres !== undefined) it('refresh on postgres', { skip: noPostgres }, () => {})
+
+for (const backend of noPostgres === undefined ? ['sqlite', 'postgres'] : ['sqlite']) describe(`the platform token endpoint: refresh (cis2.md 6.2 step 5, 6.7), on ${backend}`, () => {
   let platform: Platform
   let app: TestApplication
   let other: TestApplication
   before(async () => {
-    platform = await startPlatform()
+    platform = await startPlatform('int', undefined, backend === 'postgres' ? await openPostgres() : await openSqlite())
     app = await platform.application([pdsAal3])
     other = await platform.application([pdsAal3])
   })

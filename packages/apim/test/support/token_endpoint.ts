@@ -1,17 +1,20 @@
 /**
- * The platform's token endpoint on the service server, over a real embedded store (SQLite, in
- * memory), with a clock the tests move, applications registered as `careid apps add` registers
+ * The platform's token endpoint on the service server, over a real store (SQLite in memory, or
+ * PostgreSQL in a schema of its own), with a clock the tests move, applications registered as `careid apps add` registers
  * them, a key set standing in for CIS2's, and the JWTs the tests send: client assertions signed
  * with an application's key, CIS2 ID tokens signed with CIS2's.
  */
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { buildServiceServer } from '@careid/http'
 import { sha256 } from '@careid/oidc'
 import type { ApiGrantUser, Json, Store } from '@careid/ports'
+import { openPostgresStore } from '@careid/store/postgres'
 import { openSqliteStore } from '@careid/store/sqlite'
+import pg from 'pg'
+import { ensurePostgres } from '../../../store/test/support/services.ts'
 import { createPlatformTokenRoute, registerApplication } from '../../src/index.ts'
 import type { PlatformCodePayload } from '../../src/platform_code.ts'
 
@@ -64,9 +67,44 @@ export interface Platform {
   close(): Promise<void>
 }
 
-/** The platform in `environment`, trusting CIS2's test key set (or the keys given). */
-export async function startPlatform(environment = 'int', cis2Keys?: JWTVerifyGetKey): Promise<Platform> {
+/** A store the platform runs on, and how to be rid of it. */
+export interface OpenedStore {
+  store: Store
+  dispose(): Promise<void>
+}
+
+export async function openSqlite(): Promise<OpenedStore> {
   const store = await openSqliteStore({ path: ':memory:' })
+  return { store, dispose: () => store.close() }
+}
+
+/** Why PostgreSQL cannot be used here, or undefined when it can. */
+export async function postgresUnavailable(): Promise<string | undefined> {
+  const postgres = await ensurePostgres()
+  return postgres.available ? undefined : postgres.reason
+}
+
+/** A PostgreSQL store in a schema of its own, dropped on dispose. */
+export async function openPostgres(): Promise<OpenedStore> {
+  const postgres = await ensurePostgres()
+  if (!postgres.available) throw new Error(postgres.reason)
+  const schema = `careid_test_${randomBytes(6).toString('hex')}`
+  const store = await openPostgresStore({ url: postgres.url, schema })
+  return {
+    store,
+    async dispose() {
+      await store.close()
+      const admin = new pg.Client({ connectionString: postgres.url })
+      await admin.connect()
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await admin.end()
+    },
+  }
+}
+
+/** The platform in `environment`, trusting CIS2's test key set (or the keys given), on SQLite unless a store is given. */
+export async function startPlatform(environment = 'int', cis2Keys?: JWTVerifyGetKey, opened?: OpenedStore): Promise<Platform> {
+  const { store, dispose } = opened ?? (await openSqlite())
   const clock = { now: Date.now() }
   const cis2Key = await keyPair('RS256', 'cis2-key-1')
   const keys = cis2Keys ?? createLocalJWKSet({ keys: [cis2Key.jwk] })
@@ -92,7 +130,7 @@ export async function startPlatform(environment = 'int', cis2Keys?: JWTVerifyGet
     },
     async close() {
       await server.close()
-      await store.close()
+      await dispose()
     },
   }
 }
