@@ -99,6 +99,12 @@ for (const backend of noPostgres === undefined ? ['sqlite', 'postgres'] : ['sqli
     assertRefusal(await platform.post(refreshForm(app, String(response.body.refresh_token))), 401, 'invalid_grant', 'refresh token refresh period has expired')
   })
 
+  it('refuses to refresh a grant made with _refresh_tokens_validity_ms=0: its period ended as it began', async () => {
+    const response = await platform.post(codeForm(app, await platformCode(platform, app), { _refresh_tokens_validity_ms: '0' }))
+    assert.equal(response.body.refresh_token_expires_in, '0')
+    assertRefusal(await platform.post(refreshForm(app, String(response.body.refresh_token))), 401, 'invalid_grant', 'refresh token refresh period has expired')
+  })
+
   it('ends refreshing 12 hours after the grant\'s first token', async () => {
     const { refresh } = await signIn()
     platform.clock.now += 43_200_000

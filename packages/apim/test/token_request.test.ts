@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { assertRefusal, clientAssertion, codeForm, idTokenType, jwtBearer, pdsAal3, pdsLevel3, platformCode, startPlatform, tokenExchangeForm, type Platform, type TestApplication } from './support/token_endpoint.ts'
+import type { Store } from '@careid/ports'
+import { assertRefusal, clientAssertion, codeForm, idTokenType, jwtBearer, openSqlite, pdsAal3, pdsLevel3, platformCode, startPlatform, tokenExchangeForm, type Platform, type TestApplication } from './support/token_endpoint.ts'
 
 describe('the platform token endpoint: which grant a request is (cis2.md 6.7)', () => {
   let platform: Platform
@@ -81,5 +82,28 @@ describe('the platform token endpoint: which grant a request is (cis2.md 6.7)', 
       client_assertion: await clientAssertion(app, platform.clock.now),
     })
     assertRefusal(response, 400, 'invalid_request', 'grant_type is invalid')
+  })
+})
+
+describe('the platform token endpoint when something unexpected fails', () => {
+  it('answers the platform\'s catch-all, 500 unknown_error with a message_id, and nothing of the failure', async () => {
+    const { store, dispose } = await openSqlite()
+    const failing: Store = Object.create(store, {
+      codes: { value: { ...store.codes, redeem: () => Promise.reject(new Error('disk I/O error at /var/lib/careid/secret.db')) } },
+    })
+    const platform = await startPlatform('int', undefined, { store: failing, dispose })
+    try {
+      const app = await platform.application([pdsAal3])
+      const response = await platform.post(codeForm(app, 'some-code'))
+      assertRefusal(
+        response,
+        500,
+        'unknown_error',
+        'An unknown error occurred processing this request. Contact us for assistance diagnosing this issue: https://digital.nhs.uk/developer/help-and-support quoting Message ID',
+      )
+      assert.equal(JSON.stringify(response.body).includes('disk'), false)
+    } finally {
+      await platform.close()
+    }
   })
 })
