@@ -1,9 +1,12 @@
 /**
  * The API Platform's side of Careid: the applications registered with it, as in the NHS developer
- * portal, and the catalogue of API products and their scopes they subscribe to.
+ * portal, the catalogue of API products and their scopes they subscribe to, the OAuth service's
+ * token endpoint, and the gateway in front of the APIs.
  */
 export { apiKeyPattern, generateApiKey, InvalidApplication, registerApplication, type ApplicationRegistration, type RegisteredApplication } from './application.ts'
 export { apiProducts, applicationRestrictedPrefix, knownScopes, productOfScope, type ApiProduct } from './catalogue.ts'
+export { createPlatformTokenRoute, type PlatformTokenRouteDeps } from './token/token_route.ts'
+export type { Cis2Trust } from './token/subject_token.ts'
 export { gatewayRoutes, type GatewayDeps } from './gateway.ts'
 export { sampleAal3Api, sampleAal3BasePath } from './sample_aal3_api.ts'
 export { type GatewayLog, type GatewayRefusalEntry } from './refusal_log.ts'

@@ -52,8 +52,16 @@ export const agentErrorCodes = [
 ] as const
 export type AgentErrorCode = 'invalid_request' | (typeof agentErrorCodes)[number]
 
+/**
+ * The API Platform OAuth service's own codes, beside the OAuth ones (cis2.md 6.7, as NHS England's
+ * proxy sends them): `public_key error` for a JWT whose signature fails or an application without
+ * reachable public keys, and `unknown_error` for what the platform cannot process (its catch-all).
+ */
+export const platformErrorCodes = ['public_key error', 'unknown_error'] as const
+export type PlatformErrorCode = (typeof platformErrorCodes)[number]
+
 /** Every wire `error` code Careid sends; `not_found` answers a path that names no endpoint. */
-export const errorCodes = [...oauthErrorCodes, ...agentErrorCodes, 'not_found'] as const
+export const errorCodes = [...oauthErrorCodes, ...agentErrorCodes, ...platformErrorCodes, 'not_found'] as const
 export type ErrorCode = (typeof errorCodes)[number]
 
 /** Members a protocol adds to its JSON error body beside `error` and `error_description`. */
