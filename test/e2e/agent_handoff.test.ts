@@ -7,8 +7,11 @@
  * the browser that started the journey, once, while its challenge lives; an agent with nothing to
  * give sends the journey back to its pages. The `agentHandoff` setting decides which browsers are
  * handed off: `always`, `hinted` (only a browser where an agent's ticket worked before) or `never`.
+ * The seam is the authenticator port's, not the smartcard's: a plugin's authenticator, bound to its
+ * store parts, hands off the same way.
  */
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,7 +20,9 @@ import { createAgent, createAgentKey, createProviderClient, startLocalApi, type 
 import { issueVirtualCard, openCardAuthority, VirtualCardReader, writeCardFile } from '@careid/cards'
 import { demoWorkforce } from '@careid/domain'
 import type { AgentHandoff } from '@careid/oidc'
-import type { AeadSecretBox } from '@careid/ports'
+import { totpPage } from '@careid/authenticators'
+import { bindAuthenticator, type AeadSecretBox, type Authenticator, type PersonStore, type StepResult } from '@careid/ports'
+import type { CareidPlugin } from '../../packages/cli/src/start.ts'
 import { Browser, form, radioValues, type Landing, type PageResult } from '../support/browser.ts'
 import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts'
 import { authorizeUrl, redeem, type TestRp } from '../support/rp.ts'
@@ -281,5 +286,74 @@ describe('the redirect-only handoff to the Identity Agent', () => {
         assert.equal(browser.cookies.get('careid_handoff'), 'smartcard')
       }
     })
+  })
+})
+
+/** The store parts the prover's authenticator uses. */
+interface ProverContext {
+  people: Pick<PersonStore, 'getByUsername'>
+}
+
+/**
+ * A plugin's authenticator whose proof comes from a "prover" outside Careid: it hands the browser
+ * off with a fresh nonce, and the prover sends it back naming the person, with that nonce.
+ */
+function proverAuthenticator(): Authenticator<ProverContext> {
+  const refused = (state: { nonce: string } | null): StepResult => ({ type: 'failure', state, view: { page: 'totp', error: 'invalid_code' }, reason: 'invalid_code' })
+  return {
+    method: { id: 'prover', amr: 'NHSMAIL', aal: 2, acr: 'AAL2_NHSMAIL', label: 'Prover', description: 'Proved elsewhere.' },
+    pages: [totpPage],
+    async start() {
+      return { state: null, view: { page: 'totp' } }
+    },
+    async handoff(_ctx, interactionId) {
+      const nonce = randomBytes(16).toString('base64url')
+      return { state: { nonce }, location: `https://prover.example.test/prove?${new URLSearchParams({ nonce, interaction: interactionId }).toString()}` }
+    },
+    async submit(ctx, raw, input) {
+      const state = raw as { nonce: string } | null
+      if (input.error !== undefined) return { type: 'declined' }
+      if (state === null || input.nonce !== state.nonce) return refused(state)
+      const found = (await ctx.people.getByUsername(input.username ?? '')) as { uid?: unknown } | undefined
+      if (typeof found?.uid !== 'string') return refused(state)
+      return { type: 'success', uid: found.uid, amr: ['NHSMAIL'], handoff_ready: true }
+    },
+  }
+}
+
+const proverPlugin: CareidPlugin = ({ store }) => ({ authenticators: [bindAuthenticator(proverAuthenticator(), { people: store.people })] })
+
+describe("a plugin's authenticator hands off through the same seam", () => {
+  let careid: TestCareid
+  let rp: TestRp
+  before(async () => {
+    careid = await startTestCareid({ config: { agentHandoff: 'always' }, plugins: [proverPlugin] })
+    const redirect_uri = 'https://rp.example.test/callback'
+    const registered = await careid.addClient({ redirect_uris: [redirect_uri], token_endpoint_auth_method: 'client_secret_post' })
+    rp = { careid, client_id: registered.client_id, client_secret: registered.client_secret as string, redirect_uri }
+  })
+  after(async () => careid?.close())
+
+  it('sends the browser to the prover, takes its answer by GET, and signs the person in with redirects alone', async () => {
+    const browser = new Browser(careid.origin)
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'st', acr_values: 'AAL2_NHSMAIL' }))
+    const prove = new URL(landing.location as string)
+    assert.equal(`${prove.origin}${prove.pathname}`, 'https://prover.example.test/prove')
+    const back = `${careid.issuer}/interaction/${prove.searchParams.get('interaction')}/prover/return?${new URLSearchParams({ nonce: prove.searchParams.get('nonce') as string, username: 'dr.patel' }).toString()}`
+    const done = await browser.go(back)
+    assert.ok(done.location?.startsWith(rp.redirect_uri), `expected the client, got ${done.page?.url}`)
+    const tokens = await redeem(rp, done.location)
+    assert.deepEqual(tokens.id.amr, ['NHSMAIL'])
+    assert.equal(tokens.id.sub, worker!.uid)
+    assert.equal(browser.cookies.get('careid_handoff'), 'prover')
+  })
+
+  it('an answer with the wrong nonce is the step failing: its page, saying so', async () => {
+    const browser = new Browser(careid.origin)
+    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 'st', acr_values: 'AAL2_NHSMAIL' }))
+    const prove = new URL(landing.location as string)
+    const page = shown(await browser.go(`${careid.issuer}/interaction/${prove.searchParams.get('interaction')}/prover/return?nonce=forged&username=dr.patel`))
+    assert.equal(page.status, 400)
+    assert.match(page.html, /Enter the correct 6-digit code from your authenticator app/)
   })
 })
