@@ -1,0 +1,121 @@
+/**
+ * `GET /Patient?...` (cis2.md 6.6, PDS's patient-search): a non-fuzzy search finds the patients
+ * every parameter matches exactly (score 1); a fuzzy search scores candidates found by the family
+ * name's Soundex key, by the date of birth asked for (and its day/month transposition), and by
+ * postcode, keeping the close ones. Results are sorted best first; more than `_max-results` is
+ * PDS's `TOO_MANY_MATCHES`. Restricted patients are redacted, and not returned at all when the
+ * search names a postcode or a practice ("no restricted patients are returned even if a match is
+ * identified"). Merged and invalidated records are never found (the store returns active ones).
+ */
+import type { Patient } from 'fhir/r4.js'
+import type { ApiRoute, PatientRecord, PatientSearch, PatientStore, ServiceRequest, ServiceResponse } from '@careid/ports'
+import { apiBaseUrl, searchsetResponse } from './fhir_response.ts'
+import { fuzzyScore, givenNames, hasEmail, hasPhone, hasPractice, inRange } from './fuzzy_match.ts'
+import { invalidValue, tooManyMatches } from './pds_outcomes.ts'
+import { shownPatient } from './restricted_redaction.ts'
+import { normaliseName, normalisePostcode, soundex } from './search_keys.ts'
+import { isCalendarDate, readPatientQuery, type PatientQuery } from './search_params.ts'
+
+/** How many candidates one store query may bring; a search that needs more is too broad to serve. */
+const CANDIDATE_LIMIT = 2000
+
+interface Match {
+  record: PatientRecord
+  score: number
+}
+
+/** Whether `record` matches every parameter of a non-fuzzy `query` that the store did not compare. */
+function matchesRest(query: PatientQuery, record: PatientRecord): boolean {
+  const patient = record.resource as unknown as Patient
+  const held = givenNames(record)
+  if (!query.given.slice(1).every((given) => held.slice(1).includes(normaliseName(given)))) return false
+  if (query.deathDate !== undefined && !inRange(patient.deceasedDateTime, query.deathDate)) return false
+  if (query.generalPractitioner !== undefined && !hasPractice(patient, query.generalPractitioner)) return false
+  if (query.email !== undefined && !hasEmail(patient, query.email)) return false
+  if (query.phone !== undefined && !hasPhone(patient, query.phone)) return false
+  return true
+}
+
+async function exactMatches(patients: PatientStore, query: PatientQuery): Promise<Match[]> {
+  const criteria: PatientSearch = {
+    family: normaliseName(query.family ?? ''),
+    birth_date_from: query.birthdate.from,
+    birth_date_to: query.birthdate.to,
+    limit: CANDIDATE_LIMIT,
+  }
+  if (query.given.length > 0) criteria.given = normaliseName(query.given[0]!)
+  if (query.gender !== undefined) criteria.gender = query.gender
+  if (query.postcode !== undefined) criteria.postcode = normalisePostcode(query.postcode)
+  const records = await patients.search(criteria)
+  return records.filter((record) => matchesRest(query, record)).map((record) => ({ record, score: 1 }))
+}
+
+/** The dates a fuzzy search looks up whatever the name: the one asked for and, if a date, its day/month transposition. */
+function candidateDates(exact: string): string[] {
+  const [y, m, d] = exact.split('-')
+  const transposed = `${y}-${d}-${m}`
+  return transposed !== exact && isCalendarDate(transposed) ? [exact, transposed] : [exact]
+}
+
+async function fuzzyMatches(patients: PatientStore, query: PatientQuery): Promise<Match[]> {
+  const lookups: PatientSearch[] = []
+  if (query.family !== undefined) lookups.push({ family_phonetic: soundex(query.family), limit: CANDIDATE_LIMIT })
+  if (query.birthdate.exact !== undefined) {
+    for (const date of candidateDates(query.birthdate.exact)) lookups.push({ birth_date_from: date, birth_date_to: date, limit: CANDIDATE_LIMIT })
+  } else {
+    lookups.push({ birth_date_from: query.birthdate.from, birth_date_to: query.birthdate.to, limit: CANDIDATE_LIMIT })
+  }
+  if (query.postcode !== undefined) lookups.push({ postcode: normalisePostcode(query.postcode), limit: CANDIDATE_LIMIT })
+  const candidates = new Map<string, PatientRecord>()
+  for (const found of await Promise.all(lookups.map((criteria) => patients.search(criteria)))) {
+    for (const record of found) candidates.set(record.nhs_number, record)
+  }
+  const matches: Match[] = []
+  for (const record of candidates.values()) {
+    const score = fuzzyScore(query, record)
+    if (score !== undefined) matches.push({ record, score })
+  }
+  return matches
+}
+
+export function patientSearchRoute(patients: PatientStore, now: () => number, origin?: string): ApiRoute {
+  return {
+    method: 'GET',
+    path: '/Patient',
+    async handle(request, caller): Promise<ServiceResponse> {
+      const query = readPatientQuery(request, caller)
+      if ('status' in query) return query
+      const wildcard = wildcardParameter(request)
+      if (wildcard !== undefined) return invalidValue(request, `Invalid value - '${wildcard[1]}' in field '${wildcard[0]}'`)
+
+      let matches = query.fuzzy ? await fuzzyMatches(patients, query) : await exactMatches(patients, query)
+      if (query.exact) matches = matches.filter((match) => match.score === 1)
+      if (query.postcode !== undefined || query.generalPractitioner !== undefined) matches = matches.filter((match) => !match.record.restricted)
+      if (matches.length > query.maxResults) return tooManyMatches(request)
+      matches.sort((a, b) => b.score - a.score || (a.record.nhs_number < b.record.nhs_number ? -1 : 1))
+
+      const base = apiBaseUrl(request, origin)
+      return searchsetResponse(
+        request,
+        now(),
+        matches.map(({ record, score }) => ({
+          fullUrl: `${base}/Patient/${record.nhs_number}`,
+          score,
+          resource: shownPatient(record.resource as unknown as Patient),
+        })),
+      )
+    },
+  }
+}
+
+/**
+ * PDS allows `*` wildcards in names and postcodes of a non-fuzzy search; this API does not match
+ * them yet, and refuses such a value rather than answering as if it were a plain name.
+ */
+function wildcardParameter(request: ServiceRequest): [string, string] | undefined {
+  for (const name of ['family', 'given', 'address-postalcode', 'address-postcode']) {
+    const value = request.query[name]
+    for (const v of value === undefined ? [] : typeof value === 'string' ? [value] : value) if (v.includes('*')) return [name, v]
+  }
+  return undefined
+}
