@@ -43,12 +43,13 @@ export interface RequestParts {
   query?: Record<string, string | string[]>
   body?: unknown
   contentType?: string
-  headers?: Record<string, string>
+  /** Headers to send; one set to undefined is not sent. */
+  headers?: Record<string, string | undefined>
 }
 
 /** A request as the gateway hands it to a route; `X-Request-ID` is set unless `headers` says otherwise. */
 export function request(method: string, url: string, parts: RequestParts = {}): ServiceRequest {
-  const headers: Record<string, string> = { 'x-request-id': REQUEST_ID, ...parts.headers }
+  const headers: Record<string, string | undefined> = { 'x-request-id': REQUEST_ID, ...parts.headers }
   return {
     method,
     params: parts.params ?? {},
