@@ -29,6 +29,7 @@ export const files = [
   'packages/pds/test/patient_patch.test.ts',
   'packages/pds/test/related_person.test.ts',
   'packages/pds/test/gateway_refusals.test.ts',
+  'packages/pds/test/patient_api_http.test.ts',
   'packages/cli/test/seed.test.ts',
   'packages/admin/test/admin_services.test.ts',
   'packages/apim/test/application.test.ts',
