@@ -1,6 +1,7 @@
 /**
  * `GET /Patient?...` (cis2.md 6.6, PDS's patient-search): a non-fuzzy search finds the patients
- * every parameter matches exactly (score 1); a fuzzy search scores candidates found by the family
+ * every parameter matches exactly (score 1), names and postcodes also by a trailing wildcard
+ * (`Sm*`, scored below 1); a fuzzy search scores candidates found by the family
  * name's Soundex key, by the date of birth asked for (and its day/month transposition), and by
  * postcode, keeping the close ones. Results are sorted best first; more than `_max-results` is
  * PDS's `TOO_MANY_MATCHES`. Restricted patients are redacted, and not returned at all when the
@@ -10,7 +11,7 @@
 import type { Patient } from 'fhir/r4.js'
 import type { ApiRoute, PatientRecord, PatientSearch, PatientStore, ServiceRequest, ServiceResponse } from '@careid/ports'
 import { apiBaseUrl, searchsetResponse } from './fhir_response.ts'
-import { fuzzyScore, givenNames, hasEmail, hasPhone, hasPractice, inRange } from './fuzzy_match.ts'
+import { fuzzyScore, givenNames, hasEmail, hasPhone, hasPractice, inRange, jaroWinkler } from './fuzzy_match.ts'
 import { invalidValue, tooManyMatches } from './pds_outcomes.ts'
 import { shownPatient } from './restricted_redaction.ts'
 import { normaliseName, normalisePostcode, soundex } from './search_keys.ts'
@@ -24,30 +25,52 @@ interface Match {
   score: number
 }
 
-/** Whether `record` matches every parameter of a non-fuzzy `query` that the store did not compare. */
-function matchesRest(query: PatientQuery, record: PatientRecord): boolean {
+/**
+ * How `record` matches a non-fuzzy `query` beyond what the store compared: undefined when some
+ * parameter does not match; else its score, 1 unless a wildcard matched only the start of a
+ * value, when it is the lowest Jaro-Winkler similarity of such a prefix to the value it matched.
+ */
+function exactScore(query: PatientQuery, record: PatientRecord): number | undefined {
   const patient = record.resource as unknown as Patient
   const held = givenNames(record)
-  if (!query.given.slice(1).every((given) => held.slice(1).includes(normaliseName(given)))) return false
-  if (query.deathDate !== undefined && !inRange(patient.deceasedDateTime, query.deathDate)) return false
-  if (query.generalPractitioner !== undefined && !hasPractice(patient, query.generalPractitioner)) return false
-  if (query.email !== undefined && !hasEmail(patient, query.email)) return false
-  if (query.phone !== undefined && !hasPhone(patient, query.phone)) return false
-  return true
+  let score = 1
+  const prefixOf = (asked: string, value: string): boolean => {
+    if (!value.startsWith(asked)) return false
+    score = Math.min(score, jaroWinkler(asked, value))
+    return true
+  }
+  const familyPrefix = query.family === undefined ? undefined : wildcardPrefix(query.family, normaliseName)
+  if (familyPrefix !== undefined && !prefixOf(familyPrefix, record.family)) return undefined
+  for (const [index, given] of query.given.entries()) {
+    const prefix = wildcardPrefix(given, normaliseName)
+    // The first given name asked for is the first held; further ones are any later given names.
+    const candidates = index === 0 ? held.slice(0, 1) : held.slice(1)
+    if (prefix !== undefined ? !candidates.some((name) => prefixOf(prefix, name)) : !candidates.includes(normaliseName(given))) return undefined
+  }
+  if (query.postcode !== undefined) {
+    const prefix = wildcardPrefix(query.postcode, normalisePostcode)
+    if (prefix !== undefined ? !prefixOf(prefix, record.postcode ?? '') : record.postcode !== normalisePostcode(query.postcode)) return undefined
+  }
+  if (query.deathDate !== undefined && !inRange(patient.deceasedDateTime, query.deathDate)) return undefined
+  if (query.generalPractitioner !== undefined && !hasPractice(patient, query.generalPractitioner)) return undefined
+  if (query.email !== undefined && !hasEmail(patient, query.email)) return undefined
+  if (query.phone !== undefined && !hasPhone(patient, query.phone)) return undefined
+  return Math.round(score * 10_000) / 10_000
 }
 
 async function exactMatches(patients: PatientStore, query: PatientQuery): Promise<Match[]> {
-  const criteria: PatientSearch = {
-    family: normaliseName(query.family ?? ''),
-    birth_date_from: query.birthdate.from,
-    birth_date_to: query.birthdate.to,
-    limit: CANDIDATE_LIMIT,
-  }
-  if (query.given.length > 0) criteria.given = normaliseName(query.given[0]!)
+  const family = query.family ?? ''
+  const familyPrefix = wildcardPrefix(family, normaliseName)
+  const criteria: PatientSearch = { birth_date_from: query.birthdate.from, birth_date_to: query.birthdate.to, limit: CANDIDATE_LIMIT }
+  if (familyPrefix !== undefined) criteria.family_prefix = familyPrefix
+  else criteria.family = normaliseName(family)
   if (query.gender !== undefined) criteria.gender = query.gender
-  if (query.postcode !== undefined) criteria.postcode = normalisePostcode(query.postcode)
-  const records = await patients.search(criteria)
-  return records.filter((record) => matchesRest(query, record)).map((record) => ({ record, score: 1 }))
+  const matches: Match[] = []
+  for (const record of await patients.search(criteria)) {
+    const score = exactScore(query, record)
+    if (score !== undefined) matches.push({ record, score })
+  }
+  return matches
 }
 
 /** The dates a fuzzy search looks up whatever the name: the one asked for and, if a date, its day/month transposition. */
@@ -85,7 +108,7 @@ export function patientSearchRoute(patients: PatientStore, now: () => number, or
     async handle(request, caller): Promise<ServiceResponse> {
       const query = readPatientQuery(request, caller)
       if ('status' in query) return query
-      const wildcard = wildcardParameter(request)
+      const wildcard = misplacedWildcard(request, query.fuzzy)
       if (wildcard !== undefined) return invalidValue(request, `Invalid value - '${wildcard[1]}' in field '${wildcard[0]}'`)
 
       let matches = query.fuzzy ? await fuzzyMatches(patients, query) : await exactMatches(patients, query)
@@ -108,14 +131,23 @@ export function patientSearchRoute(patients: PatientStore, now: () => number, or
   }
 }
 
+/** A trailing wildcard's prefix (PDS: "not in the first two characters"), normalised. */
+function wildcardPrefix(value: string, normalise: (v: string) => string): string | undefined {
+  return value.endsWith('*') ? normalise(value.slice(0, -1)) : undefined
+}
+
 /**
- * PDS allows `*` wildcards in names and postcodes of a non-fuzzy search; this API does not match
- * them yet, and refuses such a value rather than answering as if it were a plain name.
+ * A parameter whose `*` this search cannot take: any in a fuzzy search ("Does not allow
+ * wildcards"), and in a non-fuzzy one any but a single trailing `*` after at least two characters
+ * of a name or postcode.
  */
-function wildcardParameter(request: ServiceRequest): [string, string] | undefined {
+function misplacedWildcard(request: ServiceRequest, fuzzy: boolean): [string, string] | undefined {
   for (const name of ['family', 'given', 'address-postalcode', 'address-postcode']) {
     const value = request.query[name]
-    for (const v of value === undefined ? [] : typeof value === 'string' ? [value] : value) if (v.includes('*')) return [name, v]
+    for (const v of value === undefined ? [] : typeof value === 'string' ? [value] : value) {
+      if (!v.includes('*')) continue
+      if (fuzzy || v.indexOf('*') !== v.length - 1 || v.trim().length < 3) return [name, v]
+    }
   }
   return undefined
 }

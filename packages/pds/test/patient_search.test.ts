@@ -98,6 +98,23 @@ describe('GET /Patient (search)', () => {
       }
     })
 
+    it('matches a trailing wildcard in the family name, scored below 1', async () => {
+      const response = await search(fixture, { family: 'Wat*', birthdate: '1953-02-10' })
+      const entry = entries(response.json).find((e) => e.resource['id'] === '9000000009')
+      assert.ok(entry)
+      // Jaro-Winkler of WAT and WATSON: (3/3 + 3/6 + 1) / 3 = 0.8333, raised for the shared prefix of 3 to 0.8833.
+      assert.equal(entry.search.score, 0.8833)
+      const exactOnly = await search(fixture, { family: 'Wat*', birthdate: '1953-02-10', '_exact-match': 'true' })
+      assert.deepStrictEqual(ids(exactOnly.json), [])
+    })
+
+    it('matches trailing wildcards in the given name and the postcode', async () => {
+      const response = await search(fixture, { family: 'Watson', given: 'Sar*', birthdate: '1953-02-10', 'address-postalcode': 'EX17*' })
+      assert.deepStrictEqual(ids(response.json), ['9000000009'])
+      const elsewhere = await search(fixture, { family: 'Watson', given: 'Sar*', birthdate: '1953-02-10', 'address-postalcode': 'LS1*' })
+      assert.deepStrictEqual(ids(elsewhere.json), [])
+    })
+
     it('200 TOO_MANY_MATCHES (multiple-matches) when more match than _max-results', async () => {
       const all = await search(fixture, { family: 'Watson', birthdate: 'ge1900-01-01' })
       assert.ok((all.json as Json)['total'] as number > 1)
@@ -221,8 +238,17 @@ describe('GET /Patient (search)', () => {
       assertOutcome(await search(fixture, { family: ['Watson', 'Smith'], birthdate: '1953-02-10' }), 400, invalidValue("Invalid value - 'Watson,Smith' in field 'family'"))
     })
 
-    it('400 INVALID_VALUE for a wildcard, which this API does not match', async () => {
-      assertOutcome(await search(fixture, { family: 'Wat*', birthdate: '1953-02-10' }), 400, invalidValue("Invalid value - 'Wat*' in field 'family'"))
+    it('400 INVALID_VALUE for a wildcard in the first two characters or inside a name', async () => {
+      assertOutcome(await search(fixture, { family: 'W*', birthdate: '1953-02-10' }), 400, invalidValue("Invalid value - 'W*' in field 'family'"))
+      assertOutcome(await search(fixture, { family: 'Wat*on', birthdate: '1953-02-10' }), 400, invalidValue("Invalid value - 'Wat*on' in field 'family'"))
+    })
+
+    it('400 INVALID_VALUE for a wildcard in a fuzzy search', async () => {
+      assertOutcome(
+        await search(fixture, { family: 'Wat*', given: 'Sarah', birthdate: '1953-02-10', '_fuzzy-match': 'true' }),
+        400,
+        invalidValue("Invalid value - 'Wat*' in field 'family'"),
+      )
     })
   })
 
