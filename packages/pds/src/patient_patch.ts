@@ -83,7 +83,7 @@ export function patientPatchRoute(patients: PatientStore): ApiRoute {
         // The library's message goes on to print the document; only its first line is the reason.
         return invalidUpdate(request, `Invalid update with error - Invalid patch - ${error.message.split('\n')[0]}`)
       }
-      const problem = patientProblem(patched)
+      const problem = await patientProblem(patched)
       if (problem !== undefined) return invalidUpdate(request, `Invalid update with error - ${problem}`)
 
       const version = found.version + 1

@@ -9,15 +9,18 @@
  * identified"). Merged and invalidated records are never found (the store returns active ones).
  */
 import type { Patient } from 'fhir/r4.js'
-import type { ApiRoute, PatientRecord, PatientSearch, PatientStore, ServiceRequest, ServiceResponse } from '@careid/ports'
+import type { ApiRoute, PatientRecord, PatientSearch, PatientStore, ServiceResponse } from '@careid/ports'
 import { apiBaseUrl, searchsetResponse } from './fhir_response.ts'
 import { fuzzyScore, givenNames, hasEmail, hasPhone, hasPractice, inRange, jaroWinkler } from './fuzzy_match.ts'
-import { invalidValue, tooManyMatches } from './pds_outcomes.ts'
+import { tooManyMatches } from './pds_outcomes.ts'
 import { shownPatient } from './restricted_redaction.ts'
 import { normaliseName, normalisePostcode, soundex } from './search_keys.ts'
 import { isCalendarDate, readPatientQuery, type PatientQuery } from './search_params.ts'
 
-/** How many candidates one store query may bring; a search that needs more is too broad to serve. */
+/**
+ * How many candidates one store query may bring. Far more than the 50 results a search may
+ * answer, so a search that reaches it is one of too many matches whatever the filters after it.
+ */
 const CANDIDATE_LIMIT = 2000
 
 interface Match {
@@ -108,8 +111,6 @@ export function patientSearchRoute(patients: PatientStore, now: () => number, or
     async handle(request, caller): Promise<ServiceResponse> {
       const query = readPatientQuery(request, caller)
       if ('status' in query) return query
-      const wildcard = misplacedWildcard(request, query.fuzzy)
-      if (wildcard !== undefined) return invalidValue(request, `Invalid value - '${wildcard[1]}' in field '${wildcard[0]}'`)
 
       let matches = query.fuzzy ? await fuzzyMatches(patients, query) : await exactMatches(patients, query)
       if (query.exact) matches = matches.filter((match) => match.score === 1)
@@ -131,23 +132,7 @@ export function patientSearchRoute(patients: PatientStore, now: () => number, or
   }
 }
 
-/** A trailing wildcard's prefix (PDS: "not in the first two characters"), normalised. */
+/** A trailing wildcard's prefix, normalised (search_params.ts allows no other wildcard). */
 function wildcardPrefix(value: string, normalise: (v: string) => string): string | undefined {
   return value.endsWith('*') ? normalise(value.slice(0, -1)) : undefined
-}
-
-/**
- * A parameter whose `*` this search cannot take: any in a fuzzy search ("Does not allow
- * wildcards"), and in a non-fuzzy one any but a single trailing `*` after at least two characters
- * of a name or postcode.
- */
-function misplacedWildcard(request: ServiceRequest, fuzzy: boolean): [string, string] | undefined {
-  for (const name of ['family', 'given', 'address-postalcode', 'address-postcode']) {
-    const value = request.query[name]
-    for (const v of value === undefined ? [] : typeof value === 'string' ? [value] : value) {
-      if (!v.includes('*')) continue
-      if (fuzzy || v.indexOf('*') !== v.length - 1 || v.trim().length < 3) return [name, v]
-    }
-  }
-  return undefined
 }

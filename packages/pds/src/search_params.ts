@@ -35,7 +35,6 @@ export interface DateRange {
 export interface PatientQuery {
   fuzzy: boolean
   exact: boolean
-  history: boolean
   maxResults: number
   family?: string | undefined
   given: string[]
@@ -73,6 +72,21 @@ function dateRange(dates: readonly string[]): DateRange | { invalid: string } {
   return range
 }
 
+/**
+ * A parameter whose `*` cannot be taken: any in a fuzzy search (PDS: it "does not allow
+ * wildcards"), and in a non-fuzzy one any but a single trailing `*` after at least two characters
+ * ("not in the first two characters") of a name or postcode.
+ */
+function misplacedWildcard(request: ServiceRequest, fuzzy: boolean): [string, string] | undefined {
+  for (const name of ['family', 'given', 'address-postalcode', 'address-postcode']) {
+    for (const value of values(request, name)) {
+      if (!value.includes('*')) continue
+      if (fuzzy || value.indexOf('*') !== value.length - 1 || value.trim().length < 3) return [name, value]
+    }
+  }
+  return undefined
+}
+
 function booleanParam(request: ServiceRequest, name: string): boolean | { invalid: string } {
   const [value] = values(request, name)
   if (value === undefined) return false
@@ -106,6 +120,8 @@ export function readPatientQuery(request: ServiceRequest, caller: ApiCaller): Pa
   const deathDate = dateRange(deathDates)
   if ('invalid' in deathDate) return invalidValue(request, `Invalid value - '${deathDate.invalid}' in field 'death-date'`)
 
+  // `_history` asks a non-fuzzy search to match previous names and addresses too; this service
+  // holds none, so the flag is checked and changes nothing.
   const flags: Record<string, boolean> = {}
   for (const name of ['_fuzzy-match', '_exact-match', '_history']) {
     const flag = booleanParam(request, name)
@@ -122,6 +138,9 @@ export function readPatientQuery(request: ServiceRequest, caller: ApiCaller): Pa
     maxResults = Number(value)
   }
 
+  const wildcard = misplacedWildcard(request, flags['_fuzzy-match']!)
+  if (wildcard !== undefined) return invalidValue(request, `Invalid value - '${wildcard[1]}' in field '${wildcard[0]}'`)
+
   const [gender] = values(request, 'gender')
   if (gender !== undefined && !GENDERS.has(gender)) return invalidValue(request, `Invalid value - '${gender}' in field 'gender'`)
 
@@ -132,7 +151,6 @@ export function readPatientQuery(request: ServiceRequest, caller: ApiCaller): Pa
   const query: PatientQuery = {
     fuzzy: flags['_fuzzy-match']!,
     exact: flags['_exact-match']!,
-    history: flags['_history']!,
     maxResults,
     family: nonEmpty('family'),
     given: values(request, 'given').map((g) => g.trim()).filter((g) => g !== ''),
