@@ -3,9 +3,8 @@
  * display and status PDS gives it (NHS England's sandbox stubs and proxy policies, cis2.md 6.6 and
  * 6.7), written through the one OperationOutcome writer. The diagnostics are PDS's texts.
  */
-import { outcomeResponse, type ServiceResponse } from '@careid/ports'
+import { outcomeResponse, type ServiceRequest, type ServiceResponse } from '@careid/ports'
 import { fhirHeaders } from './fhir_response.ts'
-import type { ServiceRequest } from '@careid/ports'
 
 /** An answer of `status` with one issue; headers echo the request's ids, as PDS does on errors too. */
 function answer(

@@ -64,10 +64,11 @@ function dateRange(dates: readonly string[]): DateRange | { invalid: string } {
   for (const value of dates) {
     const match = /^(eq|ge|le)?(\d{4}-\d{2}-\d{2})$/.exec(value)
     if (match === null || !isCalendarDate(match[2]!)) return { invalid: value }
-    const [, prefix, date] = match as unknown as [string, string | undefined, string]
-    if (prefix === 'ge' || prefix === undefined || prefix === 'eq') range.from = range.from === undefined || date > range.from ? date : range.from
-    if (prefix === 'le' || prefix === undefined || prefix === 'eq') range.to = range.to === undefined || date < range.to ? date : range.to
-    if (prefix === undefined || prefix === 'eq') range.exact = date
+    const [, prefix = 'eq', date] = match as unknown as [string, string | undefined, string]
+    // Each value narrows the range: `ge` raises its start, `le` lowers its end, `eq` does both.
+    if (prefix !== 'le' && (range.from === undefined || date > range.from)) range.from = date
+    if (prefix !== 'ge' && (range.to === undefined || date < range.to)) range.to = date
+    if (prefix === 'eq') range.exact = date
   }
   return range
 }
