@@ -1,19 +1,11 @@
 /**
- * The wire of the Patient API's successful answers: FHIR JSON (`application/fhir+json`), the
- * request's `X-Request-ID` and `X-Correlation-ID` echoed (cis2.md 6.7: on success and on error),
- * a resource's `ETag: W/"<versionId>"`, and the searchset Bundle shaped as PDS's.
+ * The wire of the Patient API's successful answers: FHIR JSON (`application/fhir+json`), a
+ * resource's `ETag: W/"<versionId>"`, and the searchset Bundle shaped as PDS's. (The gateway
+ * echoes `X-Request-ID` and `X-Correlation-ID` on every answer, cis2.md 6.7.)
  */
 import type { ServiceRequest, ServiceResponse } from '@careid/ports'
 
-/** The headers of every answer: the content type and the echoed request ids. */
-export function fhirHeaders(request: ServiceRequest): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/fhir+json' }
-  const requestId = request.header('x-request-id')
-  const correlationId = request.header('x-correlation-id')
-  if (requestId !== undefined) headers['x-request-id'] = requestId
-  if (correlationId !== undefined) headers['x-correlation-id'] = correlationId
-  return headers
-}
+const FHIR_JSON = { 'content-type': 'application/fhir+json' } as const
 
 /** The weak ETag of a resource's version, as PDS sends it and expects back in `If-Match`. */
 export function etagOf(versionId: number | string): string {
@@ -21,8 +13,8 @@ export function etagOf(versionId: number | string): string {
 }
 
 /** A 200 with `resource` and its ETag. */
-export function resourceResponse(request: ServiceRequest, resource: unknown, version: number): ServiceResponse {
-  return { status: 200, headers: { ...fhirHeaders(request), etag: etagOf(version) }, json: resource }
+export function resourceResponse(resource: unknown, version: number): ServiceResponse {
+  return { status: 200, headers: { ...FHIR_JSON, etag: etagOf(version) }, json: resource }
 }
 
 /** PDS's timestamp form, `2019-12-25T12:00:00+00:00`, of epoch milliseconds. */
@@ -41,7 +33,7 @@ export interface BundleEntry {
  * A searchset Bundle as PDS answers it: `resourceType`, `type`, `timestamp`, `total`, and `entry`
  * only when something matched (PDS's empty searchset has no `entry`).
  */
-export function searchsetResponse(request: ServiceRequest, nowMs: number, entries: readonly BundleEntry[]): ServiceResponse {
+export function searchsetResponse(nowMs: number, entries: readonly BundleEntry[]): ServiceResponse {
   const bundle: Record<string, unknown> = { resourceType: 'Bundle', type: 'searchset', timestamp: fhirTimestamp(nowMs), total: entries.length }
   if (entries.length > 0) {
     bundle['entry'] = entries.map((entry) =>
@@ -50,7 +42,7 @@ export function searchsetResponse(request: ServiceRequest, nowMs: number, entrie
         : { fullUrl: entry.fullUrl, search: { score: entry.score }, resource: entry.resource },
     )
   }
-  return { status: 200, headers: fhirHeaders(request), json: bundle }
+  return { status: 200, headers: FHIR_JSON, json: bundle }
 }
 
 /** Where the Patient API is served on the platform's origin (as on NHS England's platform). */

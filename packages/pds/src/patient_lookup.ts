@@ -5,7 +5,7 @@
  * record it was merged into ("the new details are automatically returned in place of the
  * requested details", PDS's specification, patient-get).
  */
-import type { PatientRecord, PatientStore, ServiceRequest, ServiceResponse } from '@careid/ports'
+import type { PatientRecord, PatientStore, ServiceResponse } from '@careid/ports'
 import { isValidNhsNumber } from './nhs_number.ts'
 import { invalidatedResource, invalidResourceId, resourceNotFound } from './pds_outcomes.ts'
 
@@ -13,19 +13,19 @@ import { invalidatedResource, invalidResourceId, resourceNotFound } from './pds_
 const MAX_MERGE_HOPS = 5
 
 /** The record at `nhsNumber` itself, whatever its status, or PDS's refusal of the number. */
-export async function storedRecord(patients: PatientStore, request: ServiceRequest, nhsNumber: string): Promise<PatientRecord | ServiceResponse> {
-  if (!isValidNhsNumber(nhsNumber)) return invalidResourceId(request)
-  return (await patients.get(nhsNumber)) ?? resourceNotFound(request)
+export async function storedRecord(patients: PatientStore, nhsNumber: string): Promise<PatientRecord | ServiceResponse> {
+  if (!isValidNhsNumber(nhsNumber)) return invalidResourceId()
+  return (await patients.get(nhsNumber)) ?? resourceNotFound()
 }
 
 /** The active record `nhsNumber` leads to, following merges, or PDS's refusal. */
-export async function currentRecord(patients: PatientStore, request: ServiceRequest, nhsNumber: string): Promise<PatientRecord | ServiceResponse> {
-  let found = await storedRecord(patients, request, nhsNumber)
+export async function currentRecord(patients: PatientStore, nhsNumber: string): Promise<PatientRecord | ServiceResponse> {
+  let found = await storedRecord(patients, nhsNumber)
   for (let hops = 0; isRecord(found) && found.status === 'merged'; hops++) {
-    if (found.superseded_by === undefined || hops === MAX_MERGE_HOPS) return resourceNotFound(request)
-    found = (await patients.get(found.superseded_by)) ?? resourceNotFound(request)
+    if (found.superseded_by === undefined || hops === MAX_MERGE_HOPS) return resourceNotFound()
+    found = (await patients.get(found.superseded_by)) ?? resourceNotFound()
   }
-  if (isRecord(found) && found.status === 'invalidated') return invalidatedResource(request)
+  if (isRecord(found) && found.status === 'invalidated') return invalidatedResource()
   return found
 }
 

@@ -48,30 +48,30 @@ export function patientPatchRoute(patients: PatientStore): ApiRoute {
     method: 'PATCH',
     path: '/Patient/:id',
     async handle(request, caller) {
-      if (caller.mode === 'application') return invalidMethodAppRestricted(request)
-      const found = await storedRecord(patients, request, request.params['id'] ?? '')
+      if (caller.mode === 'application') return invalidMethodAppRestricted()
+      const found = await storedRecord(patients, request.params['id'] ?? '')
       if (!isRecord(found)) return found
       const expected = ifMatchVersion(request.header('if-match'))
-      if (expected === undefined) return preconditionFailed(request, 'Invalid request with error - If-Match header must be supplied to update this resource')
-      if (request.contentType === undefined || !PATCH_TYPES.has(request.contentType)) return unsupportedService(request)
-      if (found.status === 'invalidated') return invalidatedResource(request)
-      if (found.status === 'merged') return forbiddenUpdate(request, 'Forbidden update with error - Update Failed - NHS No. supplied has been superseded in a merge')
+      if (expected === undefined) return preconditionFailed('Invalid request with error - If-Match header must be supplied to update this resource')
+      if (request.contentType === undefined || !PATCH_TYPES.has(request.contentType)) return unsupportedService()
+      if (found.status === 'invalidated') return invalidatedResource()
+      if (found.status === 'merged') return forbiddenUpdate('Forbidden update with error - Update Failed - NHS No. supplied has been superseded in a merge')
 
       const body = request.body
       const patches: unknown = Array.isArray(body) ? body : typeof body === 'object' && body !== null ? (body as { patches?: unknown }).patches : undefined
-      if (!Array.isArray(patches) || patches.length === 0) return invalidUpdate(request, 'Invalid update with error - No patches found')
-      if (expected !== found.version) return resourceVersionMismatch(request)
+      if (!Array.isArray(patches) || patches.length === 0) return invalidUpdate('Invalid update with error - No patches found')
+      if (expected !== found.version) return resourceVersionMismatch()
 
       const original = found.resource as unknown as Patient
       // "updating a sensitive patient ... is only permitted from certain systems" (patient-patch, FORBIDDEN_UPDATE).
-      if (isRestricted(original)) return forbiddenUpdate(request, 'Forbidden update with error - source not permitted to update a restricted patient')
+      if (isRestricted(original)) return forbiddenUpdate('Forbidden update with error - source not permitted to update a restricted patient')
       for (const [index, patch] of patches.entries()) {
         const op = typeof patch === 'object' && patch !== null ? (patch as { op?: unknown }).op : undefined
-        if (typeof op !== 'string' || !OPERATIONS.has(op)) return invalidValue(request, `Invalid value - '${typeof op === 'string' ? op : ''}' in field '${index}/op'`)
+        if (typeof op !== 'string' || !OPERATIONS.has(op)) return invalidValue(`Invalid value - '${typeof op === 'string' ? op : ''}' in field '${index}/op'`)
         const path = (patch as { path?: unknown }).path
-        if (typeof path !== 'string') return invalidValue(request, `Invalid value - '' in field '${index}/path'`)
+        if (typeof path !== 'string') return invalidValue(`Invalid value - '' in field '${index}/path'`)
         if (path === '' || PROTECTED.test(path)) {
-          return invalidUpdate(request, 'Invalid update with error - This user does not have permission to update the fields in the patches provided.')
+          return invalidUpdate('Invalid update with error - This user does not have permission to update the fields in the patches provided.')
         }
       }
 
@@ -81,17 +81,17 @@ export function patientPatchRoute(patients: PatientStore): ApiRoute {
       } catch (error) {
         if (!(error instanceof JsonPatchError)) throw error
         // The library's message goes on to print the document; only its first line is the reason.
-        return invalidUpdate(request, `Invalid update with error - Invalid patch - ${error.message.split('\n')[0]}`)
+        return invalidUpdate(`Invalid update with error - Invalid patch - ${error.message.split('\n')[0]}`)
       }
       const problem = await patientProblem(patched)
-      if (problem !== undefined) return invalidUpdate(request, `Invalid update with error - ${problem}`)
+      if (problem !== undefined) return invalidUpdate(`Invalid update with error - ${problem}`)
 
       const version = found.version + 1
       patched.meta = { ...patched.meta, versionId: String(version) }
       const stored = await patients.update(found.nhs_number, found.version, patientRecord(patched, 'active'))
       // Another writer stored a newer version between our read and our write.
-      if (!stored) return resourceVersionMismatch(request)
-      return resourceResponse(request, patched, version)
+      if (!stored) return resourceVersionMismatch()
+      return resourceResponse(patched, version)
     },
   }
 }

@@ -14,9 +14,9 @@ export function patientReadRoute(patients: PatientStore): ApiRoute {
     method: 'GET',
     path: '/Patient/:id',
     async handle(request) {
-      const found = await currentRecord(patients, request, request.params['id'] ?? '')
+      const found = await currentRecord(patients, request.params['id'] ?? '')
       if (!isRecord(found)) return found
-      return resourceResponse(request, shownPatient(found.resource as unknown as Patient), found.version)
+      return resourceResponse(shownPatient(found.resource as unknown as Patient), found.version)
     },
   }
 }

@@ -115,12 +115,11 @@ export function patientSearchRoute(patients: PatientStore, now: () => number, or
       let matches = query.fuzzy ? await fuzzyMatches(patients, query) : await exactMatches(patients, query)
       if (query.exact) matches = matches.filter((match) => match.score === 1)
       if (query.postcode !== undefined || query.generalPractitioner !== undefined) matches = matches.filter((match) => !match.record.restricted)
-      if (matches.length > query.maxResults) return tooManyMatches(request)
+      if (matches.length > query.maxResults) return tooManyMatches()
       matches.sort((a, b) => b.score - a.score || (a.record.nhs_number < b.record.nhs_number ? -1 : 1))
 
       const base = apiBaseUrl(request, origin)
       return searchsetResponse(
-        request,
         now(),
         matches.map(({ record, score }) => ({
           fullUrl: `${base}/Patient/${record.nhs_number}`,

@@ -34,7 +34,7 @@ export function relatedPersonRoute(patients: PatientStore, now: () => number, or
     method: 'GET',
     path: '/Patient/:id/RelatedPerson',
     async handle(request) {
-      const found = await currentRecord(patients, request, request.params['id'] ?? '')
+      const found = await currentRecord(patients, request.params['id'] ?? '')
       if (!isRecord(found)) return found
       const patient = found.resource as unknown as Patient
       const contacts = isRestricted(patient) ? [] : (patient.contact ?? [])
@@ -43,7 +43,7 @@ export function relatedPersonRoute(patients: PatientStore, now: () => number, or
         const resource = relatedPersonOf(found.nhs_number, contact, index)
         return { fullUrl: `${base}/Patient/${found.nhs_number}/RelatedPerson/${resource.id}`, resource }
       })
-      return searchsetResponse(request, now(), entries)
+      return searchsetResponse(now(), entries)
     },
   }
 }

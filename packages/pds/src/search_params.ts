@@ -102,31 +102,31 @@ export function readPatientQuery(request: ServiceRequest, caller: ApiCaller): Pa
   // The proxy refuses application-restricted searches for more than one result before PDS
   // reads anything else (targets/ig3.xml: RaiseFault.MaxResultsInvalidAppRestricted).
   if (caller.mode === 'application' && maxResultsValues.length > 0 && (maxResultsValues.length > 1 || maxResultsValues[0] !== '1')) {
-    return maxResultsAppRestricted(request)
+    return maxResultsAppRestricted()
   }
-  if (names.length === 0) return unsupportedService(request)
+  if (names.length === 0) return unsupportedService()
   const unknown = names.filter((name) => !(KNOWN as readonly string[]).includes(name))
-  if (unknown.length === 1) return additionalProperties(request, `Invalid request with error - Additional properties are not allowed ('${unknown[0]}' was unexpected)`)
+  if (unknown.length === 1) return additionalProperties(`Invalid request with error - Additional properties are not allowed ('${unknown[0]}' was unexpected)`)
   if (unknown.length > 1) {
-    return additionalProperties(request, `Invalid request with error - Additional properties are not allowed (${unknown.map((n) => `'${n}'`).join(', ')} were unexpected)`)
+    return additionalProperties(`Invalid request with error - Additional properties are not allowed (${unknown.map((n) => `'${n}'`).join(', ')} were unexpected)`)
   }
   for (const name of names) {
     const given = values(request, name)
-    if (!REPEATABLE.has(name) && given.length > 1) return invalidValue(request, `Invalid value - '${given.join(',')}' in field '${name}'`)
+    if (!REPEATABLE.has(name) && given.length > 1) return invalidValue(`Invalid value - '${given.join(',')}' in field '${name}'`)
   }
 
   const birthdate = dateRange(values(request, 'birthdate'))
-  if ('invalid' in birthdate) return invalidValue(request, `Invalid value - '${birthdate.invalid}' in field 'birthdate'`)
+  if ('invalid' in birthdate) return invalidValue(`Invalid value - '${birthdate.invalid}' in field 'birthdate'`)
   const deathDates = values(request, 'death-date')
   const deathDate = dateRange(deathDates)
-  if ('invalid' in deathDate) return invalidValue(request, `Invalid value - '${deathDate.invalid}' in field 'death-date'`)
+  if ('invalid' in deathDate) return invalidValue(`Invalid value - '${deathDate.invalid}' in field 'death-date'`)
 
   // `_history` asks a non-fuzzy search to match previous names and addresses too; this service
   // holds none, so the flag is checked and changes nothing.
   const flags: Record<string, boolean> = {}
   for (const name of ['_fuzzy-match', '_exact-match', '_history']) {
     const flag = booleanParam(request, name)
-    if (typeof flag !== 'boolean') return invalidValue(request, `Invalid value - '${flag.invalid}' in field '${name}'`)
+    if (typeof flag !== 'boolean') return invalidValue(`Invalid value - '${flag.invalid}' in field '${name}'`)
     flags[name] = flag
   }
 
@@ -134,16 +134,16 @@ export function readPatientQuery(request: ServiceRequest, caller: ApiCaller): Pa
   if (maxResultsValues.length > 0) {
     const value = maxResultsValues[0]!
     if (!/^[0-9]{1,2}$/.test(value) || Number(value) < 1 || Number(value) > MAX_RESULTS_LIMIT) {
-      return invalidValue(request, `Invalid value - '${value}' in field '_max-results'`)
+      return invalidValue(`Invalid value - '${value}' in field '_max-results'`)
     }
     maxResults = Number(value)
   }
 
   const wildcard = misplacedWildcard(request, flags['_fuzzy-match']!)
-  if (wildcard !== undefined) return invalidValue(request, `Invalid value - '${wildcard[1]}' in field '${wildcard[0]}'`)
+  if (wildcard !== undefined) return invalidValue(`Invalid value - '${wildcard[1]}' in field '${wildcard[0]}'`)
 
   const [gender] = values(request, 'gender')
-  if (gender !== undefined && !GENDERS.has(gender)) return invalidValue(request, `Invalid value - '${gender}' in field 'gender'`)
+  if (gender !== undefined && !GENDERS.has(gender)) return invalidValue(`Invalid value - '${gender}' in field 'gender'`)
 
   const nonEmpty = (name: string): string | undefined => {
     const [value] = values(request, name)
@@ -165,7 +165,7 @@ export function readPatientQuery(request: ServiceRequest, caller: ApiCaller): Pa
   }
 
   // PDS's sandbox and tests: the date of birth is checked first, then the rest of the minimum.
-  if (values(request, 'birthdate').length === 0) return missingValue(request, "Missing value - 'birth_date/birth_date_range_start/birth_date_range_end'")
+  if (values(request, 'birthdate').length === 0) return missingValue("Missing value - 'birth_date/birth_date_range_start/birth_date_range_end'")
   if (query.fuzzy) {
     // "You must use one of the following search parameter combinations: given name, family name
     // and date of birth; family name, date of birth, gender and postcode; given name, date of
@@ -173,10 +173,10 @@ export function readPatientQuery(request: ServiceRequest, caller: ApiCaller): Pa
     const given = query.given.length > 0
     const located = query.gender !== undefined && query.postcode !== undefined
     if (!((given && query.family !== undefined) || (query.family !== undefined && located) || (given && located))) {
-      return invalidSearchData(request, "Invalid search data provided - 'A fuzzy search was requested however the data given did not meet the fuzzy search criteria'")
+      return invalidSearchData("Invalid search data provided - 'A fuzzy search was requested however the data given did not meet the fuzzy search criteria'")
     }
   } else if (query.family === undefined) {
-    return invalidSearchData(request, "Invalid search data provided - 'No searches were performed as the search criteria did not meet the minimum requirements'")
+    return invalidSearchData("Invalid search data provided - 'No searches were performed as the search criteria did not meet the minimum requirements'")
   }
   return query
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { application, assertOutcome, openApi, pick, read, REQUEST_ID, request, route, worker, type ApiFixture, type Json } from './api_support.ts'
+import { application, assertOutcome, openApi, pick, read, type ApiFixture, type Json } from './api_support.ts'
 
 describe('GET /Patient/{id}', () => {
   let fixture: ApiFixture
@@ -16,16 +16,6 @@ describe('GET /Patient/{id}', () => {
     assert.equal(response.headers?.['content-type'], 'application/fhir+json')
     assert.equal(response.headers?.['etag'], `W/"${patient.version}"`)
     assert.deepStrictEqual(response.json, patient.resource)
-  })
-
-  it('echoes X-Request-ID and X-Correlation-ID', async () => {
-    const id = '9000000009'
-    const response = await route(fixture.api, 'GET', '/Patient/:id').handle(
-      request('GET', `/Patient/${id}`, { params: { id }, headers: { 'x-correlation-id': 'corr-1' } }),
-      worker,
-    )
-    assert.equal(response.headers?.['x-request-id'], REQUEST_ID)
-    assert.equal(response.headers?.['x-correlation-id'], 'corr-1')
   })
 
   it('is open to application-restricted callers too', async () => {
