@@ -11,6 +11,7 @@ import jsonpatch, { type Operation } from 'fast-json-patch'
 import type { Patient } from 'fhir/r4.js'
 import type { ApiRoute, PatientStore } from '@careid/ports'
 import { resourceResponse } from './fhir_response.ts'
+import { isValidNhsNumber } from './nhs_number.ts'
 import { isRecord, storedRecord } from './patient_lookup.ts'
 import { isRestricted, patientRecord } from './patient_record.ts'
 import { patientProblem } from './patient_validation.ts'
@@ -18,6 +19,7 @@ import {
   forbiddenUpdate,
   invalidatedResource,
   invalidMethodAppRestricted,
+  invalidResourceId,
   invalidUpdate,
   invalidValue,
   preconditionFailed,
@@ -49,11 +51,13 @@ export function patientPatchRoute(patients: PatientStore): ApiRoute {
     path: '/Patient/:id',
     async handle(request, caller) {
       if (caller.mode === 'application') return invalidMethodAppRestricted()
-      const found = await storedRecord(patients, request.params['id'] ?? '')
-      if (!isRecord(found)) return found
+      const nhsNumber = request.params['id'] ?? ''
+      if (!isValidNhsNumber(nhsNumber)) return invalidResourceId()
       const expected = ifMatchVersion(request.header('if-match'))
       if (expected === undefined) return preconditionFailed('Invalid request with error - If-Match header must be supplied to update this resource')
       if (request.contentType === undefined || !PATCH_TYPES.has(request.contentType)) return unsupportedService()
+      const found = await storedRecord(patients, nhsNumber)
+      if (!isRecord(found)) return found
       if (found.status === 'invalidated') return invalidatedResource()
       if (found.status === 'merged') return forbiddenUpdate('Forbidden update with error - Update Failed - NHS No. supplied has been superseded in a merge')
 

@@ -123,6 +123,16 @@ describe('PATCH /Patient/{id}', () => {
     await unchanged(record)
   })
 
+  it('checks If-Match before looking the patient up, as PDS does', async () => {
+    assertOutcome(await patch('9111231130', { body: { patches: [{ op: 'replace', path: '/gender', value: 'other' }] } }), 412, {
+      severity: 'error',
+      code: 'structure',
+      spineCode: 'PRECONDITION_FAILED',
+      display: 'Required condition was not fulfilled',
+      diagnostics: 'Invalid request with error - If-Match header must be supplied to update this resource',
+    })
+  })
+
   it('412 PRECONDITION_FAILED for an If-Match not of the form W/"<version>"', async () => {
     const record = fresh()
     assertOutcome(await patch(record.nhs_number, { headers: { 'if-match': String(record.version) }, body: { patches: [{ op: 'replace', path: '/gender', value: 'other' }] } }), 412, {
