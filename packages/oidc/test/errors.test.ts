@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as errors from '../src/errors.ts'
 
-const { OAuthError, agentErrorCodes, errorCodes, oauthErrorCodes } = errors
+const { OAuthError, agentErrorCodes, apiPlatformErrorCodes, errorCodes, oauthErrorCodes } = errors
 
 describe('error family', () => {
   it('lists every code a wire class sends', () => {
@@ -22,6 +22,6 @@ describe('error family', () => {
 
   it('keeps each code once: the OAuth codes, then the agent protocol codes the OAuth list lacks', () => {
     assert.equal(new Set(errorCodes).size, errorCodes.length)
-    assert.deepEqual([...errorCodes], [...oauthErrorCodes, ...agentErrorCodes, 'not_found'])
+    assert.deepEqual([...errorCodes], [...oauthErrorCodes, ...agentErrorCodes, ...apiPlatformErrorCodes, 'not_found'])
   })
 })

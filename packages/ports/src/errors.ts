@@ -52,8 +52,16 @@ export const agentErrorCodes = [
 ] as const
 export type AgentErrorCode = 'invalid_request' | (typeof agentErrorCodes)[number]
 
+/**
+ * The API Platform's OAuth service's own codes beside the OAuth ones (NHS England's identity-service
+ * proxy): `bad_request` (a logout token whose signature fails), `not_implemented` (a logout for a
+ * session it holds nothing of), `public_key error` (a JWT whose signature fails), `unknown_error`
+ * (its catch-all) and `Access Denied` (its `_status` without the monitoring key).
+ */
+export const apiPlatformErrorCodes = ['bad_request', 'not_implemented', 'public_key error', 'unknown_error', 'Access Denied'] as const
+
 /** Every wire `error` code Careid sends; `not_found` answers a path that names no endpoint. */
-export const errorCodes = [...oauthErrorCodes, ...agentErrorCodes, 'not_found'] as const
+export const errorCodes = [...oauthErrorCodes, ...agentErrorCodes, ...apiPlatformErrorCodes, 'not_found'] as const
 export type ErrorCode = (typeof errorCodes)[number]
 
 /** Members a protocol adds to its JSON error body beside `error` and `error_description`. */
