@@ -27,6 +27,7 @@ export const files = [
   'packages/admin/test/admin_services.test.ts',
   'packages/apim/test/application.test.ts',
   'packages/apim/test/catalogue.test.ts',
+  'packages/apim/test/authorize_route.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
   'packages/domain/test/demo_workforce.test.ts',
