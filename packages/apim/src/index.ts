@@ -10,3 +10,6 @@ export { platformBackchannelLogoutUrl, platformCallbackUrl, type PlatformDeps } 
 export { PlatformRefusal } from './platform_error.ts'
 export { apiPlatformRoutes, type ApiPlatformOptions } from './platform_routes.ts'
 export type { Release } from './ping_route.ts'
+export { gatewayRoutes, type GatewayDeps } from './gateway.ts'
+export { sampleAal3Api, sampleAal3BasePath } from './sample_aal3_api.ts'
+export { type GatewayLog, type GatewayRefusalEntry } from './refusal_log.ts'

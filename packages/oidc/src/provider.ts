@@ -108,6 +108,7 @@ export function createProvider(deps: ProviderDeps) {
       await store.replay.removeExpired(t)
       await store.rates.removeExpired(t)
       await store.grants.removeExpired(t)
+      await store.apiGrants.removeExpired(t)
     }
   }
 

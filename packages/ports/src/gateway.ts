@@ -42,8 +42,12 @@ export type RoleFailure =
 export type GatewayRefusal =
   | { kind: 'missing_request_id' }
   | { kind: 'invalid_request_id'; value: string }
-  /** No bearer token, a malformed, unknown, expired or revoked one, or another scheme. */
-  | { kind: 'access_denied' }
+  /**
+   * No bearer token, a malformed, unknown, expired or revoked one, or another scheme. `diagnostics`
+   * is the platform's own text for which of these it was ("Missing Authorization header", "Access
+   * Token expired", ...), never the token; an API answers it as the platform's 401 does.
+   */
+  | { kind: 'access_denied'; diagnostics: string }
   /** A valid token without any of this product's scopes. */
   | { kind: 'insufficient_scope' }
   /** An AAL2 sign-in at a product only an AAL3 sign-in may use (RFC 9470); the gateway sets `WWW-Authenticate`. */

@@ -7,8 +7,8 @@ import type { RedisShortLivedStore } from './redis/redis_store.ts'
 
 /**
  * Serves codes, sessions, interactions, the replay cache and the rate counters from `shortLived`
- * and everything else (the patients too) from `durable` (whose own short-lived tables then stay unused). Ready only
- * when both are; closing closes both.
+ * and everything else (the patients and the API Platform's grants too) from `durable` (whose own
+ * short-lived tables then stay unused). Ready only when both are; closing closes both.
  */
 export function combineStores(durable: Store, shortLived: RedisShortLivedStore): Store {
   return {
@@ -28,6 +28,7 @@ export function combineStores(durable: Store, shortLived: RedisShortLivedStore):
     replay: shortLived.replay,
     rates: shortLived.rates,
     patients: durable.patients,
+    apiGrants: durable.apiGrants,
     // A unit of work covers the durable records only: Redis takes no part in it, so what a unit
     // changes there (ending a session) is ordered by the caller, after the commit.
     transaction: (work) => durable.transaction(work),

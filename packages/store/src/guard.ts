@@ -9,7 +9,7 @@ import { unitParts } from './unit_of_work.ts'
 
 /**
  * The parts of a `Store` that hold the records, each an object of async methods: the durable ones a
- * unit of work reaches, the short-lived ones, and the patients.
+ * unit of work reaches, the short-lived ones, the patients and the API Platform's grants.
  */
 const parts = [
   ...unitParts,
@@ -19,6 +19,7 @@ const parts = [
   'replay',
   'rates',
   'patients',
+  'apiGrants',
 ] as const satisfies readonly (keyof Store)[]
 
 type Method = (...args: unknown[]) => Promise<unknown>

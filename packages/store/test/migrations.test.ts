@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
-import type { ApplicationRecord, CardRecord, ClientRecord, CredentialRecord, GrantRecord, LogoutNotification, PatientRecord, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store } from '@careid/ports'
+import type { ApiGrantRecord, ApiTokenRecord, ApplicationRecord, CardRecord, ClientRecord, CredentialRecord, GrantRecord, LogoutNotification, PatientRecord, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store } from '@careid/ports'
 import { latestPostgresSchemaVersion, postgresMigrations } from '../src/postgres/migrations.ts'
 import { openPostgresStore } from '../src/postgres/postgres_store.ts'
 import { latestSchemaVersion, sqliteMigrations } from '../src/sqlite/migrations.ts'
@@ -116,6 +116,24 @@ const application: ApplicationRecord = {
   subscriptions: [{ product: 'personal-demographics-service', scopes: ['urn:nhsd:apim:user-nhs-cis2:aal3:personal-demographics-service'] }],
   created_at: T,
 }
+
+const apiGrant: ApiGrantRecord = {
+  grant_id: 'ag1',
+  api_key: application.api_key,
+  pattern: 'combined',
+  scope: 'urn:nhsd:apim:user-nhs-cis2:aal3:personal-demographics-service',
+  user: { sub: '555000000001', sid: 'cis2-sid-1', aal: 3, acr: 'AAL3_ANY', selected_roleid: '555000000001-1', role_ids: ['555000000001-1'] },
+  cis2_access_token_sealed: 'v1.sealed-cis2-token',
+  authenticated_at: T - MINUTE,
+  refresh_until: T + 720 * MINUTE,
+  created_at: T,
+  expires_at: T + 60 * MINUTE,
+}
+/** The grant as its row: the user as JSON in grant_user, its sid repeated for the index. */
+const { user: apiGrantUser, ...apiGrantFields } = apiGrant
+const apiGrantRow: Row = { ...apiGrantFields, grant_user: apiGrantUser, sid: apiGrantUser?.sid }
+const apiAccessToken: ApiTokenRecord = { token_hash: 'at-hash', grant_id: 'ag1', kind: 'access', refresh_count: 0, created_at: T, expires_at: T + 10 * MINUTE }
+const apiRefreshToken: ApiTokenRecord = { token_hash: 'art-hash', grant_id: 'ag1', kind: 'refresh', refresh_count: 0, created_at: T, expires_at: T + 60 * MINUTE }
 
 /**
  * What a Careid at each schema version wrote (its own tables' rows), how the latest store must read
@@ -282,6 +300,26 @@ const written: Record<number, { rows: [table: string, row: Row][]; check(store: 
       assert.deepStrictEqual(await store.apps.list(), [])
       await store.apps.put(application)
       assert.deepStrictEqual(await store.apps.get(application.api_key), application)
+    },
+  },
+  // Version 10 adds the API Platform's grants and their tokens.
+  10: {
+    rows: [
+      ['api_grants', apiGrantRow],
+      ['api_tokens', { ...apiAccessToken }],
+      ['api_tokens', { ...apiRefreshToken }],
+    ],
+    async check(store) {
+      assert.deepStrictEqual(await store.apiGrants.findAccess('at-hash', T), { token: apiAccessToken, grant: apiGrant })
+      // The session's end finds the grant through the sid column.
+      assert.equal(await store.apiGrants.revokeBySid('cis2-sid-1', T + 1), 1)
+      assert.equal(await store.apiGrants.findRefresh('art-hash', T + 2), undefined)
+    },
+    async fresh(store) {
+      assert.equal(await store.apiGrants.removeExpired(T), 0)
+      await store.apiGrants.issue(apiGrant, [apiAccessToken, apiRefreshToken])
+      assert.equal(await store.apiGrants.rotate('art-hash', [{ ...apiRefreshToken, token_hash: 'art-hash-2', refresh_count: 1 }], T + 1), true)
+      assert.deepStrictEqual(await store.apiGrants.findRefresh('art-hash-2', T + 1), { token: { ...apiRefreshToken, token_hash: 'art-hash-2', refresh_count: 1 }, grant: apiGrant })
     },
   },
 }

@@ -4,6 +4,7 @@
  * contract (`@careid/ports`' `Store`) has its own file here; `fixtures.ts` holds what they share.
  */
 import { describe } from 'node:test'
+import { apiGrantsConformance } from './api_grants.ts'
 import { appsConformance } from './apps.ts'
 import { auditConformance } from './audit.ts'
 import { cardsConformance } from './cards.ts'
@@ -49,6 +50,7 @@ export function runStoreConformance(name: string, open: () => Promise<Conformanc
     replayConformance(test)
     ratesConformance(test)
     patientsConformance(test)
+    apiGrantsConformance(test)
     unitOfWorkConformance(test)
     lifecycleConformance(test)
   })

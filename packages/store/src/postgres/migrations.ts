@@ -256,6 +256,38 @@ CREATE INDEX patients_by_family ON patients (family, birth_date);
 CREATE INDEX patients_by_family_phonetic ON patients (family_phonetic, birth_date);
 `
 
+// See the SQLite schema's version 10.
+const apiGrants = `
+CREATE TABLE api_grants (
+  grant_id TEXT PRIMARY KEY,
+  api_key TEXT NOT NULL,
+  pattern TEXT NOT NULL CHECK (pattern IN ('combined', 'token_exchange', 'client_credentials')),
+  scope TEXT NOT NULL,
+  grant_user JSONB,
+  sid TEXT,
+  cis2_access_token_sealed TEXT,
+  authenticated_at BIGINT NOT NULL,
+  refresh_until BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX api_grants_by_sid ON api_grants (sid) WHERE sid IS NOT NULL;
+CREATE INDEX api_grants_by_expiry ON api_grants (expires_at);
+
+CREATE TABLE api_tokens (
+  token_hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES api_grants (grant_id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+  refresh_count INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT
+);
+CREATE INDEX api_tokens_by_grant ON api_tokens (grant_id);
+CREATE INDEX api_tokens_by_expiry ON api_tokens (expires_at);
+`
+
 export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
   { version: 2, name: 'rate counters', sql: rateCounters },
@@ -266,6 +298,7 @@ export const postgresMigrations: readonly Migration[] = [
   { version: 7, name: 'audit actors and digests', sql: auditActors },
   { version: 8, name: 'patients', sql: patients },
   { version: 9, name: 'API Platform applications', sql: apimApplications },
+  { version: 10, name: 'API Platform grants and tokens', sql: apiGrants },
 ]
 
 /** The version a fully migrated PostgreSQL database is at. */

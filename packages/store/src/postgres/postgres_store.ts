@@ -4,6 +4,7 @@
  */
 import type { Store, UnitOfWork } from '@careid/ports'
 import { runWork } from '../unit_of_work.ts'
+import { postgresApiGrantStore } from './api_grants.ts'
 import { postgresApplicationStore } from './apps.ts'
 import { postgresCardStore } from './cards.ts'
 import { openPool, resolveOptions, type Postgres, type PostgresStoreOptions } from './database.ts'
@@ -47,6 +48,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     replay: postgresReplayCache(postgres),
     rates: postgresRateCounter(postgres),
     patients: postgresPatientStore(postgres),
+    apiGrants: postgresApiGrantStore(postgres),
     // Read committed: other connections see none of the unit's writes before its COMMIT.
     transaction: (work) => postgres.unit((on) => runWork(durable(on), work)),
     async ping() {

@@ -272,6 +272,41 @@ CREATE TABLE apim_applications (
 );
 `
 
+// The API Platform's grants and their opaque tokens, by the SHA-256 of each token (see
+// ApiGrantStore). The gateway reads a token with its grant on every API call: one lookup by each
+// primary key. `sid` repeats the user's CIS2 session (NULL without a user) so that the session's
+// end finds its grants by index; the expiry indexes serve the sweep. A grant's tokens go with it.
+const apiGrants = `
+CREATE TABLE api_grants (
+  grant_id TEXT PRIMARY KEY,
+  api_key TEXT NOT NULL,
+  pattern TEXT NOT NULL CHECK (pattern IN ('combined', 'token_exchange', 'client_credentials')),
+  scope TEXT NOT NULL,
+  grant_user TEXT,
+  sid TEXT,
+  cis2_access_token_sealed TEXT,
+  authenticated_at INTEGER NOT NULL,
+  refresh_until INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX api_grants_by_sid ON api_grants (sid) WHERE sid IS NOT NULL;
+CREATE INDEX api_grants_by_expiry ON api_grants (expires_at);
+
+CREATE TABLE api_tokens (
+  token_hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES api_grants (grant_id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+  refresh_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE INDEX api_tokens_by_grant ON api_tokens (grant_id);
+CREATE INDEX api_tokens_by_expiry ON api_tokens (expires_at);
+`
+
 /** Every migration, oldest first. */
 export const sqliteMigrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: initialSchema },
@@ -283,6 +318,7 @@ export const sqliteMigrations: readonly Migration[] = [
   { version: 7, name: 'audit actors and digests', sql: auditActors },
   { version: 8, name: 'patients', sql: patients },
   { version: 9, name: 'API Platform applications', sql: apimApplications },
+  { version: 10, name: 'API Platform grants and tokens', sql: apiGrants },
 ]
 
 /** The version a fully migrated database is at. */

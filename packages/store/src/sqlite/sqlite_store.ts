@@ -3,6 +3,7 @@
  */
 import type { Store, UnitOfWork } from '@careid/ports'
 import { runWork } from '../unit_of_work.ts'
+import { sqliteApiGrantStore } from './api_grants.ts'
 import { sqliteApplicationStore } from './apps.ts'
 import { sqliteCardStore } from './cards.ts'
 import { openDatabase } from './database.ts'
@@ -82,6 +83,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     replay: gated(sqliteReplayCache(sqlite)),
     rates: gated(sqliteRateCounter(sqlite)),
     patients: gated(sqlitePatientStore(sqlite)),
+    apiGrants: gated(sqliteApiGrantStore(sqlite)),
     async transaction(work) {
       // One unit at a time, and none while another caller's statement runs (there is none: each
       // runs synchronously). The unit's own calls reach the ungated parts.
