@@ -29,6 +29,7 @@ export const files = [
   'packages/apim/test/catalogue.test.ts',
   'packages/apim/test/authorize_route.test.ts',
   'packages/apim/test/callback_route.test.ts',
+  'packages/apim/test/backchannel_logout_route.test.ts',
   'packages/apim/test/gateway.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',

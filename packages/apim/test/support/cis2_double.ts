@@ -6,7 +6,8 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { exportJWK, SignJWT, type JWTPayload } from 'jose'
 import type { Cis2Settings } from '../../src/cis2_provider.ts'
 
 export interface Cis2Double {
@@ -20,23 +21,27 @@ export interface Cis2Double {
   /** The token endpoint's status: not 200, it refuses the code. */
   tokenStatus: number
   userinfo: { status: number; body: unknown }
+  /** The Authorization headers userinfo received. */
+  userinfoAuthorizations: string[]
   close(): Promise<void>
 }
 
 export async function startCis2Double(): Promise<Cis2Double> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256')
-  const other = await generateKeyPair('RS256')
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'cis2-key-1', alg: 'RS256', use: 'sig' }
+  // Node key objects, not WebCrypto ones: one RSA key signs RS256 and RS512 alike, as CIS2's may.
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'cis2-key-1', use: 'sig' }
   const double: Cis2Double = {
     settings: undefined as unknown as Cis2Settings,
     nextIdToken: async () => '',
     async sign(claims, options = {}) {
-      const key: CryptoKey = options.foreignKey === true ? other.privateKey : privateKey
+      const key: KeyObject = options.foreignKey === true ? other.privateKey : privateKey
       return new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'RS256', kid: options.kid ?? 'cis2-key-1', typ: 'JWT' }).sign(key)
     },
     tokenRequests: [],
     tokenStatus: 200,
     userinfo: { status: 200, body: { sub: '555000000001', nhsid_nrbac_roles: [{ person_roleid: '555000000101' }] } },
+    userinfoAuthorizations: [],
     close: async () => undefined,
   }
   const server: Server = createServer((request, response) => {
@@ -51,7 +56,10 @@ export async function startCis2Double(): Promise<Cis2Double> {
         if (double.tokenStatus !== 200) return json(double.tokenStatus, { error: 'invalid_grant', error_description: 'code is invalid' })
         return json(200, { access_token: 'cis2-access-token', token_type: 'Bearer', expires_in: 3600, id_token: await double.nextIdToken() })
       }
-      if (request.url === '/userinfo') return json(double.userinfo.status, double.userinfo.body)
+      if (request.url === '/userinfo') {
+        double.userinfoAuthorizations.push(request.headers.authorization ?? '')
+        return json(double.userinfo.status, double.userinfo.body)
+      }
       return json(404, { error: 'not_found' })
     })
   })

@@ -4,8 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { buildServiceServer } from '@careid/http'
-import { createSecretBox } from '@careid/oidc'
-import type { ApplicationRecord, SecretBox, Store } from '@careid/ports'
+import { createSecretBox, sha256 } from '@careid/oidc'
+import type { ApiGrantPattern, ApiGrantRecord, ApplicationRecord, SecretBox, Store } from '@careid/ports'
 import { openSqliteStore } from '@careid/store/sqlite'
 import { randomBytes } from 'node:crypto'
 import { registerApplication } from '../../src/application.ts'
@@ -69,4 +69,29 @@ export async function errorOf(response: Response): Promise<Record<string, unknow
   if (typeof body.message_id !== 'string' || body.message_id === '') throw new Error(`no message_id in ${JSON.stringify(body)}`)
   const { message_id: _, ...rest } = body
   return rest
+}
+
+/** A live grant of `pattern` for `sid` with one access token per entry of `tokens` (as a refresh leaves two live). */
+export async function issueGrant(
+  platform: TestPlatform,
+  options: { apiKey: string; pattern: ApiGrantPattern; sid?: string; tokens: string[]; accessExpiresAt?: number },
+): Promise<ApiGrantRecord> {
+  const now = Date.now()
+  const grant: ApiGrantRecord = {
+    grant_id: randomBytes(12).toString('base64url'),
+    api_key: options.apiKey,
+    pattern: options.pattern,
+    scope: options.pattern === 'client_credentials' ? 'urn:nhsd:apim:app:level3:personal-demographics-service' : aal3,
+    authenticated_at: now,
+    refresh_until: now + 12 * 3600_000,
+    created_at: now,
+    expires_at: now + 12 * 3600_000,
+  }
+  if (options.pattern !== 'client_credentials') grant.user = { sub: '555000000001', sid: options.sid ?? 'cis2-session-1', aal: 3, acr: 'AAL3_ANY' }
+  if (options.pattern === 'combined') grant.cis2_access_token_sealed = platform.secrets.seal('cis2-access-token')
+  await platform.store.apiGrants.issue(
+    grant,
+    options.tokens.map((token, i) => ({ token_hash: sha256(token), grant_id: grant.grant_id, kind: 'access' as const, refresh_count: i, created_at: now, expires_at: options.accessExpiresAt ?? now + 599_000 })),
+  )
+  return grant
 }
