@@ -30,6 +30,8 @@ export const files = [
   'packages/apim/test/authorize_route.test.ts',
   'packages/apim/test/callback_route.test.ts',
   'packages/apim/test/backchannel_logout_route.test.ts',
+  'packages/apim/test/userinfo_route.test.ts',
+  'packages/apim/test/health_routes.test.ts',
   'packages/apim/test/gateway.test.ts',
   'packages/domain/test/directory.test.ts',
   'packages/domain/test/person.test.ts',
