@@ -203,13 +203,13 @@ describe('the API Platform combined pattern, in the browser', () => {
     assert.ok(delivered.delivered >= 1)
   })
 
-  it('/_ping answers 200 with exactly version, revision, releaseId and commitId; /_status with the platform\'s shape', async () => {
-    const ping = await fetch(`${careid.apiOrigin}/_ping`)
+  it('/oauth2/_ping answers 200 with exactly version, revision, releaseId and commitId; /oauth2/_status with the platform\'s shape', async () => {
+    const ping = await fetch(`${careid.apiOrigin}/oauth2/_ping`)
     assert.equal(ping.status, 200)
     const body = (await ping.json()) as Record<string, unknown>
     assert.deepEqual(Object.keys(body).sort(), ['commitId', 'releaseId', 'revision', 'version'])
     assert.equal(body.version, '0.1.0')
-    const status = await fetch(`${careid.apiOrigin}/_status`)
+    const status = await fetch(`${careid.apiOrigin}/oauth2/_status`)
     assert.equal(status.status, 200)
     const health = (await status.json()) as { status: string; checks: Record<string, { status: string; responseCode: number | null; links: { self: string } }> }
     assert.deepEqual(Object.keys(health).sort(), ['checks', 'commitId', 'releaseId', 'revision', 'status', 'version'])

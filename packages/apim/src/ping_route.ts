@@ -1,4 +1,4 @@
-/** `GET /_ping` (cis2.md 6.7): 200 with `{version, revision, releaseId, commitId}`, and nothing else checked. */
+/** `GET /oauth2/_ping` (cis2.md 6.1, 6.7): 200 with `{version, revision, releaseId, commitId}`, and nothing else checked. */
 import type { ServiceRoute } from '@careid/ports'
 
 /** What is deployed, as the platform's health endpoints name it. */
@@ -12,7 +12,7 @@ export interface Release {
 export function pingRoute(release: Release): ServiceRoute {
   return {
     method: 'GET',
-    path: '/_ping',
+    path: '/oauth2/_ping',
     async handle() {
       const { version, revision, releaseId, commitId } = release
       return { status: 200, headers: { 'cache-control': 'no-store' }, json: { version, revision, releaseId, commitId } }

@@ -1,7 +1,7 @@
 /**
  * The API Platform's OAuth 2.0 service (cis2.md 6.1), as the routes of its own origin: the browser
  * side of the combined pattern (`/oauth2/authorize`, `/oauth2/callback`), the proxied
- * `/oauth2/userinfo`, CIS2's `/oauth2/backchannel_logout`, and `/_ping` and `/_status`.
+ * `/oauth2/userinfo`, CIS2's `/oauth2/backchannel_logout`, and `/oauth2/_ping` and `/oauth2/_status`.
  */
 import type { ServiceRoute } from '@careid/ports'
 import { authorizeRoute } from './authorize_route.ts'
@@ -14,7 +14,7 @@ import { userinfoRoute } from './userinfo_route.ts'
 
 export interface ApiPlatformOptions extends PlatformDeps {
   release: Release
-  /** The key `/_status` asks for in its `apikey` header; absent, it is open. */
+  /** The key `/oauth2/_status` asks for in its `apikey` header; absent, it is open. */
   statusApiKey?: string | undefined
 }
 

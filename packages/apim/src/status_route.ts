@@ -1,5 +1,5 @@
 /**
- * `GET /_status`: the platform's monitoring endpoint (identity-service's HealthCheck.SetResponse.js).
+ * `GET /oauth2/_status`: the platform's monitoring endpoint (identity-service's HealthCheck.SetResponse.js).
  * It answers only to the monitoring key in the `apikey` header (401 "Invalid api key for _status
  * monitoring endpoint" otherwise) and checks what the service depends on: CIS2 (its signing keys
  * answer) and, Careid's own, the store. Each check passes or fails; the whole is `pass` when all
@@ -26,7 +26,7 @@ const checkTimeoutMs = 5_000
 export function statusRoute(deps: Pick<PlatformDeps, 'store' | 'cis2' | 'baseUrl'>, release: Release, monitoringKey: string | undefined): ServiceRoute {
   return {
     method: 'GET',
-    path: '/_status',
+    path: '/oauth2/_status',
     async handle(request) {
       const apikey = request.header('apikey')
       if (monitoringKey !== undefined && (apikey === undefined || !safeEqual(apikey, monitoringKey))) {
@@ -64,5 +64,5 @@ async function storeCheck(deps: Pick<PlatformDeps, 'store' | 'baseUrl'>): Promis
   const answer = await Promise.race([deps.store.ping().catch(() => false), timeout])
   clearTimeout(timer)
   const ok = answer === true
-  return { status: ok ? 'pass' : 'fail', timeout: answer === 'timeout' ? 'true' : 'false', responseCode: null, outcome: ok ? 'reachable and migrated' : 'not answering', links: { self: `${deps.baseUrl}/_status` } }
+  return { status: ok ? 'pass' : 'fail', timeout: answer === 'timeout' ? 'true' : 'false', responseCode: null, outcome: ok ? 'reachable and migrated' : 'not answering', links: { self: `${deps.baseUrl}/oauth2/_status` } }
 }

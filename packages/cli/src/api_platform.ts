@@ -45,7 +45,7 @@ export async function registerApiPlatformClient(ctx: CareidContext): Promise<boo
   return true
 }
 
-/** What `/_ping` and `/_status` say is deployed. */
+/** What `/oauth2/_ping` and `/oauth2/_status` say is deployed. */
 function release(): Release {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
   return { version, revision: version, releaseId: `careid-${version}`, commitId: 'unknown' }

@@ -52,7 +52,7 @@ export interface Settings {
   apiBaseUrl: string
   /** Which part this node serves: both (absent), only the provider, or only the API Platform. */
   only?: 'provider' | 'api' | undefined
-  /** The key `/_status` of the API Platform asks for in its `apikey` header. Never printed. */
+  /** The key `/oauth2/_status` of the API Platform asks for in its `apikey` header. Never printed. */
   apiStatusKey?: string | undefined
 }
 
@@ -122,7 +122,7 @@ const schema = z.object({
   metricsHost: z.string().check(z.minLength(1, 'must not be empty')),
   // RFC 6750 2.1's b64token, and long enough that it cannot be guessed. The message never quotes it.
   metricsToken: optionalString((v) => /^[A-Za-z0-9\-._~+/]{32,}=*$/.test(v), 'must be at least 32 characters of letters, digits and - . _ ~ + / (for example from: openssl rand -hex 32)'),
-  apiPort: wholeNumber(1, 65535),
+  apiPort: z.optional(wholeNumber(1, 65535)),
   apiBaseUrl: optionalString(isIssuer, 'must be an absolute http(s) URL without query, fragment or trailing slash'),
   only: z.optional(z.enum(['provider', 'api'], { error: 'must be provider or api' })),
   apiStatusKey: optionalString((v) => v.length >= 16, 'must be at least 16 characters'),
@@ -207,8 +207,9 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     }
   }
   const port = pick('port') ?? env.PORT ?? '8080'
-  // The API Platform's own origin: the next port unless told otherwise.
-  const apiPort = pick('apiPort') ?? String(Number(port) + 1)
+  // The API Platform's own origin: the next port unless told otherwise (a bad --port is reported once, as itself).
+  const portNumber = Number(port)
+  const apiPort = pick('apiPort') ?? (Number.isInteger(portNumber) && portNumber >= 1 && portNumber < 65535 ? String(portNumber + 1) : undefined)
   const parsed = schema.safeParse({
     port,
     host: pick('host') ?? 'localhost',
@@ -256,10 +257,11 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
   if (pick('metricsPort') !== undefined && Number(pick('metricsPort')) === Number(port)) {
     problems.push(`  ${name('metricsPort')}: must differ from ${name('port')}, where Careid serves everything else`)
   }
-  if (Number(apiPort) === Number(port)) {
+  if (apiPort === undefined && portNumber === 65535) problems.push(`  ${name('apiPort')}: give it: the next port after ${name('port')} 65535 does not exist`)
+  if (apiPort !== undefined && Number(apiPort) === portNumber) {
     problems.push(`  ${name('apiPort')}: must differ from ${name('port')}: the API Platform has an origin of its own`)
   }
-  if (pick('metricsPort') !== undefined && Number(pick('metricsPort')) === Number(apiPort)) {
+  if (pick('metricsPort') !== undefined && apiPort !== undefined && Number(pick('metricsPort')) === Number(apiPort)) {
     problems.push(`  ${name('metricsPort')}: must differ from ${name('apiPort')}, where the API Platform is served`)
   }
   if (!parsed.success || problems.length > 0) throw new SettingsError(`Invalid settings:\n${problems.join('\n')}`)
@@ -285,8 +287,8 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     metricsPort: s.metricsPort,
     metricsHost: s.metricsHost,
     metricsToken: s.metricsToken,
-    apiPort: s.apiPort,
-    apiBaseUrl: s.apiBaseUrl ?? `http://${s.host}:${s.apiPort}`,
+    apiPort: s.apiPort ?? s.port + 1,
+    apiBaseUrl: s.apiBaseUrl ?? `http://${s.host}:${s.apiPort ?? s.port + 1}`,
     only: s.only,
     apiStatusKey: s.apiStatusKey,
   }

@@ -38,7 +38,7 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
       `  Issuer:      ${issuer}`,
       `  Discovery:   ${issuer}/.well-known/openid-configuration`,
       `  Health:      ${settings.baseUrl}/health   Metrics: ${metrics}`,
-      ...(running.api === undefined ? [] : [`  API Platform: ${running.api.baseUrl}/oauth2   (its own origin; health ${running.api.baseUrl}/_ping)`]),
+      ...(running.api === undefined ? [] : [`  API Platform: ${running.api.baseUrl}/oauth2   (its own origin; health ${running.api.baseUrl}/oauth2/_ping)`]),
       '',
       ...demo,
       'Register your own application: npx careid clients add --help',
@@ -57,7 +57,7 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
 async function startApiOnly(settings: Settings): Promise<void> {
   const running = await startApiNode(settings)
   process.stdout.write(
-    ['', 'Careid API Platform node is running.', '', `  OAuth 2.0:   ${running.api.baseUrl}/oauth2`, `  CIS2:        ${settings.issuer}`, `  Health:      ${running.api.baseUrl}/_ping`, ''].join('\n'),
+    ['', 'Careid API Platform node is running.', '', `  OAuth 2.0:   ${running.api.baseUrl}/oauth2`, `  CIS2:        ${settings.issuer}`, `  Health:      ${running.api.baseUrl}/oauth2/_ping`, ''].join('\n'),
   )
   const shutdown = async () => {
     await running.stop()
