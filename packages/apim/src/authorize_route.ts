@@ -16,9 +16,11 @@ import { createHash } from 'node:crypto'
 import { randomToken } from '@careid/oidc'
 import type { ServiceRoute } from '@careid/ports'
 import { userScopesAtLevel } from './aal_scopes.ts'
-import { platformCallbackUrl, queryValue, redirect, repeated, withQuery, type PlatformDeps } from './platform_deps.ts'
+import { platformCallbackUrl, type PlatformDeps } from './platform_deps.ts'
 import { PlatformRefusal } from './platform_error.ts'
 import { interactionIdOf, PLATFORM_INTERACTION_TTL_MS, type PlatformInteraction } from './platform_interaction.ts'
+import { queryValue, repeated } from './query_value.ts'
+import { redirect, withQuery } from './redirect.ts'
 
 /** The platform's default when the application names no `acr_values` (cis2.md 6.2 step 1). */
 export const defaultAcrValues = 'AAL3_ANY'

@@ -17,13 +17,15 @@
 import { randomToken, sha256 } from '@careid/oidc'
 import type { Json, ServiceRoute } from '@careid/ports'
 import { userScopesAtLevel } from './aal_scopes.ts'
-import { Cis2Unavailable } from './cis2_provider.ts'
+import { fromCis2 } from './cis2_provider.ts'
 import { checkExternalIdToken } from './external_id_token.ts'
 import { grantUserOf } from './grant_user.ts'
 import { PLATFORM_CODE_TTL_MS, type PlatformCodePayload } from './platform_code.ts'
-import { platformCallbackUrl, queryValue, redirect, repeated, withQuery, type PlatformDeps } from './platform_deps.ts'
+import { platformCallbackUrl, type PlatformDeps } from './platform_deps.ts'
 import { PlatformRefusal, unknownError } from './platform_error.ts'
 import { interactionIdOf, platformInteractionOf } from './platform_interaction.ts'
+import { queryValue, repeated } from './query_value.ts'
+import { redirect, withQuery } from './redirect.ts'
 
 /** cis2.md 6.1: what the platform answers when no product scope matches the sign-in's assurance level. */
 export const noScopesLeftText = 'you have tried to request authorization but your application is not configured to use this authorization grant type'
@@ -83,15 +85,5 @@ export function callbackRoute(deps: PlatformDeps): ServiceRoute {
       })
       return redirect(withQuery(interaction.redirect_uri, { code: platformCode, state: interaction.state }))
     },
-  }
-}
-
-/** A call to CIS2; CIS2 failing is the platform's catch-all (500), with what failed in the log only. */
-async function fromCis2<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call()
-  } catch (failure) {
-    if (failure instanceof Cis2Unavailable) throw unknownError(500, failure.message)
-    throw failure
   }
 }

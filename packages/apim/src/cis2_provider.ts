@@ -7,6 +7,7 @@
  * exchange and userinfo.
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
+import { unknownError } from './platform_error.ts'
 
 export interface Cis2Settings {
   /** CIS2's issuer, compared case-insensitively with `iss` (as the platform compares it). */
@@ -85,5 +86,15 @@ async function call(url: string, init: RequestInit): Promise<Response> {
     return await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(callTimeoutMs) })
   } catch (error) {
     throw new Cis2Unavailable(`CIS2 did not answer at ${new URL(url).origin}: ${(error as Error).message}`)
+  }
+}
+
+/** A call to CIS2; CIS2 failing is the platform's catch-all (500), with what failed in the log only. */
+export async function fromCis2<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (failure) {
+    if (failure instanceof Cis2Unavailable) throw unknownError(500, failure.message)
+    throw failure
   }
 }

@@ -22,26 +22,3 @@ export function platformCallbackUrl(baseUrl: string): string {
 export function platformBackchannelLogoutUrl(baseUrl: string): string {
   return `${baseUrl}/oauth2/backchannel_logout`
 }
-
-/**
- * A query parameter's one value: undefined when absent or empty, `repeated` when given more than
- * once (RFC 6749 3.1: parameters "MUST NOT be included more than once").
- */
-export function queryValue(query: Readonly<Record<string, string | readonly string[]>>, name: string): string | undefined | typeof repeated {
-  const value = query[name]
-  if (value === undefined || value === '') return undefined
-  return typeof value === 'string' ? value : repeated
-}
-export const repeated = Symbol('repeated')
-
-/** `url` with `params` added to its query (keeping any query it has). */
-export function withQuery(url: string, params: Record<string, string>): string {
-  const target = new URL(url)
-  for (const [name, value] of Object.entries(params)) target.searchParams.append(name, value)
-  return target.href
-}
-
-/** A 302 to `location`, never cached. */
-export function redirect(location: string): { status: number; headers: Record<string, string> } {
-  return { status: 302, headers: { location, 'cache-control': 'no-store' } }
-}

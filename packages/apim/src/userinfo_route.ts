@@ -5,10 +5,10 @@
  * no CIS2 access token and gets the platform's 400.
  */
 import type { ServiceRoute } from '@careid/ports'
-import { Cis2Unavailable } from './cis2_provider.ts'
+import { fromCis2 } from './cis2_provider.ts'
 import type { PlatformDeps } from './platform_deps.ts'
-import { PlatformRefusal, unknownError } from './platform_error.ts'
 import { platformTokenOf } from './platform_bearer.ts'
+import { PlatformRefusal } from './platform_error.ts'
 
 export const userinfoWrongAuthText =
   'The Userinfo endpoint is only supported for Combined Auth integrations. Currently this is only for NHS CIS2 authentications - for more guidance see https://digital.nhs.uk/developer/guides-and-documentation/security-and-authorisation/user-restricted-restful-apis-nhs-cis2-combined-authentication-and-authorisation'
@@ -20,13 +20,9 @@ export function userinfoRoute(deps: PlatformDeps): ServiceRoute {
     async handle(request) {
       const { grant } = await platformTokenOf(deps, request)
       if (grant.pattern !== 'combined' || grant.cis2_access_token_sealed === undefined) throw new PlatformRefusal('invalid_request', userinfoWrongAuthText, 400)
-      try {
-        const answer = await deps.cis2.userinfo(deps.secrets.open(grant.cis2_access_token_sealed))
-        return { status: answer.status, headers: { 'cache-control': 'no-store' }, json: answer.body }
-      } catch (failure) {
-        if (failure instanceof Cis2Unavailable) throw unknownError(500, failure.message)
-        throw failure
-      }
+      const sealed = grant.cis2_access_token_sealed
+      const answer = await fromCis2(() => deps.cis2.userinfo(deps.secrets.open(sealed)))
+      return { status: answer.status, headers: { 'cache-control': 'no-store' }, json: answer.body }
     },
   }
 }
