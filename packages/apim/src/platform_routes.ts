@@ -4,6 +4,7 @@
  * `/oauth2/userinfo`, CIS2's `/oauth2/backchannel_logout`, and `/oauth2/_ping` and `/oauth2/_status`.
  */
 import type { ServiceRoute } from '@careid/ports'
+import { authorizeMethodRoutes } from './authorize_methods_route.ts'
 import { authorizeRoute } from './authorize_route.ts'
 import { backchannelLogoutRoute } from './backchannel_logout_route.ts'
 import { callbackRoute } from './callback_route.ts'
@@ -21,6 +22,7 @@ export interface ApiPlatformOptions extends PlatformDeps {
 export function apiPlatformRoutes(options: ApiPlatformOptions): ServiceRoute[] {
   return [
     authorizeRoute(options),
+    ...authorizeMethodRoutes(),
     callbackRoute(options),
     userinfoRoute(options),
     backchannelLogoutRoute(options),

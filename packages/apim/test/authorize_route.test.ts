@@ -113,4 +113,13 @@ describe('GET /oauth2/authorize', () => {
     const response = await authorize({ acr_values: 'AAL2_OR_AAL3_ANY' })
     assert.equal(new URL(response.headers.get('location') as string).searchParams.get('acr_values'), 'AAL2_OR_AAL3_ANY')
   })
+
+  it('any method but GET: 405 with Allow: GET and no body', async () => {
+    for (const method of ['POST', 'PATCH']) {
+      const response = await fetch(`${platform.origin}/oauth2/authorize`, { method })
+      assert.equal(response.status, 405, method)
+      assert.equal(response.headers.get('allow'), 'GET')
+      assert.equal(await response.text(), '')
+    }
+  })
 })
