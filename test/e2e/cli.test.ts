@@ -243,9 +243,13 @@ describe('the careid command', { concurrency: 2 }, () => {
         },
         { args: ['start', ...d], env: { CAREID_PORT: 'abc', CAREID_ISSUER: 'https://op.example.test/x/', CAREID_LOG_LEVEL: 'loud' }, messages: [portMessage, issuerMessage, logMessage] },
         {
-          args: ['start', '--sign-in-rate-limit', '0', ...d],
+          args: ['start', '--sign-in-rate-limit', '0', '--agent-handoff', 'sometimes', ...d],
           env: { CAREID_TOKEN_RATE_LIMIT: 'lots' },
-          messages: [/--sign-in-rate-limit \(CAREID_SIGN_IN_RATE_LIMIT\): must be between 1 and 1000000/, /--token-rate-limit \(CAREID_TOKEN_RATE_LIMIT\): must be a number/],
+          messages: [
+            /--sign-in-rate-limit \(CAREID_SIGN_IN_RATE_LIMIT\): must be between 1 and 1000000/,
+            /--token-rate-limit \(CAREID_TOKEN_RATE_LIMIT\): must be a number/,
+            /--agent-handoff \(CAREID_AGENT_HANDOFF\): must be one of hinted, always, never$/m,
+          ],
         },
         // A flag wins over its environment variable: the good --issuer hides the bad CAREID_ISSUER.
         { args: ['people', 'list', '--issuer', `https://op.example.test${realmPath}`], env: { CAREID_DATA_DIR: dataDir, CAREID_PORT: '70000', CAREID_ISSUER: 'https://op.example.test/x?a=1' }, messages: [rangeMessage] },

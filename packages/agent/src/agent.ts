@@ -244,6 +244,9 @@ export function createAgent(options: AgentOptions) {
   }
 
   return {
+    /** The provider's issuer: tickets are for it, and a handoff sends the browser back to it. */
+    issuer,
+
     async start(): Promise<void> {
       prompter.say(`Identity Agent (${mode === 'identity-agent' ? 'Identity Agent mode' : 'Smartcard Connect mode'}) for ${issuer}.`)
       await poll()

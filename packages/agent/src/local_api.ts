@@ -3,6 +3,11 @@
  * - `POST /ticket` `{challenge}`: a ticket for that challenge (getTicket: prompts at the agent when
  *   there is no card session); `POST /ticket?noauth=1`: only from an existing card session
  *   (getTicketNoAuth), else 404 `no_session`.
+ * - `GET /handoff?challenge=...&interaction=...`: the provider's sign-in journey sends the browser
+ *   here instead of showing a page; the agent sends it back, by a 302 to the journey's return URL
+ *   (built here from the provider's issuer and the journey's id, so it redirects nowhere else),
+ *   with a ticket from the existing card session (getTicketNoAuth: it never prompts), or with
+ *   `error` (`no_session`, `no_card`) when it has none to give.
  * - `GET /status`: card and sign-in state, no secrets.
  *
  * A ticket signs its holder in as the worker at the card, so the API answers that worker alone.
@@ -51,6 +56,11 @@ export interface LocalApi {
 }
 
 const maxBody = 4096
+
+/** A provider challenge, as the provider makes them (32 random bytes, base64url). */
+const challengePattern = /^[A-Za-z0-9_-]{16,100}$/
+/** A sign-in journey's id, as the provider makes them (random, base64url): nothing else goes into the return URL's path. */
+const interactionPattern = /^[A-Za-z0-9_-]{16,64}$/
 
 const refusalStatus: Record<string, number> = {
   no_card: 409,
@@ -132,6 +142,26 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     return owner === 'this_user' || (owner === 'unknown' && !peerOwnerVisible && options.singleUserMachine === true)
   }
 
+  /**
+   * Answers a handoff by sending the browser back to the provider's journey: the URL is the
+   * issuer's return path for this journey's id, never one taken from the request (no open
+   * redirect). The ticket rides in the URL: it is bound to the journey's challenge, lives a minute,
+   * and is good once; the provider logs paths only, and no Referer carries it onwards.
+   */
+  async function handoff(url: URL, response: ServerResponse): Promise<void> {
+    const challenge = url.searchParams.get('challenge') ?? ''
+    const interaction = url.searchParams.get('interaction') ?? ''
+    if (!challengePattern.test(challenge) || !interactionPattern.test(interaction)) return send(response, 400, { error: 'invalid_request' }, false)
+    const result = await agent.ticket(challenge, true)
+    const back = new URL(`${agent.issuer}/interaction/${interaction}/smartcard/return`)
+    back.search = new URLSearchParams(result.ok ? { ticket: result.ticket } : { error: result.error }).toString()
+    response.statusCode = 302
+    response.setHeader('location', back.href)
+    response.setHeader('cache-control', 'no-store')
+    response.setHeader('referrer-policy', 'no-referrer')
+    response.end()
+  }
+
   /** A Host naming this agent: what a page on the provider sends, never what a rebinding page sends. */
   function isLocalHost(host: string | undefined): boolean {
     const name = host?.toLowerCase()
@@ -148,8 +178,15 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         return send(response, 403, { error: 'wrong_user' }, false)
       }
       if (!isLocalHost(request.headers.host)) return send(response, 403, { error: 'wrong_host' }, false)
+      // A handoff is a top-level navigation, and a browser sends no Origin on a navigation's GET, so
+      // it cannot be asked for one here. Nothing is lost: a page elsewhere may navigate the browser
+      // here, but the answer only sends this user's browser (the caller check above) to the
+      // provider's own return URL, and the ticket it carries is bound to a challenge the journey
+      // accepts only from the browser that started it (its cookie), once. A foreign Origin (a
+      // script's request) is still refused.
+      const navigation = url.pathname === '/handoff' && request.method === 'GET' && origin === undefined
       // Only the provider's pages: /status too, as the card's serial and holder are no one else's business.
-      if (!fromProvider) return send(response, 403, { error: 'wrong_origin' }, false)
+      if (!fromProvider && !navigation) return send(response, 403, { error: 'wrong_origin' }, false)
     } else if (origin !== undefined && !fromProvider) return send(response, 403, { error: 'wrong_origin' }, false)
 
     if (request.method === 'OPTIONS' && url.pathname === '/ticket' && fromProvider) {
@@ -165,6 +202,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       return
     }
     if (url.pathname === '/status' && request.method === 'GET') return send(response, 200, agent.status(), fromProvider)
+    if (url.pathname === '/handoff' && request.method === 'GET') return handoff(url, response)
     if (url.pathname === '/ticket' && request.method === 'POST') {
       const body = await readBody(request)
       let challenge: unknown
@@ -173,7 +211,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       } catch {
         challenge = undefined
       }
-      if (typeof challenge !== 'string' || !/^[A-Za-z0-9_-]{16,100}$/.test(challenge)) return send(response, 400, { error: 'invalid_request' }, fromProvider)
+      if (typeof challenge !== 'string' || !challengePattern.test(challenge)) return send(response, 400, { error: 'invalid_request' }, fromProvider)
       const result = await agent.ticket(challenge, url.searchParams.get('noauth') === '1')
       if (result.ok) return send(response, 200, { ticket: result.ticket }, fromProvider)
       return send(response, refusalStatus[result.error] ?? 403, { error: result.error }, fromProvider)

@@ -1,6 +1,7 @@
 /**
  * The Identity Agent in-process against a real Careid: its local API (only the provider's origin,
- * CORS for it alone, getTicket / getTicketNoAuth), its status, card removal, and the Smartcard
+ * CORS for it alone, getTicket / getTicketNoAuth, the handoff's redirect back to the provider), its
+ * status, card removal, and the Smartcard
  * Connect mode (passcode for every sign-in, CIS2_SMARTCARD, removal ends nothing). The person's
  * answers come from a script instead of a terminal.
  */
@@ -169,6 +170,18 @@ describe('the Identity Agent', () => {
       assert.equal(r.person.asked.length, asked)
     })
 
+    it('answers a handoff before the person signed in at the agent with a 302 saying no_session, and no prompt', async () => {
+      const asked = r.person.asked.length
+      const interaction = 'j'.repeat(22)
+      const response = await fetch(`${r.api.origin}/handoff?challenge=${challenge}&interaction=${interaction}`, { redirect: 'manual' })
+      assert.equal(response.status, 302)
+      assert.equal(response.headers.get('location'), `${careid.issuer}/interaction/${interaction}/smartcard/return?error=no_session`)
+      assert.equal(response.headers.get('referrer-policy'), 'no-referrer')
+      assert.equal(response.headers.get('cache-control'), 'no-store')
+      assert.equal(response.headers.get('access-control-allow-origin'), null)
+      assert.equal(r.person.asked.length, asked)
+    })
+
     it('signs in at the agent (passcode, role), then gives tickets without asking; status holds no secret', async () => {
       r.person.answer(passcode)
       await r.person.until(() => r.person.asked.includes('role of 3'), 'the agent asks for a role')
@@ -223,7 +236,7 @@ describe('the Identity Agent', () => {
     async function call(
       request: { method?: string; path: string; headers?: Record<string, string>; unix?: boolean; socketPath?: string },
       uid?: number,
-    ): Promise<{ status?: number; cors?: string | null; body?: unknown; error?: string }> {
+    ): Promise<{ status?: number; cors?: string | null; body?: unknown; error?: string; location?: string }> {
       const target = request.unix === true ? { socketPath: request.socketPath ?? socketPath } : { host: '127.0.0.1', port }
       const child = spawn(process.execPath, [join(callerDir, 'caller.mjs'), JSON.stringify({ ...target, method: request.method ?? 'GET', path: request.path, headers: request.headers ?? {}, challenge })], {
         cwd: callerDir,
@@ -236,9 +249,11 @@ describe('the Identity Agent', () => {
       child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
       const [code] = (await once(child, 'close')) as [number]
       assert.equal(code, 0, err)
-      return JSON.parse(out) as { status?: number; cors?: string | null; body?: unknown; error?: string }
+      return JSON.parse(out) as { status?: number; cors?: string | null; body?: unknown; error?: string; location?: string }
     }
     const fromPage = () => ({ origin: careid.origin, host: `127.0.0.1:${port}` })
+    const interaction = 'i'.repeat(22)
+    const handoffPath = `/handoff?challenge=${challenge}&interaction=${interaction}`
 
     before(async () => {
       callerDir = mkdtempSync(join(tmpdir(), 'careid-agent-caller-'))
@@ -251,7 +266,8 @@ const req = request({ socketPath, host, port, method, path, headers }, (res) => 
   let body = ''
   res.setEncoding('utf8')
   res.on('data', (chunk) => (body += chunk))
-  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, cors: res.headers['access-control-allow-origin'] ?? null, body: JSON.parse(body || 'null') })))
+  const location = res.headers.location === undefined ? {} : { location: res.headers.location }
+  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, cors: res.headers['access-control-allow-origin'] ?? null, body: JSON.parse(body || 'null'), ...location })))
 })
 req.on('error', (error) => console.log(JSON.stringify({ error: error.code })))
 req.end(method === 'POST' ? JSON.stringify({ challenge }) : undefined)
@@ -276,12 +292,45 @@ req.end(method === 'POST' ? JSON.stringify({ challenge }) : undefined)
       assert.deepEqual(await call(ticketCall, nobody), { status: 403, cors: null, body: { error: 'wrong_user' } })
       assert.deepEqual(await call({ path: '/status', headers: fromPage() }, nobody), { status: 403, cors: null, body: { error: 'wrong_user' } })
       assert.deepEqual(await call({ method: 'OPTIONS', path: '/ticket', headers: { ...fromPage(), 'access-control-request-method': 'POST' } }, nobody), { status: 403, cors: null, body: { error: 'wrong_user' } })
+      // A handoff is a navigation (no Origin): another user's browser gets no ticket either.
+      assert.deepEqual(await call({ path: handoffPath, headers: { host: `127.0.0.1:${port}` } }, nobody), { status: 403, cors: null, body: { error: 'wrong_user' } })
 
       // The same request from the worker's own process still gets its ticket.
       const mine = await call(ticketCall)
       assert.equal(mine.status, 200)
       assert.equal(mine.cors, careid.origin)
       assert.equal(typeof (mine.body as { ticket?: unknown }).ticket, 'string')
+    })
+
+    it('answers a handoff (a navigation, no Origin) with a 302 to the provider\'s return URL for that journey, carrying a ticket', async () => {
+      const answer = await call({ path: handoffPath, headers: { host: `127.0.0.1:${port}` } })
+      assert.equal(answer.status, 302)
+      assert.equal(answer.cors, null)
+      const back = new URL(answer.location as string)
+      assert.equal(`${back.origin}${back.pathname}`, `${careid.issuer}/interaction/${interaction}/smartcard/return`)
+      assert.deepEqual([...back.searchParams.keys()], ['ticket'])
+      const ticket = JSON.parse(back.searchParams.get('ticket') as string) as { payload: string; signatures: unknown[] }
+      assert.equal(ticket.signatures.length, 2, 'signed by the card and by the agent')
+      const claims = JSON.parse(Buffer.from(ticket.payload, 'base64url').toString('utf8')) as { challenge: string; aud: string; purpose: string }
+      assert.deepEqual([claims.challenge, claims.aud, claims.purpose], [challenge, careid.issuer, 'ticket'])
+      // The provider's own pages may navigate here too; any other Origin (a script elsewhere) may not.
+      assert.equal((await call({ path: handoffPath, headers: fromPage() })).status, 302)
+      assert.deepEqual(await call({ path: handoffPath, headers: { ...fromPage(), origin: 'http://evil.example' } }), { status: 403, cors: null, body: { error: 'wrong_origin' } })
+    })
+
+    it('builds the handoff\'s return URL from its configuration alone: nothing in the request chooses where the browser goes', async () => {
+      for (const path of [
+        `/handoff?challenge=${challenge}&interaction=${encodeURIComponent('https://evil.example/x')}`,
+        `/handoff?challenge=${challenge}&interaction=${encodeURIComponent('../../../evil')}`,
+        `/handoff?challenge=${challenge}&interaction=short`,
+        `/handoff?challenge=short&interaction=${interaction}`,
+        `/handoff?interaction=${interaction}`,
+      ]) {
+        assert.deepEqual(await call({ path, headers: { host: `127.0.0.1:${port}` } }), { status: 400, cors: null, body: { error: 'invalid_request' } }, path)
+      }
+      const answer = await call({ path: `${handoffPath}&return_to=${encodeURIComponent('https://evil.example/')}&redirect_uri=${encodeURIComponent('https://evil.example/')}`, headers: { host: `127.0.0.1:${port}` } })
+      assert.equal(answer.status, 302)
+      assert.ok(answer.location?.startsWith(`${careid.issuer}/interaction/${interaction}/smartcard/return?ticket=`), answer.location)
     })
 
     it('serves a native application of the same user on its Unix socket, without an Origin', async () => {
@@ -334,6 +383,7 @@ req.end(method === 'POST' ? JSON.stringify({ challenge }) : undefined)
         assert.deepEqual(await call({ method: 'POST', path: '/ticket?noauth=1', headers: { origin: careid.origin, host, 'content-type': 'application/json' } }), refused, host)
         assert.deepEqual(await call({ method: 'OPTIONS', path: '/ticket', headers: { origin: careid.origin, host, 'access-control-request-method': 'POST' } }), refused, host)
         assert.deepEqual(await call({ path: '/elsewhere', headers: { origin: careid.origin, host } }), refused, host)
+        assert.deepEqual(await call({ path: handoffPath, headers: { host } }), refused, host)
       }
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
         const answered = await call({ path: '/status', headers: { origin: careid.origin, host } })

@@ -1,7 +1,8 @@
 /**
  * The API Platform's side of Careid: the applications registered with it, as in the NHS developer
- * portal, the catalogue of API products and their scopes they subscribe to, and its OAuth 2.0
- * service's routes.
+ * portal, the catalogue of API products and their scopes they subscribe to, the OAuth service's
+ * routes (the browser side of the combined pattern, userinfo, back-channel logout, health) and its
+ * token endpoint, and the gateway in front of the APIs.
  */
 export { apiKeyPattern, generateApiKey, InvalidApplication, registerApplication, type ApplicationRegistration, type RegisteredApplication } from './application.ts'
 export { apiProducts, applicationRestrictedPrefix, knownScopes, productOfScope, type ApiProduct } from './catalogue.ts'
@@ -10,6 +11,8 @@ export { platformBackchannelLogoutUrl, platformCallbackUrl, type PlatformDeps } 
 export { PlatformRefusal } from './platform_error.ts'
 export { apiPlatformRoutes, type ApiPlatformOptions } from './platform_routes.ts'
 export type { Release } from './ping_route.ts'
+export { createPlatformTokenRoute, type PlatformTokenRouteDeps } from './token/token_route.ts'
+export type { Cis2Trust } from './token/subject_token.ts'
 export { gatewayRoutes, type GatewayDeps } from './gateway.ts'
 export { sampleAal3Api, sampleAal3BasePath } from './sample_aal3_api.ts'
 export { type GatewayLog, type GatewayRefusalEntry } from './refusal_log.ts'

@@ -49,6 +49,10 @@ withData(program.command('start').description('run Careid (on the embedded store
   .option('--sign-in-rate-limit <n>', 'password and authenticator-app code posts per username and client IP per minute, default 10 (env CAREID_SIGN_IN_RATE_LIMIT)')
   .option('--token-rate-limit <n>', 'token requests per client and client IP per minute, default 6000 (env CAREID_TOKEN_RATE_LIMIT)')
   .option('--agent-origin <origin>', 'where sign-in pages reach the Identity Agent, default http://127.0.0.1:4445 (env CAREID_AGENT_ORIGIN)')
+  .option(
+    '--agent-handoff <when>',
+    'when a sign-in goes straight to the Identity Agent by redirect, with no page: hinted (default: browsers where an agent ticket worked before), always (every workstation runs the agent) or never (env CAREID_AGENT_HANDOFF)',
+  )
   .option('--metrics-port <port>', 'serve /metrics on this port only, not on --port (env CAREID_METRICS_PORT)')
   .option('--metrics-host <host>', 'host the metrics port listens on, default 127.0.0.1 (env CAREID_METRICS_HOST)')
   .option('--metrics-token-file <file>', 'a file holding the bearer token /metrics requires (env CAREID_METRICS_TOKEN_FILE, or the token in CAREID_METRICS_TOKEN)')

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 // zod's functional API: compiled into the bundle, only what is used here is loaded.
 import * as z from 'zod/mini'
+import { agentHandoffModes, type AgentHandoff } from '@careid/oidc'
 
 export const cis2RealmPath = '/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare'
 
@@ -37,6 +38,8 @@ export interface Settings {
   tokenRateLimit: number
   /** The Identity Agent's local API origin on workers' computers (the smartcard page's connect-src). */
   agentOrigin: string
+  /** When a sign-in goes straight to the Identity Agent by redirect, with no page: `hinted`, `always` or `never`. */
+  agentHandoff: AgentHandoff
   /** A listener of its own for /metrics (then the main port does not serve them). */
   metricsPort?: number | undefined
   /** Where that listener binds. */
@@ -71,6 +74,7 @@ export interface SettingsInput {
   signInRateLimit?: string | undefined
   tokenRateLimit?: string | undefined
   agentOrigin?: string | undefined
+  agentHandoff?: string | undefined
   metricsPort?: string | undefined
   metricsHost?: string | undefined
   /** A file holding the metrics bearer token. */
@@ -118,6 +122,7 @@ const schema = z.object({
     z.boolean({ error: 'must be true or false' }),
   ),
   agentOrigin: z.string().check(z.refine(isOrigin, 'must be an origin such as http://127.0.0.1:4445 (scheme, host and port only)')),
+  agentHandoff: z.enum(agentHandoffModes, { error: `must be one of ${agentHandoffModes.join(', ')}` }),
   metricsPort: z.optional(wholeNumber(1, 65535)),
   metricsHost: z.string().check(z.minLength(1, 'must not be empty')),
   // RFC 6750 2.1's b64token, and long enough that it cannot be guessed. The message never quotes it.
@@ -140,6 +145,7 @@ const envNames: Record<keyof SettingsInput, string> = {
   signInRateLimit: 'CAREID_SIGN_IN_RATE_LIMIT',
   tokenRateLimit: 'CAREID_TOKEN_RATE_LIMIT',
   agentOrigin: 'CAREID_AGENT_ORIGIN',
+  agentHandoff: 'CAREID_AGENT_HANDOFF',
   metricsPort: 'CAREID_METRICS_PORT',
   metricsHost: 'CAREID_METRICS_HOST',
   metricsTokenFile: 'CAREID_METRICS_TOKEN_FILE',
@@ -227,6 +233,7 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     // A busy relying party redeems one code per sign-in, usually from a few addresses.
     tokenRateLimit: pick('tokenRateLimit') ?? '6000',
     agentOrigin: pick('agentOrigin') ?? 'http://127.0.0.1:4445',
+    agentHandoff: pick('agentHandoff') ?? 'hinted',
     metricsPort: pick('metricsPort'),
     // Loopback unless told otherwise: the listener serves operators' scrapers, not the public.
     metricsHost: pick('metricsHost') ?? '127.0.0.1',
@@ -284,6 +291,7 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     signInRateLimit: s.signInRateLimit,
     tokenRateLimit: s.tokenRateLimit,
     agentOrigin: s.agentOrigin,
+    agentHandoff: s.agentHandoff,
     metricsPort: s.metricsPort,
     metricsHost: s.metricsHost,
     metricsToken: s.metricsToken,

@@ -102,7 +102,7 @@ async function serve(
     keys: context.keys,
     directory,
     authenticators: defaultAuthenticators(credentialContext(context.store, context.secrets)),
-    config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, ...overrides },
+    config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, agentHandoff: settings.agentHandoff, ...overrides },
     node: `${hostname()}:${process.pid}`,
     now,
     metrics: metrics.logout,

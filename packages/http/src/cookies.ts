@@ -1,12 +1,21 @@
 /**
- * The two cookies: the SSO session (its secret; the store keeps only a hash) and the browser
- * binding for sign-in journeys. HttpOnly, SameSite=Lax (a cross-site POST carries neither, which
- * with the per-journey token stops login CSRF), Secure whenever the issuer is https.
+ * The cookies: the SSO session (its secret; the store keeps only a hash), the browser binding for
+ * sign-in journeys, and the handoff hint. HttpOnly, SameSite=Lax (a cross-site POST carries
+ * neither, which with the per-journey token stops login CSRF), Secure whenever the issuer is https.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export const sessionCookie = 'careid_session'
 export const browserCookie = 'careid_browser'
+/**
+ * "This browser reaches the program these methods hand off to" (an Identity Agent): the method ids,
+ * dot-separated. No secret: it only lets the journey try a redirect the program may answer with
+ * "nothing to give". Long-lived, as the program stays installed.
+ */
+export const handoffCookie = 'careid_handoff'
+/** RFC 6265bis caps a cookie's lifetime at 400 days. */
+const handoffHintMaxAgeS = 400 * 24 * 60 * 60
+const methodId = /^[A-Za-z0-9_-]{1,40}$/
 
 export interface CookiePolicy {
   secure: boolean
@@ -28,4 +37,15 @@ export function clearSessionCookie(reply: FastifyReply, policy: CookiePolicy): v
 
 export function setBrowserCookie(reply: FastifyReply, policy: CookiePolicy, secret: string): void {
   reply.setCookie(browserCookie, secret, { httpOnly: true, sameSite: 'lax', secure: policy.secure, path: policy.path })
+}
+
+/** The method ids the handoff hint names (anything else in it is ignored). */
+export function readHandoffHints(request: FastifyRequest): string[] {
+  return (readCookie(request, handoffCookie) ?? '').split('.').filter((id) => methodId.test(id)).slice(0, 8)
+}
+
+/** Adds `method` to the browser's handoff hint. */
+export function setHandoffHint(reply: FastifyReply, policy: CookiePolicy, hints: readonly string[], method: string): void {
+  const ids = [...new Set([...hints, method])].filter((id) => methodId.test(id)).sort()
+  reply.setCookie(handoffCookie, ids.join('.'), { httpOnly: true, sameSite: 'lax', secure: policy.secure, path: policy.path, maxAge: handoffHintMaxAgeS })
 }

@@ -32,7 +32,18 @@ export interface ProviderConfig {
   logoutGiveUpMs: number
   /** The Identity Agent's local API, which the smartcard sign-in page talks to (its only extra connect-src). */
   agentOrigin: string
+  /**
+   * When a sign-in goes straight to the Identity Agent by redirect (its first step a handoff, no
+   * page shown) rather than to the method choice or the smartcard page: `hinted`, only for a
+   * browser in which an agent's ticket has succeeded before (a cookie says so); `always`, every
+   * browser (an estate where every workstation runs the agent: elsewhere the browser would land on
+   * a port nobody answers); `never`.
+   */
+  agentHandoff: AgentHandoff
 }
+
+export type AgentHandoff = 'hinted' | 'always' | 'never'
+export const agentHandoffModes: readonly AgentHandoff[] = ['hinted', 'always', 'never']
 
 const minute = 60_000
 const hour = 60 * minute
@@ -56,6 +67,7 @@ export function defaultConfig(issuer: string): ProviderConfig {
     logoutRetryMaxMs: 5 * minute,
     logoutGiveUpMs: 24 * hour,
     agentOrigin: 'http://127.0.0.1:4445',
+    agentHandoff: 'hinted',
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { OAuthError, type ErrorCode } from '@careid/ports'
 
-export { agentErrorCodes, apiPlatformErrorCodes, errorCodes, oauthErrorCodes, OAuthError, type AgentErrorCode, type ErrorCode, type ErrorFields, type OAuthErrorCode } from '@careid/ports'
+export { agentErrorCodes, errorCodes, oauthErrorCodes, platformErrorCodes, OAuthError, type AgentErrorCode, type ErrorCode, type ErrorFields, type OAuthErrorCode, type PlatformErrorCode } from '@careid/ports'
 
 type Options = { detail?: string }
 

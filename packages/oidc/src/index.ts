@@ -1,6 +1,6 @@
 export { createProvider, type Provider, type ProviderDeps } from './provider.ts'
 export { createAdminSessions } from './admin_sessions.ts'
-export { defaultConfig, realmOf, type ProviderConfig, type SessionLimits } from './config.ts'
+export { agentHandoffModes, defaultConfig, realmOf, type AgentHandoff, type ProviderConfig, type SessionLimits } from './config.ts'
 export * from './errors.ts'
 export { endpointsOf, discoveryDocument, type Endpoints } from './discovery.ts'
 export { clientIdPattern, createClientRegistry, type ClientRegistry } from './clients.ts'

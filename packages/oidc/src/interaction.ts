@@ -4,8 +4,15 @@
  * browser that started it (a cookie whose hash the interaction keeps) and every form post carries
  * the interaction's anti-forgery token, so a journey can be neither hijacked nor forced on
  * someone else (login CSRF).
+ *
+ * A method whose proof comes from a program on the person's computer (`Authenticator.handoff`)
+ * may instead be the first step by redirect: the browser is sent to that program, which sends it
+ * back by GET with its answer, and the journey goes on by redirects only (no page is shown when
+ * the answer signs the person in with a role already chosen). It does so when the `agentHandoff`
+ * setting allows it for this browser, at most once a journey; an answer with nothing to give
+ * (`declined`) leads to the pages as if no handoff had happened.
  */
-import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepPageName, StepView } from '@careid/ports'
+import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepPageName, StepResult, StepView } from '@careid/ports'
 import { roleOptions, type Person } from '@careid/domain'
 import type { InteractionRecord, SessionRecord } from '@careid/ports'
 import { meets } from './acr.ts'
@@ -63,6 +70,8 @@ export type JourneyOutcome =
       formTargets?: string[] | undefined
       /** A posted step that failed (which method, and why), or signed the person in before the role page. */
       attempt?: SignInAttempt | undefined
+      /** A method whose handoff party proved the person through this browser: the browser reaches it (for the hint cookie). */
+      handoffReady?: string | undefined
     }
   | {
       type: 'redirect'
@@ -70,6 +79,8 @@ export type JourneyOutcome =
       session?: NewSession | undefined
       /** A posted step that signed the person in. */
       attempt?: SignInAttempt | undefined
+      /** As for `show`. */
+      handoffReady?: string | undefined
       /** The error the location sends to the client's redirect URI, if it sends one. */
       error?: OAuthError | undefined
     }
@@ -96,6 +107,8 @@ export interface JourneyInput {
   form: Record<string, string>
   /** The client's address: authenticators limit guesses per source. */
   source?: string | undefined
+  /** The methods whose handoff party this browser is known to reach (for the `hinted` setting). */
+  handoffHints?: readonly string[] | undefined
 }
 
 /** A journey that can't go on: expired, unknown, or from another browser. */
@@ -164,6 +177,8 @@ export function createJourney(deps: JourneyDeps) {
 
   /** The page for the login stage; `missing` when the choice of method was posted without one. */
   async function loginView(loaded: Loaded, missing = false): Promise<JourneyOutcome> {
+    // Back without the handoff's answer (the person went back, or the program never answered): on with pages.
+    if (loaded.state.handoff === 'awaited') await save(loaded, { method: undefined, auth_state: null, view: undefined, handoff: 'answered' })
     const { options, unavailable } = methods(loaded.request)
     const chosen = options.find((a) => a.method.id === loaded.state.method)
     const base = { client_name: loaded.request.client.client_name, csrf: loaded.state.csrf }
@@ -176,6 +191,23 @@ export function createJourney(deps: JourneyDeps) {
     if (loaded.state.view === undefined) throw new JourneyExpired()
     const alternatives = options.filter((a) => a !== chosen).map((a) => a.method)
     return show({ kind: 'step', ...base, method: chosen.method, view: loaded.state.view, canGoBack: options.length > 1, alternatives })
+  }
+
+  /**
+   * The first step as a redirect to the program that proves the person, when the setting allows it
+   * for this browser (`always`; `hinted`: the browser is known to reach that program) and the
+   * journey has not handed off before; undefined otherwise.
+   */
+  async function handOff(loaded: Loaded, input: JourneyInput): Promise<JourneyOutcome | undefined> {
+    const setting = deps.config.agentHandoff
+    const { stage, method, handoff } = loaded.state
+    if (setting === 'never' || stage !== 'login' || method !== undefined || handoff !== undefined) return undefined
+    const reachable = (a: Authenticator) => setting === 'always' || (input.handoffHints ?? []).includes(a.method.id)
+    const target = methods(loaded.request).options.find((a) => a.handoff !== undefined && reachable(a))
+    if (target?.handoff === undefined) return undefined
+    const { state, location } = await target.handoff(ctx(loaded, input.source), loaded.record.id)
+    await save(loaded, { method: target.method.id, auth_state: state, view: undefined, handoff: 'awaited' })
+    return { type: 'redirect', location }
   }
 
   async function begin(loaded: Loaded, authenticator: Authenticator): Promise<JourneyOutcome> {
@@ -246,6 +278,44 @@ export function createJourney(deps: JourneyDeps) {
     return finish(loaded, session, person, secret)
   }
 
+  /** Where a step's result leads: its next page, its failure shown again, the method choice (declined), or signed in. */
+  async function stepDone(loaded: Loaded, chosen: Authenticator, result: StepResult, input: JourneyInput): Promise<JourneyOutcome> {
+    if (result.type === 'declined') {
+      await save(loaded, { method: undefined, auth_state: null, view: undefined })
+      return loginView(loaded)
+    }
+    if (result.type !== 'success') {
+      await save(loaded, { auth_state: result.state, view: result.view })
+      const outcome = await loginView(loaded)
+      return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: result.reason } } : outcome
+    }
+    // A method that may end in one of several amr values (a smartcard) must have ended in one the request accepts.
+    if (!loaded.request.acr_values.some((acr) => meets(acr, result.amr, chosen.method.aal))) {
+      const restarted = await chosen.start(ctx(loaded))
+      await save(loaded, { auth_state: restarted.state, view: notAccepted(restarted.view) })
+      const outcome = await loginView(loaded)
+      return outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: 'method_not_accepted' } } : outcome
+    }
+    const hinted = loaded.request.id_token_hint_sub
+    // OIDC Core 3.1.2.1 id_token_hint: a different End-User "SHOULD return an error, such as login_required".
+    if (hinted !== undefined && hinted !== result.uid) throw new LoginRequired('signed in as a different End-User than id_token_hint')
+    const signIn = {
+      sub: result.uid,
+      amr: result.amr,
+      aal: chosen.method.aal,
+      auth_time: deps.now(),
+      selected_roleid: result.selected_roleid,
+      binding: result.binding,
+      binding_ends_at: result.binding_ends_at,
+    }
+    const current = await deps.sessions.resolve(input.sessionSecret)
+    const { session, secret } = current !== undefined ? await deps.sessions.signInAgain(current, signIn) : await deps.sessions.start(signIn)
+    await deps.store.audit.append({ at: deps.now(), type: 'sign_in', subject: result.uid, client_id: loaded.request.client.client_id, detail: { amr: result.amr } })
+    const outcome = await afterSignIn(loaded, session, secret)
+    if (outcome.type === 'error_page') return outcome
+    return { ...outcome, attempt: { method: chosen.method.id, result: 'success' }, handoffReady: result.handoff_ready === true ? chosen.method.id : undefined }
+  }
+
   /** Runs a step, turning protocol errors into a redirect when the redirect URI is trusted. */
   async function guarded(input: JourneyInput, post: boolean, step: (loaded: Loaded) => Promise<JourneyOutcome>): Promise<JourneyOutcome> {
     let loaded: Loaded
@@ -297,7 +367,7 @@ export function createJourney(deps: JourneyDeps) {
           if (person === undefined) throw new LoginRequired('the End-User must sign in')
           return roleView(loaded, person, input.form.query)
         }
-        return loginView(loaded)
+        return (await handOff(loaded, input)) ?? loginView(loaded)
       })
     },
 
@@ -326,37 +396,23 @@ export function createJourney(deps: JourneyDeps) {
     submit(input: JourneyInput) {
       return guarded(input, true, async (loaded) => {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === loaded.state.method)
-        if (chosen === undefined || loaded.state.stage !== 'login') return loginView(loaded)
-        const result = await chosen.submit(ctx(loaded, input.source), loaded.state.auth_state, input.form)
-        if (result.type !== 'success') {
-          await save(loaded, { auth_state: result.state, view: result.view })
-          const outcome = await loginView(loaded)
-          return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: result.reason } } : outcome
-        }
-        // A method that may end in one of several amr values (a smartcard) must have ended in one the request accepts.
-        if (!loaded.request.acr_values.some((acr) => meets(acr, result.amr, chosen.method.aal))) {
-          const restarted = await chosen.start(ctx(loaded))
-          await save(loaded, { auth_state: restarted.state, view: notAccepted(restarted.view) })
-          const outcome = await loginView(loaded)
-          return outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: 'method_not_accepted' } } : outcome
-        }
-        const hinted = loaded.request.id_token_hint_sub
-        // OIDC Core 3.1.2.1 id_token_hint: a different End-User "SHOULD return an error, such as login_required".
-        if (hinted !== undefined && hinted !== result.uid) throw new LoginRequired('signed in as a different End-User than id_token_hint')
-        const signIn = {
-          sub: result.uid,
-          amr: result.amr,
-          aal: chosen.method.aal,
-          auth_time: deps.now(),
-          selected_roleid: result.selected_roleid,
-          binding: result.binding,
-          binding_ends_at: result.binding_ends_at,
-        }
-        const current = await deps.sessions.resolve(input.sessionSecret)
-        const { session, secret } = current !== undefined ? await deps.sessions.signInAgain(current, signIn) : await deps.sessions.start(signIn)
-        await deps.store.audit.append({ at: deps.now(), type: 'sign_in', subject: result.uid, client_id: loaded.request.client.client_id, detail: { amr: result.amr } })
-        const outcome = await afterSignIn(loaded, session, secret)
-        return outcome.type === 'error_page' ? outcome : { ...outcome, attempt: { method: chosen.method.id, result: 'success' } }
+        if (chosen === undefined || loaded.state.stage !== 'login' || loaded.state.handoff === 'awaited') return loginView(loaded)
+        return stepDone(loaded, chosen, await chosen.submit(ctx(loaded, input.source), loaded.state.auth_state, input.form), input)
+      })
+    },
+
+    /**
+     * GET `{issuer}/interaction/:id/:method/return`: the answer of the program the journey handed
+     * the browser off to, its query as the step's input. Only from the browser that started the
+     * journey (its cookie, as for every step), and once: a replayed answer, an answer for another
+     * method, or one the journey never asked for is refused as an expired journey.
+     */
+    handoffReturn(input: JourneyInput, methodId: string) {
+      return guarded(input, false, async (loaded) => {
+        const chosen = methods(loaded.request).options.find((a) => a.method.id === loaded.state.method)
+        if (loaded.state.stage !== 'login' || loaded.state.handoff !== 'awaited' || chosen === undefined || chosen.method.id !== methodId) throw new JourneyExpired()
+        await save(loaded, { handoff: 'answered' })
+        return stepDone(loaded, chosen, await chosen.submit(ctx(loaded, input.source), loaded.state.auth_state, input.form), input)
       })
     },
 

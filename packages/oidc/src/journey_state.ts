@@ -17,6 +17,15 @@ export type InteractionStage = 'login' | 'select_role'
 
 const stages: readonly InteractionStage[] = ['login', 'select_role']
 
+/**
+ * A handoff of the browser to the party that proves the person (`Authenticator.handoff`):
+ * `awaited` while its answer has not come back, `answered` once it has (or the browser came back
+ * without it), so a journey hands off at most once.
+ */
+export type HandoffStage = 'awaited' | 'answered'
+
+const handoffStages: readonly HandoffStage[] = ['awaited', 'answered']
+
 export interface JourneyState {
   request: StoredAuthorizationRequest
   /** SHA-256 of the secret in the cookie of the browser that started the journey. */
@@ -30,8 +39,10 @@ export interface JourneyState {
   method?: string | undefined
   /** The chosen authenticator's own state between its steps (null before its first). */
   auth_state: Json
-  /** The page of the authenticator's current step. */
+  /** The page of the authenticator's current step (none while a handoff is awaited). */
   view?: StepView | undefined
+  /** Whether the journey handed the browser off (to `method`'s party); absent if it never did. */
+  handoff?: HandoffStage | undefined
 }
 
 /** The state of a journey starting now for `request`. */
@@ -49,6 +60,8 @@ export function encodeJourneyState(state: JourneyState): { [key: string]: Json }
     method: state.method ?? null,
     auth_state: state.auth_state,
     view: state.view === undefined ? null : encodeStepView(state.view),
+    // Only when there was a handoff: a journey without one is stored as earlier versions stored it.
+    ...(state.handoff === undefined ? {} : { handoff: state.handoff }),
   }
 }
 
@@ -69,6 +82,7 @@ export function decodeJourneyState(payload: Json, pages: ReadonlyMap<string, Ste
       method: f.optionalString('method'),
       auth_state: f.json('auth_state') ?? null,
       view: f.absent('view') ? undefined : decodeStepView(f.json('view'), pages),
+      ...(f.absent('handoff') ? {} : { handoff: f.oneOf('handoff', handoffStages) }),
     }
   })
 }

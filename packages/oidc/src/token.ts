@@ -2,28 +2,33 @@
  * A token endpoint (`/access_token` for the provider): client authentication, then dispatch on
  * grant_type to the grant registered for it. The provider builds one with the authorization_code
  * and refresh_token grants; another package registers its grants on that one, or builds its own
- * endpoint with its own response shape `R` on the same client authentication.
+ * endpoint with its own response shape `R`, on the same client authentication or on its own, which
+ * authenticates its own kind of client `C` (the API Platform's applications).
  */
-import type { ClientAuthenticator } from './client_auth.ts'
+import type { ClientRecord } from '@careid/ports'
+import type { ClientCredentials } from './client_auth.ts'
 import { UnsupportedGrantType } from './errors.ts'
 import type { Grant, TokenRequest } from './grants/grant.ts'
 import { Params } from './params.ts'
 
 export type { ClientCertificate, Grant, GrantContext, TokenRequest, TokenResponse } from './grants/grant.ts'
 
-export interface TokenEndpoint<R> {
+export interface TokenEndpoint<R, C = ClientRecord> {
   /** Adds a grant type. One already registered is refused: a grant is never replaced unseen. */
-  registerGrant(grant: Grant<R>): void
+  registerGrant(grant: Grant<R, C>): void
   /** The registered grant types, in registration order (discovery's grant_types_supported). */
   grantTypes(): readonly string[]
   handle(request: TokenRequest): Promise<R>
 }
 
-export function createTokenEndpoint<R>(deps: { authenticateClient: ClientAuthenticator; grants?: readonly Grant<R>[] }): TokenEndpoint<R> {
-  const grants = new Map<string, Grant<R>>()
+export function createTokenEndpoint<R, C = ClientRecord>(deps: {
+  authenticateClient: (credentials: ClientCredentials) => Promise<C>
+  grants?: readonly Grant<R, C>[]
+}): TokenEndpoint<R, C> {
+  const grants = new Map<string, Grant<R, C>>()
   // Kept as a list too: the metrics read it on every token request.
   let grantTypes: readonly string[] = []
-  const endpoint: TokenEndpoint<R> = {
+  const endpoint: TokenEndpoint<R, C> = {
     registerGrant(grant) {
       if (grant.grantType === '') throw new Error('a grant needs a grant type')
       if (grants.has(grant.grantType)) throw new Error(`grant type ${grant.grantType} is already registered`)

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as errors from '../src/errors.ts'
 
-const { OAuthError, agentErrorCodes, apiPlatformErrorCodes, errorCodes, oauthErrorCodes } = errors
+const { OAuthError, agentErrorCodes, errorCodes, oauthErrorCodes, platformErrorCodes } = errors
 
 describe('error family', () => {
   it('lists every code a wire class sends', () => {
@@ -20,8 +20,9 @@ describe('error family', () => {
     assert.ok((oauthErrorCodes as readonly string[]).includes('server_error'))
   })
 
-  it('keeps each code once: the OAuth codes, then the agent protocol codes the OAuth list lacks', () => {
+  it('keeps each code once: the OAuth codes, then the agent protocol codes and the API Platform codes the OAuth list lacks', () => {
     assert.equal(new Set(errorCodes).size, errorCodes.length)
-    assert.deepEqual([...errorCodes], [...oauthErrorCodes, ...agentErrorCodes, ...apiPlatformErrorCodes, 'not_found'])
+    assert.deepEqual([...errorCodes], [...oauthErrorCodes, ...agentErrorCodes, ...platformErrorCodes, 'not_found'])
+    assert.deepEqual([...platformErrorCodes], ['public_key error', 'unknown_error', 'bad_request', 'not_implemented', 'Access Denied'])
   })
 })

@@ -150,6 +150,9 @@ describe('the journey state codec', () => {
       state(),
       state({ stage: 'select_role', session: 'session-hash' }),
       ...views.map((view) => state({ method: 'totp', auth_state: { step: 'code', uid: '555260118104' }, view })),
+      // Handed off: awaiting the answer (no view), then answered.
+      state({ method: 'totp', auth_state: { challenge: 'c' }, handoff: 'awaited' }),
+      state({ method: 'totp', auth_state: { step: 'code' }, view: { page: 'totp', error: 'code_already_used' }, handoff: 'answered' }),
     ]
     for (const written of states) assert.deepEqual(decodeJourneyState(throughStore(encodeJourneyState(written)), pages), written)
   })
@@ -197,6 +200,11 @@ describe('the journey state codec', () => {
     assert.deepEqual(decoded.request.acr_values, ['AAL3_ANY', 'AAL2_TOTP'])
   })
 
+  it('writes a journey that never handed off without a handoff field, as earlier versions read it', () => {
+    assert.equal('handoff' in encodeJourneyState(state()), false)
+    assert.equal(encodeJourneyState(state({ handoff: 'awaited' })).handoff, 'awaited')
+  })
+
   it('refuses a stored journey with any field missing, of the wrong kind, or a view no configured page shows', () => {
     const good = JSON.parse(previousVersionJourney) as { [key: string]: Json }
     const broken: Array<[string, Json | undefined]> = [
@@ -209,6 +217,8 @@ describe('the journey state codec', () => {
       ['stage', 'consent'],
       ['session', 3],
       ['method', ['password']],
+      ['handoff', 'sent'],
+      ['handoff', true],
       ['view', 'password'],
       ['view', { values: { username: 'dr.patel' } }],
       // A page no configured authenticator shows (the smartcard's, with only password and TOTP).

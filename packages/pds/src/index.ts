@@ -10,3 +10,5 @@ export {
   type PopulationOptions,
 } from './population.ts'
 export { normaliseName, normalisePostcode, soundex } from './search_keys.ts'
+export { patientApi, PDS_PRODUCT, type PatientApiDeps } from './patient_api.ts'
+export { PDS_BASE_PATH } from './fhir_response.ts'

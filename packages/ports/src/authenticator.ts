@@ -4,8 +4,13 @@
  * interface; the sign-in journey in the OpenID provider drives it without knowing which it is.
  *
  * A step either needs more input (`continue`, with the page to show), failed in an expected way
- * (`failure`: wrong password, locked, used code; with the page to show again), or proved a person
- * (`success`). Expected failures are data, never exceptions.
+ * (`failure`: wrong password, locked, used code; with the page to show again), proved a person
+ * (`success`), or, answering a handoff, found that the party it handed the browser to had nothing
+ * to give (`declined`). Expected failures are data, never exceptions.
+ *
+ * A method whose proof comes from a program outside the browser's pages (a smartcard's Identity
+ * Agent) may hand the browser off to it by redirect instead of showing a page (`handoff`), and take
+ * the answer back by a GET; see `Authenticator.handoff`.
  */
 import type { SecretBox } from './secret_box.ts'
 import type { AuditLog, CardStore, CredentialStore, InteractionStore, Json, PersonStore, RateCounter, ReplayCache } from './store.ts'
@@ -151,7 +156,15 @@ export type StepResult =
       binding_ends_at?: number | undefined
       /** A role already chosen during authentication (e.g. at card insertion). */
       selected_roleid?: string | undefined
+      /**
+       * The proof came from the party this method's `handoff` sends browsers to, through this
+       * browser: it reaches that party, so it may be handed off to it next time (the provider
+       * remembers this in a cookie, for its `hinted` handoff setting).
+       */
+      handoff_ready?: boolean | undefined
     }
+  /** A handoff's answer: the party had nothing to give (no session there); the journey goes on as if it had not been asked. */
+  | { type: 'declined' }
 
 /** What the journey gives every step: the time and what it knows of the request. */
 export interface AuthenticatorContext {
@@ -198,6 +211,18 @@ export interface Authenticator<Needs = unknown> {
   readonly pages: readonly StepPage[]
   /** The first step of a new attempt. */
   start(ctx: AuthenticatorContext & Needs): Promise<{ state: Json; view: StepView }>
-  /** Takes the form the person submitted for the current step. */
+  /** Takes the form the person submitted for the current step, or a handoff's answer (its query). */
   submit(ctx: AuthenticatorContext & Needs, state: Json, input: Record<string, string>): Promise<StepResult>
+  /**
+   * Optional: the first step as a redirect rather than a page, for a browser known to reach the
+   * party that proves the person (a program on their computer). The browser goes to `location`;
+   * that party sends it back by GET to `{issuer}/interaction/{interactionId}/{method id}/return`
+   * with its answer in the query, which the journey hands to `submit` as the step's input, once,
+   * and only from the browser that started the journey. No anti-forgery token comes back with it,
+   * so the answer must be bound to the `state` returned here (a challenge it signs). Nothing is
+   * rendered on the way: after a form post, browsers apply that page's CSP form-action to every
+   * redirect that follows, so a chain of redirects to a client on another origin must not start
+   * from a page's form.
+   */
+  handoff?(ctx: AuthenticatorContext & Needs, interactionId: string): Promise<{ state: Json; location: string }>
 }

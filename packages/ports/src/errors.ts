@@ -53,15 +53,17 @@ export const agentErrorCodes = [
 export type AgentErrorCode = 'invalid_request' | (typeof agentErrorCodes)[number]
 
 /**
- * The API Platform's OAuth service's own codes beside the OAuth ones (NHS England's identity-service
- * proxy): `bad_request` (a logout token whose signature fails), `not_implemented` (a logout for a
- * session it holds nothing of), `public_key error` (a JWT whose signature fails), `unknown_error`
- * (its catch-all) and `Access Denied` (its `_status` without the monitoring key).
+ * The API Platform OAuth service's own codes, beside the OAuth ones (cis2.md 6.7, as NHS England's
+ * proxy sends them): `public_key error` for a JWT whose signature fails or an application without
+ * reachable public keys, `unknown_error` for what the platform cannot process (its catch-all),
+ * `bad_request` for a logout token whose signature fails, `not_implemented` for a logout of a
+ * session it holds nothing of, and `Access Denied` for its `_status` without the monitoring key.
  */
-export const apiPlatformErrorCodes = ['bad_request', 'not_implemented', 'public_key error', 'unknown_error', 'Access Denied'] as const
+export const platformErrorCodes = ['public_key error', 'unknown_error', 'bad_request', 'not_implemented', 'Access Denied'] as const
+export type PlatformErrorCode = (typeof platformErrorCodes)[number]
 
 /** Every wire `error` code Careid sends; `not_found` answers a path that names no endpoint. */
-export const errorCodes = [...oauthErrorCodes, ...agentErrorCodes, ...apiPlatformErrorCodes, 'not_found'] as const
+export const errorCodes = [...oauthErrorCodes, ...agentErrorCodes, ...platformErrorCodes, 'not_found'] as const
 export type ErrorCode = (typeof errorCodes)[number]
 
 /** Members a protocol adds to its JSON error body beside `error` and `error_description`. */

@@ -51,10 +51,12 @@ export interface AuthenticatorPlugin {
  */
 export function bindAuthenticator<Needs>(authenticator: Authenticator<Needs>, needs: Needs): Authenticator {
   const withNeeds = (ctx: AuthenticatorContext) => ({ ...needs, ...ctx })
+  const handoff = authenticator.handoff?.bind(authenticator)
   return {
     method: authenticator.method,
     pages: authenticator.pages,
     start: (ctx) => authenticator.start(withNeeds(ctx)),
     submit: (ctx, state, input) => authenticator.submit(withNeeds(ctx), state, input),
+    ...(handoff === undefined ? {} : { handoff: (ctx: AuthenticatorContext, interactionId: string) => handoff(withNeeds(ctx), interactionId) }),
   }
 }

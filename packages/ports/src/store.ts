@@ -577,6 +577,8 @@ export interface PatientRecord {
  */
 export interface PatientSearch {
   family?: string | undefined
+  /** The family name starts with this (normalised as `family`): a search's trailing wildcard. */
+  family_prefix?: string | undefined
   family_phonetic?: string | undefined
   given?: string | undefined
   birth_date_from?: string | undefined

@@ -13,6 +13,12 @@
  *
  * Both are AAL3, so they meet AAL3_ANY, AAL2_OR_AAL3_ANY, AAL2_ANY, AAL3_SMARTCARD and their own
  * AAL3_N3_SMARTCARD / AAL3_CIS2_SMARTCARD.
+ *
+ * Handoff (cis2.md 5.2: with a CIS1 session the worker "is not asked to sign in again. They do see
+ * browser redirects"): instead of the page, the browser is sent to the agent's
+ * `GET /handoff?challenge=...&interaction=...`, which answers from its card session alone
+ * (getTicketNoAuth) by redirecting to `{issuer}/interaction/{id}/smartcard/return` with the ticket,
+ * or with `error` when it has none to give (then the journey shows its pages as usual).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { storedStepView, type AuthenticationMethod, type Authenticator, type AuthenticatorContext, type Json, type ReplayCache, type StepPage, type StepResult, type StepView } from '@careid/ports'
@@ -127,7 +133,16 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
     const card = await options.verifyCard(session.certificate, ctx.now)
     if (!card.ok) return failure(ctx.now, 'card_not_valid')
     if (!(await useChallenge(ctx, state))) return failure(ctx.now, 'invalid_ticket')
-    return { type: 'success', uid: session.uid, amr: ['N3_SMARTCARD'], binding: session.id, binding_ends_at: session.expires_at, selected_roleid: session.selected_roleid }
+    return {
+      type: 'success',
+      uid: session.uid,
+      amr: ['N3_SMARTCARD'],
+      binding: session.id,
+      binding_ends_at: session.expires_at,
+      selected_roleid: session.selected_roleid,
+      // An Identity Agent answered through this browser, from its card session: it can be handed off to.
+      handoff_ready: true,
+    }
   }
 
   /** Smartcard Connect mode: a compact JWS by the card (x5c), over this challenge and a card challenge. */
@@ -146,6 +161,13 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
     return { type: 'success', uid: card.card.uid, amr: ['CIS2_SMARTCARD'] }
   }
 
+  /** Where the agent answers a handoff: the challenge and this journey's id, nothing it would redirect to. */
+  function handoffLocation(challenge: string, interactionId: string): string {
+    const url = new URL('/handoff', options.agentOrigin)
+    url.search = new URLSearchParams({ challenge, interaction: interactionId }).toString()
+    return url.href
+  }
+
   /** This sign-in's challenge is good for one ticket. */
   function useChallenge(ctx: AuthenticatorContext, state: State): Promise<boolean> {
     const key = `smartcard-ticket:${createHash('sha256').update(state.challenge).digest('base64url')}`
@@ -158,10 +180,16 @@ export function smartcardAuthenticator(options: SmartcardAuthenticatorOptions): 
     async start(ctx) {
       return fresh(ctx.now)
     },
+    async handoff(ctx, interactionId) {
+      const { state } = fresh(ctx.now)
+      return { state, location: handoffLocation((state as State).challenge, interactionId) }
+    },
     async submit(ctx, raw, input) {
       const state = raw as State | null
       const ticket = input.ticket ?? ''
       if (state === null || typeof state.challenge !== 'string') return { type: 'continue', ...fresh(ctx.now) }
+      // The agent's answer to a handoff when it has no ticket to give (no card, no card session at it).
+      if (ticket === '' && input.error !== undefined) return { type: 'declined' }
       if (ticket === '') return failure(ctx.now, 'missing_input')
       if (ticket.length > 16_384) return failure(ctx.now, 'invalid_ticket')
       if (state.exp <= ctx.now) return failure(ctx.now, 'challenge_expired')

@@ -45,8 +45,9 @@ export function patientReader<C extends ColumnTypes>({ int, json, bool }: Column
 }
 
 /** The columns a search may compare, each with the operator it is compared by. */
-const searchable: readonly [keyof PatientSearch, string, '=' | '>=' | '<='][] = [
+const searchable: readonly [keyof Omit<PatientSearch, 'limit'>, string, '=' | '>=' | '<=' | 'LIKE'][] = [
   ['family', 'family', '='],
+  ['family_prefix', 'family', 'LIKE'],
   ['family_phonetic', 'family_phonetic', '='],
   ['given', 'given', '='],
   ['birth_date_from', 'birth_date', '>='],
@@ -67,7 +68,9 @@ export function patientSearchStatement(criteria: PatientSearch, placeholder: (n:
   for (const [field, column, operator] of searchable) {
     const value = criteria[field]
     if (value === undefined) continue
-    values.push(value as string)
+    // A prefix is normalised to A-Z only, so it holds none of LIKE's own characters (% and _).
+    if (operator === 'LIKE' && !/^[A-Z]*$/.test(value)) throw new RangeError('family_prefix must be normalised (A-Z only)')
+    values.push(operator === 'LIKE' ? `${value}%` : value)
     conditions.push(`${column} ${operator} ${placeholder(values.length)}`)
   }
   values.push(criteria.limit)

@@ -1,7 +1,7 @@
 /** The sign-in journey's pages: maps the journey's views onto page models and its outcomes onto HTTP. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { JourneyOutcome, JourneyView, Provider } from '@careid/oidc'
-import { browserCookie, readCookie, sessionCookie, setSessionCookie, type CookiePolicy } from '../cookies.ts'
+import { browserCookie, readCookie, readHandoffHints, sessionCookie, setHandoffHint, setSessionCookie, type CookiePolicy } from '../cookies.ts'
 import { noteRefusal, noteSignIn } from '../metrics.ts'
 import type { PageModel, PageRenderer } from '../pages.ts'
 import type { RateLimiter } from '../rate_limit.ts'
@@ -99,6 +99,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     if (outcome.type === 'error_page') return sendErrorPage(request, res, render, outcome.error)
     if (outcome.attempt !== undefined) noteSignIn(request, outcome.attempt)
     if (outcome.session !== undefined) setSessionCookie(res, cookies, outcome.session.secret, outcome.session.maxAgeMs)
+    if (outcome.handoffReady !== undefined) setHandoffHint(res, cookies, readHandoffHints(request), outcome.handoffReady)
     if (outcome.type === 'redirect') {
       if (outcome.error !== undefined) noteRefusal(request, outcome.error)
       return res.redirect(outcome.location, request.method === 'POST' ? 303 : 302)
@@ -116,6 +117,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       sessionSecret: readCookie(request, sessionCookie),
       form,
       source: request.ip,
+      handoffHints: readHandoffHints(request),
     }
   }
 
@@ -133,6 +135,14 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const asksUsername = (await journey.currentPage(request.params.id)) === 'password'
     await limiter.signIn(request, request.params.id, asksUsername ? form.username : undefined)
     return reply(request, res, request.params.id, await journey.submit(input(request, form)))
+  })
+  // A handoff's answer (a ticket from the Identity Agent), sent back by the program with a redirect:
+  // a GET, so that the chain of redirects to the client starts from no page's form (see
+  // Authenticator.handoff). Counted like a posted step. Logs carry the path only, never the query.
+  type WithMethod = FastifyRequest<{ Params: { id: string; method: string } }>
+  app.get(`${base}/interaction/:id/:method/return`, html, async (request: WithMethod, res) => {
+    await limiter.signIn(request, request.params.id, undefined)
+    return reply(request, res, request.params.id, await journey.handoffReturn(input(request, fields(request.query)), request.params.method))
   })
   app.post(`${base}/interaction/:id/role`, html, async (request: WithId, res) => reply(request, res, request.params.id, await journey.selectRole(input(request, fields(request.body)))))
 }

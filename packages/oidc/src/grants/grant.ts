@@ -30,21 +30,25 @@ export interface TokenRequest {
   clientCertificate?: ClientCertificate | undefined
 }
 
-/** What a grant's handler is given: the client, already authenticated, and the request. */
-export interface GrantContext {
-  client: ClientRecord
+/**
+ * What a grant's handler is given: the client, already authenticated, and the request. `C` is the
+ * endpoint's client: the provider's registered client, or another service's (an API Platform
+ * application).
+ */
+export interface GrantContext<C = ClientRecord> {
+  client: C
   /** The request's parameters, limited to those the grant names. */
   params: Params
   request: TokenRequest
 }
 
-/** One grant type of a token endpoint; `R` is the endpoint's response shape. */
-export interface Grant<R = TokenResponse> {
+/** One grant type of a token endpoint; `R` is the endpoint's response shape, `C` its client. */
+export interface Grant<R = TokenResponse, C = ClientRecord> {
   /** The `grant_type` value it answers (RFC 6749 4.1.3, or an absolute URI for an extension, 4.5). */
   grantType: string
   /** The parameters it reads, besides grant_type and client authentication's. */
   parameters: readonly string[]
-  handle(context: GrantContext): Promise<R>
+  handle(context: GrantContext<C>): Promise<R>
 }
 
 export interface GrantDeps {

@@ -97,6 +97,12 @@ export function patientsConformance(test: StoreTest): void {
       assert.deepStrictEqual(await numbers({ family: 'SMITH', given: 'ANN', postcode: 'EX11AA', limit: 50 }), ['9000000025'])
       assert.deepStrictEqual(await numbers({ family: 'SMITH', limit: 2 }), ['9000000017', '9000000025'])
       assert.deepStrictEqual(await numbers({ family: 'NOBODY', limit: 50 }), [])
+      // A family prefix (a search's trailing wildcard) matches names that start with it.
+      assert.deepStrictEqual(await numbers({ family_prefix: 'SM', birth_date_from: '1990-06-01', birth_date_to: '1990-06-01', limit: 50 }), ['9000000009', '9000000041'])
+      assert.deepStrictEqual(await numbers({ family_prefix: 'SMY', limit: 50 }), ['9000000041'])
+      assert.deepStrictEqual(await numbers({ family_prefix: 'JONES', limit: 50 }), ['9000000084'])
+      assert.deepStrictEqual(await numbers({ family_prefix: 'MI', limit: 50 }), [])
+      await assert.rejects(store.patients.search({ family_prefix: 'S%', limit: 50 }), RangeError)
       assert.deepStrictEqual(await store.patients.search({ family: 'JONES', limit: 1 }), [
         patient('9000000084', { family: 'JONES', family_phonetic: 'J520', given: 'ANN', birth_date: '1990-06-01' }),
       ])
