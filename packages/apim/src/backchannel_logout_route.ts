@@ -34,9 +34,9 @@ export function backchannelLogoutRoute(deps: PlatformDeps): ServiceRoute {
         await jwtVerify(logoutToken as string, deps.cis2.keys, { algorithms })
       } catch (error) {
         if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout) && !(error instanceof errors.JWKSInvalid)) {
-          throw new PlatformRefusal('bad_request', 'Unable to verify JWT', 400, `logout token refused: ${error.code}`)
+          throw new PlatformRefusal('bad_request', 'Unable to verify JWT', 400, { detail: `logout token refused: ${error.code}` })
         }
-        throw new PlatformRefusal('not_implemented', 'Logout Failed', 501, `CIS2's signing keys could not be fetched: ${(error as Error).message}`)
+        throw new PlatformRefusal('not_implemented', 'Logout Failed', 501, { detail: `CIS2's signing keys could not be fetched: ${(error as Error).message}` })
       }
       const revoked = await deps.store.apiGrants.revokeBySid(claims.sid as string, deps.now())
       if (revoked === 0) throw new PlatformRefusal('not_implemented', 'SID not found', 501)

@@ -22,13 +22,10 @@ import { checkExternalIdToken } from './external_id_token.ts'
 import { grantUserOf } from './grant_user.ts'
 import { PLATFORM_CODE_TTL_MS, type PlatformCodePayload } from './platform_code.ts'
 import { platformCallbackUrl, type PlatformDeps } from './platform_deps.ts'
-import { PlatformRefusal, unknownError } from './platform_error.ts'
+import { noScopeLeft, PlatformRefusal, unknownError } from './platform_error.ts'
 import { interactionIdOf, platformInteractionOf } from './platform_interaction.ts'
 import { queryValue, repeated } from './query_value.ts'
 import { redirect, withQuery } from './redirect.ts'
-
-/** cis2.md 6.1: what the platform answers when no product scope matches the sign-in's assurance level. */
-export const noScopesLeftText = 'you have tried to request authorization but your application is not configured to use this authorization grant type'
 
 export function callbackRoute(deps: PlatformDeps): ServiceRoute {
   const invalidState = () => new PlatformRefusal('invalid_request', 'Invalid state parameter.', 400)
@@ -65,7 +62,7 @@ export function callbackRoute(deps: PlatformDeps): ServiceRoute {
       }
       const user = grantUserOf(claims, userinfo.body as Record<string, unknown>)
       const scopes = user === undefined ? [] : userScopesAtLevel(application, user.aal)
-      if (user === undefined || scopes.length === 0) throw new PlatformRefusal('unauthorized_client', noScopesLeftText, 401)
+      if (user === undefined || scopes.length === 0) throw new PlatformRefusal('unauthorized_client', noScopeLeft, 401)
 
       const now = deps.now()
       const payload: PlatformCodePayload = {

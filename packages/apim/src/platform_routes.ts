@@ -9,6 +9,7 @@ import { authorizeRoute } from './authorize_route.ts'
 import { backchannelLogoutRoute } from './backchannel_logout_route.ts'
 import { callbackRoute } from './callback_route.ts'
 import type { PlatformDeps } from './platform_deps.ts'
+import { withMessageId } from './platform_error.ts'
 import { pingRoute, type Release } from './ping_route.ts'
 import { statusRoute } from './status_route.ts'
 import { userinfoRoute } from './userinfo_route.ts'
@@ -20,7 +21,7 @@ export interface ApiPlatformOptions extends PlatformDeps {
 }
 
 export function apiPlatformRoutes(options: ApiPlatformOptions): ServiceRoute[] {
-  return [
+  const routes = [
     authorizeRoute(options),
     ...authorizeMethodRoutes(),
     callbackRoute(options),
@@ -29,4 +30,15 @@ export function apiPlatformRoutes(options: ApiPlatformOptions): ServiceRoute[] {
     pingRoute(options.release),
     statusRoute(options, options.release, options.statusApiKey),
   ]
+  // Every refusal with its message_id, and anything unexpected as the platform's catch-all.
+  return routes.map((route) => ({
+    ...route,
+    handle: async (request) => {
+      try {
+        return await route.handle(request)
+      } catch (error) {
+        throw withMessageId(error)
+      }
+    },
+  }))
 }
