@@ -34,7 +34,8 @@ const layers: Record<string, Layer> = {
   cards: { careid: ['ports', 'domain', 'oidc'], npm: ['@peculiar/x509', 'pkcs11js', 'reflect-metadata', 'zod'], builtins: true },
   // The Identity Agent drives card readers (the cards plugin) and speaks the smartcard plugin's protocol.
   agent: { careid: ['ports', 'domain', 'oidc', 'cards', 'smartcard'], npm: ['jose'], builtins: true },
-  // The API Platform's applications and its product catalogue; a plugin beside the core.
+  // The API Platform's applications, its product catalogue and its OAuth service's routes (which
+  // check CIS2's JWTs with jose); a plugin beside the core.
   apim: { careid: ['ports', 'oidc'], npm: ['jose'], builtins: true },
   store: { careid: ['ports'], npm: ['libsql', 'pg', 'ioredis'], builtins: true },
   // The demographics service's domain: NHS numbers, FHIR Patients and their search keys, the demo's

@@ -19,6 +19,8 @@ export interface TestCareid extends RunningCareid {
   /** A test instance always runs with the demo. */
   demo: DemoClient
   origin: string
+  /** The API Platform's OAuth service, on its own port. */
+  apiOrigin: string
   issuer: string
   dataDir: string
   /** Registers a client straight in the store; returns its secret if it has one. */
@@ -35,7 +37,7 @@ export async function startTestCareid(
     issuer?: (origin: string) => string
     config?: Partial<ProviderConfig>
     /** By default /metrics is served on the main port behind a random token, which `metrics()` sends. */
-    settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit' | 'metricsPort' | 'metricsHost' | 'metricsToken'>
+    settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit' | 'metricsPort' | 'metricsHost' | 'metricsToken' | 'only'>
     /** A test may prepare the data directory first (e.g. a card authority made in the past). */
     dataDir?: string
     /** The provider's clock, for a test that moves time on instead of waiting. */
@@ -48,9 +50,10 @@ export async function startTestCareid(
 ): Promise<TestCareid> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'careid-test-'))
   const port = await freePort()
+  const apiPort = await freePort()
   const origin = `http://localhost:${port}`
   const settings = resolveSettings(
-    { port: String(port), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', metricsToken: randomBytes(32).toString('hex'), ...options.settings },
+    { port: String(port), apiPort: String(apiPort), host: 'localhost', dataDir, issuer: options.issuer?.(origin), logLevel: 'silent', metricsToken: randomBytes(32).toString('hex'), ...options.settings },
     { CAREID_KEY_ENCRYPTION_KEY: undefined, ...options.env },
   )
   // A small synthetic population: no test of a whole Careid reads the patients yet, and seeding the
@@ -62,6 +65,7 @@ export async function startTestCareid(
     ...running,
     demo,
     origin,
+    apiOrigin: settings.apiBaseUrl,
     issuer: settings.issuer,
     dataDir,
     async addClient(metadata) {

@@ -4,6 +4,7 @@
  * secret box, and the signing keys. Shared by `careid start` and the admin commands, so both see
  * the same data.
  */
+import { hkdfSync } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createKeyService, createSecretBox, type KeyService } from '@careid/oidc'
@@ -24,6 +25,11 @@ export interface CareidContext {
   keys: KeyService
   /** Changes every node must hear of: client registrations, key rotations, ended sessions. */
   events: EventBus
+  /**
+   * A secret derived from the key-encryption key for `label` (HKDF-SHA256, 256 bits, base64url):
+   * every node given the same key derives the same secret, and none of it is stored.
+   */
+  deriveSecret(label: string): string
   close(): Promise<void>
 }
 
@@ -103,8 +109,11 @@ export async function openContext(settings: Settings): Promise<CareidContext> {
   // Even with a shared database the key-encryption key comes from the environment or this data
   // directory: it never travels through the store it protects.
   let secrets: AeadSecretBox
+  let deriveSecret: (label: string) => string
   try {
-    secrets = createSecretBox(loadKeyEncryptionKey({ envValue: settings.keyEncryptionKey, dataDir: settings.dataDir }))
+    const keyEncryptionKey = loadKeyEncryptionKey({ envValue: settings.keyEncryptionKey, dataDir: settings.dataDir })
+    secrets = createSecretBox(keyEncryptionKey)
+    deriveSecret = (label) => Buffer.from(hkdfSync('sha256', keyEncryptionKey, Buffer.alloc(0), `careid:${label}`, 32)).toString('base64url')
   } catch (error) {
     // The messages say what is wrong with the key, never the key itself.
     throw new StartupError(messageOf(error), { cause: error })
@@ -117,7 +126,7 @@ export async function openContext(settings: Settings): Promise<CareidContext> {
   }
   try {
     const keys = await openKeys(settings, store, secrets)
-    return { settings, store, secrets, keys, events, close }
+    return { settings, store, secrets, keys, events, deriveSecret, close }
   } catch (error) {
     await close().catch(() => undefined)
     throw error

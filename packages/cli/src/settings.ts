@@ -46,6 +46,17 @@ export interface Settings {
   metricsHost: string
   /** The bearer token /metrics requires. Never printed. */
   metricsToken?: string | undefined
+  /**
+   * The API Platform's OAuth service (`/oauth2/...`) listens here: an origin of its own, so its
+   * responses and the provider's never share cookies.
+   */
+  apiPort: number
+  /** Where the API Platform's service is reached (its CIS2 redirect and logout URIs are under it). */
+  apiBaseUrl: string
+  /** Which part this node serves: both (absent), only the provider, or only the API Platform. */
+  only?: 'provider' | 'api' | undefined
+  /** The key `/oauth2/_status` of the API Platform asks for in its `apikey` header. Never printed. */
+  apiStatusKey?: string | undefined
 }
 
 export interface SettingsInput {
@@ -70,6 +81,11 @@ export interface SettingsInput {
   metricsTokenFile?: string | undefined
   /** The metrics bearer token itself: from the environment only, as a flag would show it in the process list. */
   metricsToken?: string | undefined
+  apiPort?: string | undefined
+  apiBaseUrl?: string | undefined
+  only?: string | undefined
+  /** From the environment only, as a flag would show it in the process list. */
+  apiStatusKey?: string | undefined
 }
 
 /** A whole number from a flag or variable (a string), between `min` and `max`. */
@@ -111,6 +127,10 @@ const schema = z.object({
   metricsHost: z.string().check(z.minLength(1, 'must not be empty')),
   // RFC 6750 2.1's b64token, and long enough that it cannot be guessed. The message never quotes it.
   metricsToken: optionalString((v) => /^[A-Za-z0-9\-._~+/]{32,}=*$/.test(v), 'must be at least 32 characters of letters, digits and - . _ ~ + / (for example from: openssl rand -hex 32)'),
+  apiPort: z.optional(wholeNumber(1, 65535)),
+  apiBaseUrl: optionalString(isIssuer, 'must be an absolute http(s) URL without query, fragment or trailing slash'),
+  only: z.optional(z.enum(['provider', 'api'], { error: 'must be provider or api' })),
+  apiStatusKey: optionalString((v) => v.length >= 16, 'must be at least 16 characters'),
 })
 
 const envNames: Record<keyof SettingsInput, string> = {
@@ -130,6 +150,10 @@ const envNames: Record<keyof SettingsInput, string> = {
   metricsHost: 'CAREID_METRICS_HOST',
   metricsTokenFile: 'CAREID_METRICS_TOKEN_FILE',
   metricsToken: 'CAREID_METRICS_TOKEN',
+  apiPort: 'CAREID_API_PORT',
+  apiBaseUrl: 'CAREID_API_BASE_URL',
+  only: 'CAREID_ONLY',
+  apiStatusKey: 'CAREID_API_STATUS_KEY',
   // The names hosting platforms and tools already use for these.
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
@@ -139,7 +163,7 @@ const envNames: Record<keyof SettingsInput, string> = {
 const flagNames: Partial<Record<keyof SettingsInput, string>> = { demo: '--no-demo' }
 
 /** Settings given only in the environment. */
-const environmentOnly: ReadonlySet<keyof SettingsInput> = new Set(['metricsToken'])
+const environmentOnly: ReadonlySet<keyof SettingsInput> = new Set(['metricsToken', 'apiStatusKey'])
 
 function hasProtocol(value: string, protocols: string[]): boolean {
   try {
@@ -189,6 +213,9 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     }
   }
   const port = pick('port') ?? env.PORT ?? '8080'
+  // The API Platform's own origin: the next port unless told otherwise (a bad --port is reported once, as itself).
+  const portNumber = Number(port)
+  const apiPort = pick('apiPort') ?? (Number.isInteger(portNumber) && portNumber >= 1 && portNumber < 65535 ? String(portNumber + 1) : undefined)
   const parsed = schema.safeParse({
     port,
     host: pick('host') ?? 'localhost',
@@ -211,6 +238,10 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     // Loopback unless told otherwise: the listener serves operators' scrapers, not the public.
     metricsHost: pick('metricsHost') ?? '127.0.0.1',
     metricsToken,
+    apiPort,
+    apiBaseUrl: pick('apiBaseUrl'),
+    only: pick('only'),
+    apiStatusKey: pick('apiStatusKey'),
   })
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -232,6 +263,13 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
   }
   if (pick('metricsPort') !== undefined && Number(pick('metricsPort')) === Number(port)) {
     problems.push(`  ${name('metricsPort')}: must differ from ${name('port')}, where Careid serves everything else`)
+  }
+  if (apiPort === undefined && portNumber === 65535) problems.push(`  ${name('apiPort')}: give it: the next port after ${name('port')} 65535 does not exist`)
+  if (apiPort !== undefined && Number(apiPort) === portNumber) {
+    problems.push(`  ${name('apiPort')}: must differ from ${name('port')}: the API Platform has an origin of its own`)
+  }
+  if (pick('metricsPort') !== undefined && apiPort !== undefined && Number(pick('metricsPort')) === Number(apiPort)) {
+    problems.push(`  ${name('metricsPort')}: must differ from ${name('apiPort')}, where the API Platform is served`)
   }
   if (!parsed.success || problems.length > 0) throw new SettingsError(`Invalid settings:\n${problems.join('\n')}`)
   const s = parsed.data
@@ -257,5 +295,9 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     metricsPort: s.metricsPort,
     metricsHost: s.metricsHost,
     metricsToken: s.metricsToken,
+    apiPort: s.apiPort ?? s.port + 1,
+    apiBaseUrl: s.apiBaseUrl ?? `http://${s.host}:${s.apiPort ?? s.port + 1}`,
+    only: s.only,
+    apiStatusKey: s.apiStatusKey,
   }
 }

@@ -16,6 +16,7 @@ import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext
 import type { PopulationOptions } from '@careid/pds'
 import { smartcardPlugin } from '@careid/smartcard'
 import type { FastifyInstance } from 'fastify'
+import { serveApiPlatform, type RunningApiPlatform } from './api_platform.ts'
 import { openContext, StartupError, type CareidContext } from './context.ts'
 import { seedDemoClient, seedDemoPopulation, seedDemoWorkforce, type DemoClient } from './seed.ts'
 import type { Settings } from './settings.ts'
@@ -26,6 +27,8 @@ export interface RunningCareid {
   /** The demo relying party's registration; absent when started without the demo. */
   demo: DemoClient | undefined
   provider: ReturnType<typeof createProvider>
+  /** The API Platform's OAuth service on its own listener; absent when this node serves only the provider. */
+  api: RunningApiPlatform | undefined
   stop(): Promise<void>
 }
 
@@ -163,6 +166,15 @@ async function serve(
       throw listenError(error, port, settings.metricsHost, '--metrics-port or CAREID_METRICS_PORT')
     }
   }
+  let api: RunningApiPlatform | undefined
+  if (settings.only !== 'provider') {
+    try {
+      api = await serveApiPlatform(context, now)
+    } catch (error) {
+      await Promise.all([app.close(), closeMetricsServer(metricsServer)])
+      throw listenError(error, settings.apiPort, settings.host, '--api-port or CAREID_API_PORT')
+    }
+  }
   provider.startBackground()
 
   let stopping: Promise<void> | undefined
@@ -174,13 +186,42 @@ async function serve(
       // the store is down the release fails and the claims lapse with their lease: shutdown goes on.
       await Promise.all([
         app.close(),
+        api?.app.close(),
         closeMetricsServer(metricsServer),
         provider.stopBackground().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'outbox claims not released')),
       ])
       // Only then the store, which the requests in flight were still using.
       await context.close().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'store not closed cleanly'))
     })())
-  return { app, context, demo, provider, stop }
+  return { app, context, demo, provider, api, stop }
+}
+
+export interface RunningApiNode {
+  context: CareidContext
+  api: RunningApiPlatform
+  stop(): Promise<void>
+}
+
+/**
+ * A node that serves only the API Platform's OAuth service (`careid start --only api`), on the
+ * same store as the provider's nodes: any of them takes any step of a journey.
+ */
+export async function startApiNode(settings: Settings, options: Pick<StartOptions, 'now'> = {}): Promise<RunningApiNode> {
+  const context = await openContext(settings)
+  let api: RunningApiPlatform
+  try {
+    api = await serveApiPlatform(context, options.now ?? Date.now)
+  } catch (error) {
+    await context.close().catch(() => undefined)
+    throw listenError(error, settings.apiPort, settings.host, '--api-port or CAREID_API_PORT')
+  }
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      await api.app.close()
+      await context.close().catch((error: unknown) => api.app.log.warn({ err_detail: (error as Error).message }, 'store not closed cleanly'))
+    })())
+  return { context, api, stop }
 }
 
 /** Why a listener could not start, as a setting to change rather than a stack trace. */

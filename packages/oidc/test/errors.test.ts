@@ -23,6 +23,6 @@ describe('error family', () => {
   it('keeps each code once: the OAuth codes, then the agent protocol codes and the API Platform codes the OAuth list lacks', () => {
     assert.equal(new Set(errorCodes).size, errorCodes.length)
     assert.deepEqual([...errorCodes], [...oauthErrorCodes, ...agentErrorCodes, ...platformErrorCodes, 'not_found'])
-    assert.deepEqual([...platformErrorCodes], ['public_key error', 'unknown_error'])
+    assert.deepEqual([...platformErrorCodes], ['public_key error', 'unknown_error', 'bad_request', 'not_implemented', 'Access Denied'])
   })
 })

@@ -55,9 +55,11 @@ export type AgentErrorCode = 'invalid_request' | (typeof agentErrorCodes)[number
 /**
  * The API Platform OAuth service's own codes, beside the OAuth ones (cis2.md 6.7, as NHS England's
  * proxy sends them): `public_key error` for a JWT whose signature fails or an application without
- * reachable public keys, and `unknown_error` for what the platform cannot process (its catch-all).
+ * reachable public keys, `unknown_error` for what the platform cannot process (its catch-all),
+ * `bad_request` for a logout token whose signature fails, `not_implemented` for a logout of a
+ * session it holds nothing of, and `Access Denied` for its `_status` without the monitoring key.
  */
-export const platformErrorCodes = ['public_key error', 'unknown_error'] as const
+export const platformErrorCodes = ['public_key error', 'unknown_error', 'bad_request', 'not_implemented', 'Access Denied'] as const
 export type PlatformErrorCode = (typeof platformErrorCodes)[number]
 
 /** Every wire `error` code Careid sends; `not_found` answers a path that names no endpoint. */

@@ -1,10 +1,11 @@
 /** `careid start`: runs Careid and prints how to use it. */
 import { demoCredentials, demoWorkforce } from '@careid/domain'
-import { resolveSettings, type SettingsInput } from '../settings.ts'
-import { startCareid } from '../start.ts'
+import { resolveSettings, type Settings, type SettingsInput } from '../settings.ts'
+import { startApiNode, startCareid } from '../start.ts'
 
 export async function startCommand(flags: SettingsInput): Promise<void> {
   const settings = resolveSettings(flags)
+  if (settings.only === 'api') return startApiOnly(settings)
   const running = await startCareid(settings)
   const issuer = settings.issuer
   const rows = demoWorkforce.map((p) => `  ${p.username.padEnd(22)} ${(demoCredentials[p.uid]?.password ?? '').padEnd(20)} ${String(p.positions.length).padStart(2)} role(s)  ${p.display_name}`)
@@ -37,11 +38,26 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
       `  Issuer:      ${issuer}`,
       `  Discovery:   ${issuer}/.well-known/openid-configuration`,
       `  Health:      ${settings.baseUrl}/health   Metrics: ${metrics}`,
+      ...(running.api === undefined ? [] : [`  API Platform: ${running.api.baseUrl}/oauth2   (its own origin; health ${running.api.baseUrl}/oauth2/_ping)`]),
       '',
       ...demo,
       'Register your own application: npx careid clients add --help',
       '',
     ].join('\n'),
+  )
+  const shutdown = async () => {
+    await running.stop()
+    process.exit(0)
+  }
+  process.once('SIGTERM', shutdown)
+  process.once('SIGINT', shutdown)
+}
+
+/** A node serving only the API Platform's OAuth service, beside provider nodes on the same store. */
+async function startApiOnly(settings: Settings): Promise<void> {
+  const running = await startApiNode(settings)
+  process.stdout.write(
+    ['', 'Careid API Platform node is running.', '', `  OAuth 2.0:   ${running.api.baseUrl}/oauth2`, `  CIS2:        ${settings.issuer}`, `  Health:      ${running.api.baseUrl}/oauth2/_ping`, ''].join('\n'),
   )
   const shutdown = async () => {
     await running.stop()
