@@ -1,11 +1,14 @@
 /**
- * Child process: Careid as `careid start` runs it with the API Platform on its own port, no logs,
- * on the embedded SQLite store in a fresh temporary data directory, with the demo workforce and
- * the demo's synthetic population (10,000 patients). For the separate pattern (cis2.md 6.3) it
+ * Child process: Careid as `careid start` runs it (the provider), no logs, on the embedded SQLite
+ * store in a fresh temporary data directory, with the demo workforce and the demo's synthetic
+ * population (10,000 patients); and in the same process, on a listener of its own (the platform's
+ * port), the parts of the API Platform the benchmarks call: the token endpoint and the gateway in
+ * front of the Patient API, composed from their packages (`careid start`'s platform serves the
+ * OAuth service's browser routes only so far). For the separate pattern (cis2.md 6.3) it
  * registers one GP system twice, as a supplier would: as a CIS2 client of Careid's provider, and as
  * an application of the platform (`registerApplication`, as `careid apps add` does) with the inline
  * JWKS of the load generator's RS512 key (BENCH_PLATFORM_JWKS), subscribed to the Patient API at
- * AAL3 and AAL2. The platform's per-application rate limit is raised far above the load.
+ * AAL3 and AAL2. The gateway's per-application rate limit is raised far above the load.
  *
  * Its ready line carries the CIS2 client's credentials and one authenticator-app code of the
  * worker, read from the store as the worker's phone would show it, so the generator can sign in
@@ -16,9 +19,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { registerApplication } from '@careid/apim'
+import { createPlatformTokenRoute, gatewayRoutes, registerApplication } from '@careid/apim'
 import { currentTotpCode } from '@careid/authenticators'
-import { registerClient } from '@careid/oidc'
+import { buildServiceServer } from '@careid/http'
+import { endpointsOf, registerClient } from '@careid/oidc'
+import { patientApi } from '@careid/pds'
+import { createRemoteJWKSet } from 'jose'
 import { resolveSettings } from '../packages/cli/src/settings.ts'
 import { startCareid } from '../packages/cli/src/start.ts'
 import { announceReady } from './target.ts'
@@ -36,18 +42,36 @@ const settings = resolveSettings({
   issuer: env.BENCH_ISSUER,
   logLevel: 'silent',
   demo: true,
+  only: 'provider',
   apiPort: env.BENCH_PLATFORM_PORT,
-  // The load calls the Patient API as one application, far faster than the platform's default of
-  // 5 requests per second per application allows.
-  platformRateLimit: '1000000',
   signInRateLimit: '1000000',
   tokenRateLimit: '1000000',
 })
 const running = await startCareid(settings)
 const { store, secrets } = running.context
 
+const platformBase = settings.apiBaseUrl
+const tokenUrl = `${platformBase}/oauth2/token`
+const platform = await buildServiceServer({
+  routes: [
+    createPlatformTokenRoute({
+      store,
+      now: Date.now,
+      tokenUrl,
+      environment: 'bench',
+      cis2: { issuer: settings.issuer, keys: createRemoteJWKSet(new URL(endpointsOf(settings.issuer).jwks)) },
+    }),
+    // The load calls the Patient API as one application, far faster than the platform's default
+    // of 5 requests per second per application allows.
+    ...gatewayRoutes([patientApi({ patients: store.patients, now: Date.now })], { store, now: Date.now, rateLimit: { perSecond: 1_000_000 } }),
+  ],
+  baseUrl: platformBase,
+  logLevel: false,
+})
+await platform.listen({ port: settings.apiPort, host: settings.host })
+
 process.once('SIGTERM', () => {
-  void running.stop().finally(() => {
+  void Promise.all([platform.close(), running.stop()]).finally(() => {
     rmSync(dataDir, { recursive: true, force: true })
     process.exit(0)
   })
@@ -76,8 +100,6 @@ const person = (await store.people.getByUsername(username)) as { uid: string } |
 const app = person === undefined ? undefined : (await store.credentials.listByPerson(person.uid)).find((c) => c.kind === 'totp')
 if (app === undefined) throw new Error(`${username} has no authenticator app`)
 
-if (running.api === undefined) throw new Error('the API Platform did not start')
-const platformBase = running.api.baseUrl
 const ready: PlatformReady = {
   issuer: settings.issuer,
   clients: { jwt: credentials, userinfo: credentials },
@@ -86,7 +108,7 @@ const ready: PlatformReady = {
   argon2: 'not used',
   platform: {
     apiKey: application.api_key,
-    tokenUrl: `${platformBase}/oauth2/token`,
+    tokenUrl,
     patientApi: `${platformBase}/personal-demographics/FHIR/R4`,
     totpCode: currentTotpCode(secrets.open(app.secret), Date.now()),
   },
