@@ -8,9 +8,10 @@
  */
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
-import { apiPlatformRoutes, createCis2Provider, platformBackchannelLogoutUrl, platformCallbackUrl, type Release } from '@careid/apim'
+import { apiPlatformRoutes, createCis2Provider, createPlatformTokenRoute, gatewayRoutes, platformBackchannelLogoutUrl, platformCallbackUrl, sampleAal3Api, type Release } from '@careid/apim'
 import { buildServiceServer } from '@careid/http'
 import { endpointsOf, registerClient, sha256 } from '@careid/oidc'
+import { patientApi } from '@careid/pds'
 import { announce, type CareidContext } from './context.ts'
 import type { Settings } from './settings.ts'
 
@@ -62,8 +63,19 @@ export async function serveApiPlatform(ctx: CareidContext, now: () => number): P
   const { settings } = ctx
   await registerApiPlatformClient(ctx)
   const cis2 = createCis2Provider(cis2SettingsOf(settings, apiPlatformClientSecret(ctx)))
-  const routes = apiPlatformRoutes({ store: ctx.store, secrets: ctx.secrets, cis2, baseUrl: settings.apiBaseUrl, now, release: release(), statusApiKey: settings.apiStatusKey })
-  const app = await buildServiceServer({ routes, baseUrl: settings.apiBaseUrl, logLevel: settings.logLevel })
+  let app: FastifyInstance | undefined
+  const routes = [
+    ...apiPlatformRoutes({ store: ctx.store, secrets: ctx.secrets, cis2, baseUrl: settings.apiBaseUrl, now, release: release(), statusApiKey: settings.apiStatusKey }),
+    createPlatformTokenRoute({ store: ctx.store, now, tokenUrl: `${settings.apiBaseUrl}/oauth2/token`, environment: settings.apiEnvironment, cis2: { issuer: settings.issuer, keys: cis2.keys } }),
+    // The APIs behind the gateway: the Patient API (PDS) and the sample API only an AAL3 sign-in may use.
+    ...gatewayRoutes([patientApi({ patients: ctx.store.patients, now, origin: settings.apiBaseUrl }), sampleAal3Api], {
+      store: ctx.store,
+      now,
+      rateLimit: { perSecond: settings.apiRateLimit },
+      log: { refused: (entry) => app?.log.info({ api_refusal: entry }, 'API call refused') },
+    }),
+  ]
+  app = await buildServiceServer({ routes, baseUrl: settings.apiBaseUrl, logLevel: settings.logLevel })
   await app.listen({ port: settings.apiPort, host: settings.host })
   return { app, baseUrl: settings.apiBaseUrl }
 }

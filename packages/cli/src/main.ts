@@ -58,6 +58,8 @@ withData(program.command('start').description('run Careid (on the embedded store
   .option('--metrics-token-file <file>', 'a file holding the bearer token /metrics requires (env CAREID_METRICS_TOKEN_FILE, or the token in CAREID_METRICS_TOKEN)')
   .option('--api-port <port>', 'port of the API Platform\'s OAuth service, its own origin; default --port + 1 (env CAREID_API_PORT)')
   .option('--api-base-url <url>', 'where the API Platform\'s service is reached, default http://<host>:<api-port> (env CAREID_API_BASE_URL)')
+  .option('--api-environment <name>', 'the API Platform environment played: outside live, the test parameters that shorten token lifetimes are honoured (default int; env CAREID_API_ENVIRONMENT)')
+  .option('--api-rate-limit <n>', 'each application\'s calls to each API per second before 429 (default 5; env CAREID_API_RATE_LIMIT)')
   .addOption(new Option('--only <part>', 'serve only the provider or only the API Platform, on the same store (env CAREID_ONLY)').choices(['provider', 'api']))
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))

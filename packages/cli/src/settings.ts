@@ -57,6 +57,13 @@ export interface Settings {
   only?: 'provider' | 'api' | undefined
   /** The key `/oauth2/_status` of the API Platform asks for in its `apikey` header. Never printed. */
   apiStatusKey?: string | undefined
+  /**
+   * The API Platform environment this deployment plays (`int`, `internal-dev`, `sandbox`, `live`,
+   * ...): outside `live` the token endpoint honours the platform's reduce-only test parameters.
+   */
+  apiEnvironment: string
+  /** Each application's calls to each API per second, before 429 (the platform's default is 5). */
+  apiRateLimit: number
 }
 
 export interface SettingsInput {
@@ -86,6 +93,8 @@ export interface SettingsInput {
   only?: string | undefined
   /** From the environment only, as a flag would show it in the process list. */
   apiStatusKey?: string | undefined
+  apiEnvironment?: string | undefined
+  apiRateLimit?: string | undefined
 }
 
 /** A whole number from a flag or variable (a string), between `min` and `max`. */
@@ -131,6 +140,8 @@ const schema = z.object({
   apiBaseUrl: optionalString(isIssuer, 'must be an absolute http(s) URL without query, fragment or trailing slash'),
   only: z.optional(z.enum(['provider', 'api'], { error: 'must be provider or api' })),
   apiStatusKey: optionalString((v) => v.length >= 16, 'must be at least 16 characters'),
+  apiEnvironment: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an environment name such as int, internal-dev, sandbox or live (lowercase letters, digits and -)')),
+  apiRateLimit: wholeNumber(1, 1_000_000),
 })
 
 const envNames: Record<keyof SettingsInput, string> = {
@@ -154,6 +165,8 @@ const envNames: Record<keyof SettingsInput, string> = {
   apiBaseUrl: 'CAREID_API_BASE_URL',
   only: 'CAREID_ONLY',
   apiStatusKey: 'CAREID_API_STATUS_KEY',
+  apiEnvironment: 'CAREID_API_ENVIRONMENT',
+  apiRateLimit: 'CAREID_API_RATE_LIMIT',
   // The names hosting platforms and tools already use for these.
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
@@ -242,6 +255,9 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     apiBaseUrl: pick('apiBaseUrl'),
     only: pick('only'),
     apiStatusKey: pick('apiStatusKey'),
+    // Careid stands in for the platform's test environments first; a deployment for real says live.
+    apiEnvironment: pick('apiEnvironment') ?? 'int',
+    apiRateLimit: pick('apiRateLimit') ?? '5',
   })
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -299,5 +315,7 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     apiBaseUrl: s.apiBaseUrl ?? `http://${s.host}:${s.apiPort ?? s.port + 1}`,
     only: s.only,
     apiStatusKey: s.apiStatusKey,
+    apiEnvironment: s.apiEnvironment,
+    apiRateLimit: s.apiRateLimit,
   }
 }
