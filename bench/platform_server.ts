@@ -1,10 +1,8 @@
 /**
- * Child process: Careid as `careid start` runs it (the provider), no logs, on the embedded SQLite
- * store in a fresh temporary data directory, with the demo workforce and the demo's synthetic
- * population (10,000 patients); and in the same process, on a listener of its own (the platform's
- * port), the parts of the API Platform the benchmarks call: the token endpoint and the gateway in
- * front of the Patient API, composed from their packages (`careid start`'s platform serves the
- * OAuth service's browser routes only so far). For the separate pattern (cis2.md 6.3) it
+ * Child process: Careid as `careid start` runs it, the provider and the API Platform on its own
+ * port (its OAuth service, and the gateway in front of the Patient API), no logs, on the embedded
+ * SQLite store in a fresh temporary data directory, with the demo workforce and the demo's
+ * synthetic population (10,000 patients). For the separate pattern (cis2.md 6.3) it
  * registers one GP system twice, as a supplier would: as a CIS2 client of Careid's provider, and as
  * an application of the platform (`registerApplication`, as `careid apps add` does) with the inline
  * JWKS of the load generator's RS512 key (BENCH_PLATFORM_JWKS), subscribed to the Patient API at
@@ -19,12 +17,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPlatformTokenRoute, gatewayRoutes, registerApplication } from '@careid/apim'
+import { registerApplication } from '@careid/apim'
 import { currentTotpCode } from '@careid/authenticators'
-import { buildServiceServer } from '@careid/http'
-import { endpointsOf, registerClient } from '@careid/oidc'
-import { patientApi } from '@careid/pds'
-import { createRemoteJWKSet } from 'jose'
+import { registerClient } from '@careid/oidc'
 import { resolveSettings } from '../packages/cli/src/settings.ts'
 import { startCareid } from '../packages/cli/src/start.ts'
 import { announceReady } from './target.ts'
@@ -42,36 +37,22 @@ const settings = resolveSettings({
   issuer: env.BENCH_ISSUER,
   logLevel: 'silent',
   demo: true,
-  only: 'provider',
   apiPort: env.BENCH_PLATFORM_PORT,
+  // The load calls the Patient API as one application, far faster than the platform's default of
+  // 5 requests per second per application allows.
+  apiRateLimit: '1000000',
   signInRateLimit: '1000000',
   tokenRateLimit: '1000000',
 })
 const running = await startCareid(settings)
 const { store, secrets } = running.context
 
-const platformBase = settings.apiBaseUrl
+if (running.api === undefined) throw new Error('the API Platform did not start')
+const platformBase = running.api.baseUrl
 const tokenUrl = `${platformBase}/oauth2/token`
-const platform = await buildServiceServer({
-  routes: [
-    createPlatformTokenRoute({
-      store,
-      now: Date.now,
-      tokenUrl,
-      environment: 'bench',
-      cis2: { issuer: settings.issuer, keys: createRemoteJWKSet(new URL(endpointsOf(settings.issuer).jwks)) },
-    }),
-    // The load calls the Patient API as one application, far faster than the platform's default
-    // of 5 requests per second per application allows.
-    ...gatewayRoutes([patientApi({ patients: store.patients, now: Date.now })], { store, now: Date.now, rateLimit: { perSecond: 1_000_000 } }),
-  ],
-  baseUrl: platformBase,
-  logLevel: false,
-})
-await platform.listen({ port: settings.apiPort, host: settings.host })
 
 process.once('SIGTERM', () => {
-  void Promise.all([platform.close(), running.stop()]).finally(() => {
+  void running.stop().finally(() => {
     rmSync(dataDir, { recursive: true, force: true })
     process.exit(0)
   })
