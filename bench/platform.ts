@@ -8,6 +8,8 @@
  * CIS2 ID token for platform tokens, and calls the Patient API as the worker's role.
  */
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { exportJWK, SignJWT } from 'jose'
 import { generatePopulation } from '@careid/pds'
 import { cis2RealmPath } from '../packages/cli/src/settings.ts'
@@ -18,6 +20,7 @@ import { redeem, signInWithApp, ssoCode } from './client.ts'
 import { heading, line, perCpu, rate, ratio, side, times } from './format.ts'
 import { cannon, medianRound, type Measurement } from './load.ts'
 import { rssOf, serverCore, startServer, type ServerProcess } from './processes.ts'
+import { formatSummary, summarise } from './profile.ts'
 import type { BareReady, PlatformReady } from './platform_target.ts'
 import type { Target } from './target.ts'
 
@@ -43,6 +46,8 @@ export interface PlatformOptions {
   seconds: number
   /** Where the run registers what to undo however it ends. */
   cleanups: (() => Promise<void>)[]
+  /** Runs Careid's child from sources under `node --cpu-prof`, writing its profiles here. */
+  profileDir?: string | undefined
 }
 
 export interface PlatformRow {
@@ -147,7 +152,7 @@ async function start(options: PlatformOptions): Promise<Prepared> {
     BENCH_REDIRECT_URI: redirectUri,
     BENCH_USERNAME: options.worker.username,
     BENCH_PLATFORM_JWKS: JSON.stringify(key.jwks),
-  })
+  }, options.profileDir === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', options.profileDir], fromSources: true })
   options.cleanups.push(() => careid.stop())
   process.stderr.write(`Careid with the platform started (pid ${careid.pid}, ${origin}, platform ${careid.ready.platform.patientApi}, core ${serverCore})\n`)
   const barePort = await freePort()
@@ -361,4 +366,30 @@ export async function platformBenchmarks(options: PlatformOptions, unit: UnitCos
   } finally {
     await Promise.all([p.careid.stop(), p.bare.stop()])
   }
+}
+
+/**
+ * `--profile=platform`: Careid's child under the profiler (from sources), under the read, search
+ * and exchange loads in turn, and where each load's time went on its main thread (the thread with
+ * the most busy time in the load's window; tsx's loader runs in another).
+ */
+export async function profilePlatform(options: PlatformOptions & { profileDir: string }): Promise<string[]> {
+  const p = await start(options)
+  const windows: { label: string; m: Measurement }[] = []
+  try {
+    const accessToken = await exchange(p)
+    await checkAnswers(p, accessToken)
+    windows.push({ label: 'Patient read', m: await apiBench(p, p.asks.readPaths, accessToken) })
+    windows.push({ label: 'Patient search', m: await apiBench(p, p.asks.searchPaths, accessToken) })
+    windows.push({ label: 'token exchange', m: await exchangeBench(p) })
+  } finally {
+    // The profiles are written as the process exits.
+    await Promise.all([p.careid.stop(), p.bare.stop()])
+  }
+  const files = readdirSync(options.profileDir).map((file) => join(options.profileDir, file))
+  return windows.map(({ label, m }) => {
+    const main = files.map((file) => summarise(file, m.window.fromUs, m.window.toUs)).sort((a, b) => b.busy - a.busy)[0]
+    const head = `Careid ${label} under the profiler: ${rate(m.rate)}/s, ${rate(perCpu(m))} per core-second`
+    return main === undefined ? head : `${head}\n${formatSummary(`Profile (${label}, main thread)`, main)}`
+  })
 }

@@ -22,7 +22,8 @@
  *
  * `npm run bench -- --profile`: Careid alone under the token and the SSO journey loads, each with
  * `node --cpu-prof` in the server, and where its time went (`--profile=discovery,password` for
- * others; `--stores=postgres` for a node on PostgreSQL + Redis).
+ * others; `--stores=postgres` for a node on PostgreSQL + Redis; `--profile=platform` for the API
+ * Platform's read, search and exchange loads).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -38,7 +39,7 @@ import { cannon, collect, journeys, medianRound, type Measurement } from './load
 import { generatorBusy, heading, line, mb, ms, perCpu, rate, ratio, side, times } from './format.ts'
 import { formatSummary, summarise } from './profile.ts'
 import { generatorCore, pinSelf, rssOf, serverCore, startServer, type ServerProcess } from './processes.ts'
-import { platformBenchmarks, type PlatformResults, type Worker } from './platform.ts'
+import { platformBenchmarks, profilePlatform, type PlatformResults, type Worker } from './platform.ts'
 import { openSharedServices, type SharedServices } from './scaled_out.ts'
 import type { ServerReady, Target } from './target.ts'
 
@@ -677,6 +678,11 @@ async function profile(keys: string[]): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'careid-profile-'))
   try {
     for (const key of keys) {
+      if (key === 'platform') {
+        const dir = join(root, key)
+        for (const text of await profilePlatform({ worker: platformWorker, rounds: 1, seconds: selectedSeconds(), cleanups, profileDir: dir })) console.log(`\n${text}`)
+        continue
+      }
       const bench = benchmarks.find((b) => b.key === key)
       if (bench === undefined) throw new Error(`no benchmark '${key}'; there are ${benchmarks.map((b) => b.key).join(', ')}`)
       const dir = join(root, key)
