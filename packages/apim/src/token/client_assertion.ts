@@ -19,7 +19,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose'
 import type { Params } from '@careid/oidc'
 import type { ApplicationRecord, Store } from '@careid/ports'
-import { PlatformRefusal } from './platform_errors.ts'
+import { PlatformRefusal } from '../platform_errors.ts'
 
 const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 

@@ -12,7 +12,7 @@
 import { safeEqual, sha256, type ClientCredentials, type Params } from '@careid/oidc'
 import type { ApplicationRecord, Store } from '@careid/ports'
 import { createClientAssertionVerifier } from './client_assertion.ts'
-import { PlatformRefusal } from './platform_errors.ts'
+import { PlatformRefusal } from '../platform_errors.ts'
 
 /** The grants whose requests carry the application's secret; every other grant signs a JWT. */
 const secretGrantTypes: readonly string[] = ['authorization_code', 'refresh_token']

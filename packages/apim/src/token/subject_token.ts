@@ -15,7 +15,7 @@
  * signed client assertion, checked first.
  */
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose'
-import { PlatformRefusal, unknownErrorText } from './platform_errors.ts'
+import { PlatformRefusal, unknownErrorText } from '../platform_errors.ts'
 
 /** CIS2 as the platform trusts it: its issuer and its signing keys (a cached remote JWKS in production). */
 export interface Cis2Trust {

@@ -27,7 +27,7 @@ import { clientCredentialsGrant } from './grants/client_credentials.ts'
 import { refreshTokenGrant } from './grants/refresh_token.ts'
 import { idTokenType, tokenExchangeGrant, tokenExchangeGrantType } from './grants/token_exchange.ts'
 import { createPlatformClientAuthenticator } from './platform_client_auth.ts'
-import { PlatformRefusal, withMessageId } from './platform_errors.ts'
+import { PlatformRefusal, withMessageId } from '../platform_errors.ts'
 import type { PlatformTokenResponse } from './platform_tokens.ts'
 import type { Cis2Trust } from './subject_token.ts'
 

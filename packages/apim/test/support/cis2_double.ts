@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { exportJWK, SignJWT, type JWTPayload } from 'jose'
-import type { Cis2Settings } from '../../src/cis2_provider.ts'
+import type { Cis2Settings } from '../../src/oauth/cis2_provider.ts'
 
 export interface Cis2Double {
   settings: Cis2Settings

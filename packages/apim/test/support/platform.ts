@@ -9,8 +9,8 @@ import type { ApiGrantPattern, ApiGrantRecord, ApplicationRecord, SecretBox, Sto
 import { openSqliteStore } from '@careid/store/sqlite'
 import { randomBytes } from 'node:crypto'
 import { registerApplication } from '../../src/application.ts'
-import { createCis2Provider } from '../../src/cis2_provider.ts'
-import { apiPlatformRoutes } from '../../src/platform_routes.ts'
+import { createCis2Provider } from '../../src/oauth/cis2_provider.ts'
+import { apiPlatformRoutes } from '../../src/oauth/platform_routes.ts'
 import { startCis2Double, type Cis2Double } from './cis2_double.ts'
 
 export const callback = 'https://app.example.test/callback'

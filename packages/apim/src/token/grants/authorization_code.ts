@@ -14,7 +14,7 @@
 import { sha256, type Params } from '@careid/oidc'
 import type { ApplicationRecord } from '@careid/ports'
 import type { PlatformCodePayload } from '../../platform_code.ts'
-import { PlatformRefusal } from '../platform_errors.ts'
+import { PlatformRefusal } from '../../platform_errors.ts'
 import { ACCESS_TOKEN_EXPIRY_MS, issueGrant, platformTokenResponse, REFRESH_TOKENS_VALIDITY_MS, type PlatformTokenResponse } from '../platform_tokens.ts'
 import { accessTokenExpiryParam, askedReduction, reduced, refreshTokensValidityParam } from '../test_reductions.ts'
 import type { PlatformGrant, PlatformGrantDeps } from './platform_grant.ts'

@@ -7,7 +7,7 @@
  * The response is `{access_token, expires_in, token_type, issued_at}`, strings all.
  */
 import { applicationRestrictedPrefix } from '../../catalogue.ts'
-import { noScopeLeft, PlatformRefusal } from '../platform_errors.ts'
+import { noScopeLeft, PlatformRefusal } from '../../platform_errors.ts'
 import { ACCESS_TOKEN_EXPIRY_MS, issueGrant, platformTokenResponse } from '../platform_tokens.ts'
 import { accessTokenExpiryParam, askedReduction, reduced } from '../test_reductions.ts'
 import type { PlatformGrant, PlatformGrantDeps } from './platform_grant.ts'

@@ -13,7 +13,7 @@
  */
 import { sha256, type Params } from '@careid/oidc'
 import type { ApplicationRecord } from '@careid/ports'
-import { PlatformRefusal } from '../platform_errors.ts'
+import { PlatformRefusal } from '../../platform_errors.ts'
 import { ACCESS_TOKEN_EXPIRY_MS, platformTokenResponse, REFRESH_TOKENS_VALIDITY_MS, rotateGrant, type PlatformTokenResponse } from '../platform_tokens.ts'
 import { accessTokenExpiryParam, askedReduction, reduced, refreshTokensValidityParam } from '../test_reductions.ts'
 import type { PlatformGrant, PlatformGrantDeps } from './platform_grant.ts'

@@ -13,7 +13,7 @@
  */
 import { userScopesAtLevel } from '../../aal_scopes.ts'
 import { grantUserOf } from '../../grant_user.ts'
-import { noScopeLeft, PlatformRefusal } from '../platform_errors.ts'
+import { noScopeLeft, PlatformRefusal } from '../../platform_errors.ts'
 import { ACCESS_TOKEN_EXPIRY_MS, issueGrant, platformTokenResponse, REFRESH_TOKENS_VALIDITY_MS } from '../platform_tokens.ts'
 import { verifiedSubjectToken, type Cis2Trust } from '../subject_token.ts'
 import { accessTokenExpiryParam, askedReduction, reduced, refreshTokensValidityParam } from '../test_reductions.ts'

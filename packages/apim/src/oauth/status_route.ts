@@ -10,7 +10,7 @@
 import { safeEqual } from '@careid/oidc'
 import type { ServiceRoute } from '@careid/ports'
 import type { PlatformDeps } from './platform_deps.ts'
-import { PlatformRefusal } from './platform_error.ts'
+import { PlatformRefusal } from '../platform_errors.ts'
 import type { Release } from './ping_route.ts'
 
 export interface StatusCheck {

@@ -7,7 +7,7 @@
  * exchange and userinfo.
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
-import { unknownError } from './platform_error.ts'
+import { unknownError } from '../platform_errors.ts'
 
 export interface Cis2Settings {
   /** CIS2's issuer, compared case-insensitively with `iss` (as the platform compares it). */

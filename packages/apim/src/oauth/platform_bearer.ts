@@ -6,7 +6,7 @@
 import { sha256 } from '@careid/oidc'
 import type { ApiTokenGrant, ServiceRequest } from '@careid/ports'
 import type { PlatformDeps } from './platform_deps.ts'
-import { unknownError } from './platform_error.ts'
+import { unknownError } from '../platform_errors.ts'
 
 export async function platformTokenOf(deps: Pick<PlatformDeps, 'store' | 'now'>, request: ServiceRequest): Promise<ApiTokenGrant> {
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(request.header('authorization') ?? '')

@@ -18,7 +18,7 @@
 import type { ApplicationStore, ApiCaller, ApiRoute, GatewayApi, GatewayRefusal, ServiceRequest, ServiceResponse, ServiceRoute, Store } from '@careid/ports'
 import { checkAccessToken } from './access_token.ts'
 import { countAppCall, DEFAULT_REQUESTS_PER_SECOND } from './app_rate_limit.ts'
-import { apiProducts, type ApiProduct } from './catalogue.ts'
+import { apiProducts, type ApiProduct } from '../catalogue.ts'
 import { refusalEntry, type GatewayLog } from './refusal_log.ts'
 import { echoedIds, invalidRequestId } from './request_id.ts'
 import { resolveRole } from './role_resolution.ts'

@@ -17,7 +17,7 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } 
 import { backchannelLogoutEvent } from '@careid/oidc'
 import type { ServiceRoute } from '@careid/ports'
 import type { PlatformDeps } from './platform_deps.ts'
-import { PlatformRefusal } from './platform_error.ts'
+import { PlatformRefusal } from '../platform_errors.ts'
 
 const algorithms = ['RS256', 'RS512']
 

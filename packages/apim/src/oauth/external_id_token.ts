@@ -8,7 +8,7 @@
  */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { Cis2Provider } from './cis2_provider.ts'
-import { PlatformRefusal, unknownError } from './platform_error.ts'
+import { PlatformRefusal, unknownError } from '../platform_errors.ts'
 
 /** CIS2 signs with RS256 (the platform also accepts RS512). */
 const algorithms = ['RS256', 'RS512']

@@ -39,3 +39,8 @@ export function withMessageId(error: unknown): OAuthError {
     ...(detail === undefined ? {} : { detail }),
   })
 }
+
+/** The catch-all answer with `status`; `detail` (for the log only) says what failed. */
+export function unknownError(status: number, detail: string): PlatformRefusal {
+  return new PlatformRefusal('unknown_error', unknownErrorText, status, { detail })
+}

@@ -8,7 +8,7 @@ import type { ServiceRoute } from '@careid/ports'
 import { fromCis2 } from './cis2_provider.ts'
 import type { PlatformDeps } from './platform_deps.ts'
 import { platformTokenOf } from './platform_bearer.ts'
-import { PlatformRefusal } from './platform_error.ts'
+import { PlatformRefusal } from '../platform_errors.ts'
 
 export const userinfoWrongAuthText =
   'The Userinfo endpoint is only supported for Combined Auth integrations. Currently this is only for NHS CIS2 authentications - for more guidance see https://digital.nhs.uk/developer/guides-and-documentation/security-and-authorisation/user-restricted-restful-apis-nhs-cis2-combined-authentication-and-authorisation'
