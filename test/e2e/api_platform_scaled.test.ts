@@ -13,6 +13,9 @@
  *   ETag stale on the other;
  * - the worker signing out at the provider revokes the platform's tokens on both nodes;
  * - the per-application rate limit counts the calls of both nodes together.
+ * The nodes run in this process, each with its own context, pools and caches; the platform and the
+ * Patient API keep nothing at module level, so what one node knows of another's work came through
+ * PostgreSQL and Redis.
  */
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -153,8 +156,9 @@ describe('two Careid nodes behind round-robin proxies: the API Platform and the 
     return { status: response.status, headers: response.headers, body: (await response.json()) as Json, node: lastNode(apiProxy) }
   }
 
-  /** Calls made per application in the current one-second window of the rate limit. */
+  /** Calls made per application in a one-second window of the rate limit (the latest window it was used in). */
   const calls = new Map<string, { window: number; count: number }>()
+  const windowOf = (ms: number) => Math.floor(ms / 1000)
 
   /**
    * A call to the Patient API through the platform's proxy. Steps that are not about the rate
@@ -163,18 +167,20 @@ describe('two Careid nodes behind round-robin proxies: the API Platform and the 
    */
   async function api(path: string, token: string, apiKey: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
     const seen = calls.get(apiKey)
-    const window = Math.floor(Date.now() / 1000)
-    if (seen !== undefined && seen.window === window && seen.count >= perSecond) await windowWithRoom(1000, 1000)
+    if (seen !== undefined && seen.window === windowOf(Date.now()) && seen.count >= perSecond) await windowWithRoom(1000, 1000)
     await windowWithRoom(1000, 200)
-    const now = Math.floor(Date.now() / 1000)
-    const current = calls.get(apiKey)
-    calls.set(apiKey, { window: now, count: current?.window === now ? current.count + 1 : 1 })
+    const sent = windowOf(Date.now())
     const response = await fetchWithin(`${apiProxy.origin}/personal-demographics/FHIR/R4${path}`, {
       method: init.method ?? 'GET',
       headers: { authorization: `Bearer ${token}`, 'x-request-id': randomUUID(), ...init.headers },
       ...(init.body === undefined ? {} : { body: init.body }),
     })
     const text = await response.text()
+    // The node counted the call when it handled it: in the window it was sent in, or, if the answer
+    // came in the next, perhaps in that one, where it is counted to be safe.
+    const answered = windowOf(Date.now())
+    const before = calls.get(apiKey)
+    calls.set(apiKey, { window: answered, count: answered === sent && before?.window === sent ? before.count + 1 : 1 })
     return { status: response.status, headers: response.headers, body: (text === '' ? {} : JSON.parse(text)) as Json, node: lastNode(apiProxy) }
   }
 
@@ -427,15 +433,16 @@ describe('two Careid nodes behind round-robin proxies: the API Platform and the 
     assert.equal(issued.status, 200)
     const token = issued.body.access_token as string
     await windowWithRoom(1000, 700)
+    const started = Date.now()
     const answers: Answer[] = []
     for (let i = 0; i < perSecond + 1; i++) {
       const response = await fetchWithin(patientUrl(), { headers: { authorization: `Bearer ${token}`, 'x-request-id': randomUUID() } })
       answers.push({ status: response.status, headers: response.headers, body: (await response.json()) as Json, node: lastNode(apiProxy) })
     }
-    const second = Math.floor(apiProxy.log.at(-1 - perSecond)?.at as number / 1000)
-    assert.equal(Math.floor((apiProxy.log.at(-1)?.at as number) / 1000), second, 'the calls were answered within one second')
-    assert.deepEqual(answers.map((a) => a.node), [0, 1, 0, 1].map((n) => (n + (answers[0]?.node as number)) % 2))
+    assert.equal(windowOf(Date.now()), windowOf(started), 'the calls were sent and answered within one window')
+    for (let i = 1; i < answers.length; i++) assert.notEqual(answers[i]?.node, answers[i - 1]?.node, 'each call went to the other node')
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 429])
+    for (const served of answers.slice(0, perSecond)) assert.equal(served.body.id, patient.nhs_number)
     const limited = answers[perSecond] as Answer
     assert.equal(limited.headers.get('retry-after'), '1')
     assert.deepEqual(
