@@ -139,8 +139,9 @@ describe('two Careid nodes behind round-robin proxies: the API Platform and the 
     return { apiKey: application.api_key, secret, key }
   }
 
-  function assertion(app: App, claims: Json = {}): Promise<string> {
-    return sign({ iss: app.apiKey, sub: app.apiKey, aud: tokenUrl, jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 300, ...claims }, { alg: 'RS512', typ: 'JWT', kid: app.key.kid }, app.key.privateKey)
+  /** A client assertion of `app`'s, for the platform's token URL, with a fresh jti. */
+  function assertion(app: App): Promise<string> {
+    return sign({ iss: app.apiKey, sub: app.apiKey, aud: tokenUrl, jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 300 }, { alg: 'RS512', typ: 'JWT', kid: app.key.kid }, app.key.privateKey)
   }
 
   /** The current authenticator-app code of `p`, from the shared store. */
@@ -189,7 +190,10 @@ describe('two Careid nodes behind round-robin proxies: the API Platform and the 
     return api(path, token, clinicalApp.apiKey, { ...init, headers: { 'nhsd-session-urid': role, ...init.headers } })
   }
 
-  async function startNode(demo: boolean): Promise<RunningCareid> {
+  /** Where each node listens: the provider's port and the platform's, behind the two proxies. */
+  const upstreams: { provider: string[]; api: string[] } = { provider: [], api: [] }
+
+  async function startNode(demo: boolean): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), 'careid-api-scaled-'))
     dirs.push(dataDir)
     const env: NodeJS.ProcessEnv = {
@@ -207,10 +211,7 @@ describe('two Careid nodes behind round-robin proxies: the API Platform and the 
     )
     const node = await startCareid(settings, { logoutRetryBaseMs: 50 }, { demoPopulation: { size: populationSize } })
     nodes.push(node)
-    return node
   }
-
-  const upstreams: { provider: string[]; api: string[] } = { provider: [], api: [] }
 
   before(async () => {
     for (let i = 0; i < 2; i++) {
