@@ -241,7 +241,8 @@ function deployment(postgresUrl: () => string, redisUrl: () => string | undefine
       CAREID_DEMO: String(options.demo),
       ...(redisUrl() === undefined ? {} : { REDIS_URL: redisUrl() }),
     }
-    const settings = resolveSettings({ port: String(port), host: 'localhost', dataDir, issuer, logLevel: 'silent' }, env)
+    // The API Platform's port too: the default, the next one, may be taken by then.
+    const settings = resolveSettings({ port: String(port), apiPort: String(await freePort()), host: 'localhost', dataDir, issuer, logLevel: 'silent' }, env)
     const running = await startCareid(settings, { logoutRetryBaseMs: 50 })
     const node: Node = { ...running, origin, base: `${origin}${realmPath}`, close: () => running.stop() }
     nodes.push(node)
