@@ -140,10 +140,9 @@ describe('the seed\'s journey: card sign-in at the agent, the combined pattern i
     assert.equal(heading, `Patient: ${[...name.given, name.family].join(' ')}`, 'the application shows the patient it read')
     assert.deepEqual(problems, [], 'no CSP violation or script error on the way')
 
-    const responses = seen
-    const route = responses.map((s) => `${s.status} ${new URL(s.url).origin}${new URL(s.url).pathname}`)
+    const route = seen.map((s) => `${s.status} ${new URL(s.url).origin}${new URL(s.url).pathname}`)
     const careidOrigins = [careid.origin, careid.apiOrigin]
-    const fromCareid = responses.filter((s) => careidOrigins.includes(new URL(s.url).origin))
+    const fromCareid = seen.filter((s) => careidOrigins.includes(new URL(s.url).origin))
     for (const response of fromCareid) {
       assert.ok([302, 303].includes(response.status), `every Careid response is a redirect:\n${route.join('\n')}`)
       assert.equal(response.contentType.includes('text/html'), false, `no Careid response is an HTML document:\n${route.join('\n')}`)
@@ -167,7 +166,7 @@ describe('the seed\'s journey: card sign-in at the agent, the combined pattern i
     )
     assert.equal((agent.stdout().match(/Passcode for the card/g) ?? []).length, 1, 'the browser journey asked for no passcode')
     // The platform called CIS2 with max_age=300 and the default acr_values (cis2.md 6.2 step 2).
-    const toCis2 = new URL(responses[1]!.location as string)
+    const toCis2 = new URL(seen[1]!.location as string)
     assert.equal(toCis2.searchParams.get('max_age'), '300')
     assert.equal(toCis2.searchParams.get('acr_values'), 'AAL3_ANY')
 
