@@ -120,8 +120,14 @@ export function generatePopulation(options: PopulationOptions = {}): Population 
     // The first records are always active, so a merged one always has a surviving record to point to.
     const status = index < 10 || roll >= 0.015 ? 'active' : roll < 0.01 ? 'merged' : 'invalidated'
     const female = random() < 0.5
-    const given = [pick(female ? femaleGiven : maleGiven)]
-    if (random() < 0.4) given.push(pick(female ? femaleGiven : maleGiven))
+    const givenNames = female ? femaleGiven : maleGiven
+    const given = [pick(givenNames)]
+    if (random() < 0.4) {
+      const second = pick(givenNames)
+      // A middle name repeating the first ("Sarah Sarah") is not a plausible name: the next name of
+      // the list instead, drawn from no further random number, so that every other record stays as it was.
+      given.push(second !== given[0] ? second : givenNames[(givenNames.indexOf(second) + 1) % givenNames.length]!)
+    }
     const family = pick(familyNames)
     const birthDays = DAYS_1925 + Math.floor(random() * (DAYS_2024_END - DAYS_1925))
     const birthDate = isoDate(birthDays)

@@ -37,6 +37,7 @@ describe('the synthetic population', () => {
       const name = patient.name![0]!
       assert.equal(name.use, 'usual')
       assert.ok(name.given!.length >= 1 && name.family !== undefined)
+      assert.equal(new Set(name.given).size, name.given!.length, `${record.nhs_number}: no given name repeated (${name.given!.join(' ')})`)
       assert.equal(record.family, normaliseName(name.family!))
       assert.equal(record.given, normaliseName(name.given![0]!))
       assert.equal(record.family_phonetic, soundex(name.family!))
