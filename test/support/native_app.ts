@@ -15,7 +15,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose'
+import { createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose'
 
 export interface NativeAppConfig {
   /** CIS2's issuer; its endpoints are read from its discovery document. */
