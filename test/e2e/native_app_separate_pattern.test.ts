@@ -5,9 +5,10 @@
  * here) with a loopback redirect and PKCE, exchanges its CIS2 ID token at the platform with an
  * RS512 client assertion, and reads a patient at the Patient API.
  *
- * Careid compares redirect URIs exactly, port included: RFC 8252 7.3's "any port ... at the time of
- * the request" for loopback IP redirect URIs is not offered, so the application registers the
- * exact `http://127.0.0.1:{port}/callback` of each listener it opened, ports chosen at run time.
+ * The application registers one redirect URI at CIS2, `http://127.0.0.1/callback`, and each
+ * sign-in listens on a port the system chose at run time, which its authorization request names:
+ * RFC 8252 7.3, "The authorization server MUST allow any port to be specified at the time of the
+ * request for loopback IP redirect URIs".
  */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
@@ -49,8 +50,9 @@ describe('the separate pattern from a native application, through the system bro
     careid = await startTestCareid()
     work = mkdtempSync(join(tmpdir(), 'careid-native-'))
     loopbacks.push(await LoopbackRedirect.open(), await LoopbackRedirect.open())
-    // At CIS2: a public client (no secret: PKCE instead), its loopback redirect URIs exactly.
-    ;({ client_id: cis2ClientId } = await careid.addClient({ client_name: 'Native clinical app', redirect_uris: loopbacks.map((l) => l.redirectUri), token_endpoint_auth_method: 'none' }))
+    // At CIS2: a public client (no secret: PKCE instead) with a loopback redirect URI and no port.
+    ;({ client_id: cis2ClientId } = await careid.addClient({ client_name: 'Native clinical app', redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none' }))
+    assert.notEqual(loopbacks[0]?.redirectUri, loopbacks[1]?.redirectUri, 'each listener has a port of its own')
     // At the platform: an application with an RSA key pair, the public key inline with its kid.
     const keys = await generateKeyPair('RS512', { extractable: true })
     privateKey = keys.privateKey
