@@ -129,6 +129,7 @@ describe('the separate pattern from a native application, through the system bro
     assert.equal(request.searchParams.get('client_id'), cis2ClientId)
     // CIS2's answer to a public client: no refresh token was asked for, none is given; the ID token is the worker's.
     assert.equal(tokens.token_type, 'Bearer')
+    assert.equal(tokens.refresh_token, undefined)
     assert.equal(claims.sub, worker.uid)
     assert.equal(claims.acr, 'AAL2_TOTP')
     assert.deepEqual(claims.amr, ['TOTP'])
