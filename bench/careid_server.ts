@@ -33,6 +33,8 @@ const settings = resolveSettings(
     redisUrl: env.BENCH_REDIS_URL,
     databaseSchema: env.BENCH_DATABASE_SCHEMA,
     demo: !further,
+    // The provider, as measured against oidc-provider; the API Platform is measured apart (platform.ts).
+    only: 'provider',
     // The load signs in one person from one address, and redeems one client's codes, far faster
     // than the limits allow a person or a relying party.
     signInRateLimit: '1000000',

@@ -95,11 +95,11 @@ function codeFrom(target: Target, landing: Landing): string {
   return code
 }
 
-/** The sign-in form (the one with a password field): where it posts and its hidden fields. */
-function signInForm(page: { url: string; html: string }): { action: string; fields: Record<string, string> } {
+/** The form of a page that holds `field` (e.g. `name="password"`): where it posts and its hidden fields. */
+function formWith(page: { url: string; html: string }, field: RegExp): { action: string; fields: Record<string, string> } {
   for (const m of page.html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
     const [, open = '', inner = ''] = m
-    if (!/name="password"/.test(inner)) continue
+    if (!field.test(inner)) continue
     const fields: Record<string, string> = {}
     for (const input of inner.matchAll(/<input\b[^>]*>/gi)) {
       const tag = input[0]
@@ -110,16 +110,43 @@ function signInForm(page: { url: string; html: string }): { action: string; fiel
     const action = (/\saction="([^"]*)"/.exec(open)?.[1] ?? page.url).replaceAll('&amp;', '&')
     return { action: new URL(action, page.url).href, fields }
   }
-  throw new HttpError(`no sign-in form on ${page.url}`)
+  throw new HttpError(`no form with ${field.source} on ${page.url}`)
 }
+
+const formPost = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }
 
 /** A first sign-in in `jar`'s browser: authorize, the form, the password posted; returns the code. */
 export async function signIn(target: Target, client: ClientCredentials, jar: CookieJar): Promise<string> {
   const first = await go(target, jar, authorizationUrl(target, client))
   if (first.page === undefined) throw new HttpError(`expected the sign-in page, was sent to ${first.location}`)
-  const form = signInForm(first.page)
+  const form = formWith(first.page, /name="password"/)
   const body = new URLSearchParams({ ...form.fields, username: target.user.username, password: target.user.password })
-  const landing = await go(target, jar, form.action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString() })
+  const landing = await go(target, jar, form.action, { ...formPost, body: body.toString() })
+  return codeFrom(target, landing)
+}
+
+/**
+ * A first sign-in at AAL2 in `jar`'s browser: the authenticator app chosen where a choice is
+ * offered, the password and then `totpCode` given as asked, the only role taken if a picker shows;
+ * returns the code.
+ */
+export async function signInWithApp(target: Target, client: ClientCredentials, jar: CookieJar, totpCode: string): Promise<string> {
+  let landing = await go(target, jar, authorizationUrl(target, client))
+  for (let step = 0; step < 6 && landing.page !== undefined; step++) {
+    const page = landing.page
+    const [field, values] = /name="method"/.test(page.html)
+      ? [/name="method"/, { method: 'totp' }]
+      : /name="password"/.test(page.html)
+        ? [/name="password"/, { username: target.user.username, password: target.user.password }]
+        : /name="code"/.test(page.html)
+          ? [/name="code"/, { code: totpCode }]
+          : /name="role"/.test(page.html)
+            ? [/name="role"/, { role: /name="role"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="role"/.exec(page.html)?.slice(1).find((v) => v !== undefined) ?? '' }]
+            : [undefined, {}]
+    if (field === undefined) throw new HttpError(`unexpected page at ${page.url}`)
+    const form = formWith(page, field)
+    landing = await go(target, jar, form.action, { ...formPost, body: new URLSearchParams({ ...form.fields, ...values }).toString() })
+  }
   return codeFrom(target, landing)
 }
 

@@ -87,8 +87,11 @@ export interface CannonOptions {
   connections: number
   method?: string
   headers?: Record<string, string>
-  /** A fresh body per request (e.g. a code that may be redeemed once). */
-  nextBody?: () => string
+  /**
+   * What changes per request, merged into the fixed method, URL and headers: a body (a code that
+   * may be redeemed once), a path (the next patient), headers (a fresh request id).
+   */
+  nextRequest?: () => { body?: string; path?: string; headers?: Record<string, string> }
   warmupSeconds: number
   /** Either a duration, or an amount of requests bounded by `maxSeconds`. */
   durationSeconds?: number
@@ -97,13 +100,24 @@ export interface CannonOptions {
 }
 
 export async function cannon(pids: readonly number[], options: CannonOptions): Promise<Measurement> {
-  const { nextBody } = options
+  const { nextRequest } = options
   const base: Options = {
     url: options.urls,
     connections: options.connections,
     method: options.method ?? 'GET',
     ...(options.headers === undefined ? {} : { headers: options.headers }),
-    ...(nextBody === undefined ? {} : { requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }] }),
+    ...(nextRequest === undefined
+      ? {}
+      : {
+          requests: [
+            {
+              setupRequest: (request) => {
+                const next = nextRequest()
+                return { ...request, ...next, headers: { ...request.headers, ...next.headers } }
+              },
+            },
+          ],
+        }),
   }
   const rssBefore = rssOf(pids)
   const rss = watchRss(pids)
@@ -191,6 +205,12 @@ export async function journeys(pids: readonly number[], options: JourneyOptions)
     generatorCpuSeconds: cpuTo.generator - cpuFrom.generator,
     window: { fromUs, toUs: fromUs + options.durationSeconds * 1e6 },
   }
+}
+
+/** The measurement of the round with the median rate (the lower middle one of an even count). */
+export function medianRound(taken: Measurement[]): Measurement {
+  const sorted = [...taken].sort((a, b) => a.rate - b.rate)
+  return sorted[Math.floor((sorted.length - 1) / 2)] as Measurement
 }
 
 /** Runs `task` on `concurrency` workers until `count` results are in or `maxSeconds` pass. */

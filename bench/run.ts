@@ -1,6 +1,8 @@
 /**
- * `npm run bench`: Careid against oidc-provider, set up alike, in the same run; and Careid scaled
- * out on PostgreSQL + Redis, one node and two, against Careid on its embedded store. Each server
+ * `npm run bench`: Careid against oidc-provider, set up alike, in the same run; Careid scaled
+ * out on PostgreSQL + Redis, one node and two, against Careid on its embedded store; and the API
+ * Platform (bench/platform.ts): token exchange, and a Patient read and search through the gateway,
+ * against a bare Fastify JSON route on the same machine. Each server
  * runs in its own child process pinned to core 0; this process (the load generator) pins itself to
  * core 1, which a second node shares. The benchmarks take turns (every server, for each), so drift
  * in a shared machine's load touches all alike. Prints the tables, the targets, then the results
@@ -12,12 +14,16 @@
  * fresh schema and key prefix removed at the end; if they cannot be reached, the run says so and
  * measures the embedded store alone.
  *
+ * `npm run bench -- --only=platform`: the API Platform's benchmarks alone (`--only=provider`: all but
+ * them); `--seconds=2` shortens each of the platform's timed windows (6 s by default).
+ *
  * `npm run bench -- --rounds=3`: each benchmark run three times on every server (in turn, as
  * always), each figure then the round with the median rate: steadier ratios on a noisy machine.
  *
  * `npm run bench -- --profile`: Careid alone under the token and the SSO journey loads, each with
  * `node --cpu-prof` in the server, and where its time went (`--profile=discovery,password` for
- * others; `--stores=postgres` for a node on PostgreSQL + Redis).
+ * others; `--stores=postgres` for a node on PostgreSQL + Redis; `--profile=platform` for the API
+ * Platform's read, search and exchange loads).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -29,9 +35,11 @@ import { CookieJar } from '../test/support/cookie_jar.ts'
 import { freePort } from '../test/support/free_port.ts'
 import { jwsHeader, onEveryNode, redeem, signIn, ssoCode, tokenRequestBody, userinfo } from './client.ts'
 import { measureUnitCosts, type UnitCosts } from './ceilings.ts'
-import { cannon, collect, journeys, type Measurement } from './load.ts'
+import { cannon, collect, journeys, medianRound, type Measurement } from './load.ts'
+import { generatorBusy, heading, line, mb, ms, perCpu, rate, ratio, side, times } from './format.ts'
 import { formatSummary, summarise } from './profile.ts'
 import { generatorCore, pinSelf, rssOf, serverCore, startServer, type ServerProcess } from './processes.ts'
+import { platformBenchmarks, profilePlatform, type PlatformResults, type Worker } from './platform.ts'
 import { openSharedServices, type SharedServices } from './scaled_out.ts'
 import type { ServerReady, Target } from './target.ts'
 
@@ -204,7 +212,7 @@ async function tokenBench({ target, jars }: Prepared): Promise<Measurement> {
       warmupSeconds: 0,
       amount: Math.max(connections, codes.length - spare),
       maxSeconds,
-      nextBody: () => tokenRequestBody(target, client, codes[next++] ?? 'exhausted'),
+      nextRequest: () => ({ body: tokenRequestBody(target, client, codes[next++] ?? 'exhausted') }),
     })
   }
   const warm = await run(await mint(1_500, 10), 6)
@@ -278,37 +286,6 @@ interface Idle {
   oidcProvider: number
   postgres?: number | undefined
   postgres2?: number | undefined
-}
-
-const mb = (bytes: number) => (Number.isNaN(bytes) ? '?' : String(Math.round(bytes / 1048576)))
-const rate = (r: number) => (r >= 100 ? String(Math.round(r)) : r.toFixed(1))
-const ms = (x: number) => (Number.isNaN(x) ? '?' : x >= 100 ? String(Math.round(x)) : x.toFixed(1))
-const times = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '?')
-
-/** Work per CPU-second of the server: what it would do with a whole core to itself. */
-const perCpu = (m: Measurement) => m.count / m.serverCpuSeconds
-/** Past this share of its core the load generator, not the server, may be what limits the rate. */
-const generatorBusy = 0.9
-
-const widths = [22, 17, 10, 8, 10, 12, 12, 9]
-const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' ')
-const heading = (server: string) => [line(['benchmark', server, 'rate/s', 'p99 ms', 'cores', 'per core-s', 'RSS MB', 'gen cores']), '-'.repeat(widths.reduce((a, b) => a + b + 1, -1))]
-
-function side(m: Measurement): string[] {
-  const gen = m.generatorCpuSeconds / m.seconds
-  return [
-    rate(m.rate),
-    ms(m.p99Ms),
-    (m.serverCpuSeconds / m.seconds).toFixed(2),
-    rate(perCpu(m)),
-    `${mb(m.rssBefore)}→${mb(m.rssPeak)}`,
-    `${gen.toFixed(2)}${gen > generatorBusy ? ' *' : ''}`,
-  ]
-}
-
-/** `m` over `base`: rate, p99 and work per core-second. */
-function ratio(m: Measurement, base: Measurement): string[] {
-  return ['ratio', times(m.rate / base.rate), times(m.p99Ms / base.p99Ms), '', times(perCpu(m) / perCpu(base)), '', '']
 }
 
 function table(rows: Row[], idle: Idle): string {
@@ -449,6 +426,73 @@ function checkScaledOut(rows: Row[]): TargetCheck[] {
   })
 }
 
+/** The worker the platform benchmarks sign in: the same person, whose one role the API calls act in. */
+const platformWorker: Worker = (() => {
+  const roleId = demoWorkforce[0]?.positions[0]?.person_roleid
+  if (roleId === undefined || demoWorkforce[0]?.positions.length !== 1) throw new Error('the first of the demo workforce must hold exactly one role')
+  return { uid: account.uid, username: account.username, password: account.password, roleId }
+})()
+
+/** --only=provider (Careid against oidc-provider, and scaled out) or --only=platform (the API Platform's benchmarks); both by default. */
+function selectedOnly(): 'provider' | 'platform' | undefined {
+  const arg = process.argv.find((a) => a.startsWith('--only='))
+  if (arg === undefined) return undefined
+  const only = arg.slice('--only='.length)
+  if (only !== 'provider' && only !== 'platform') throw new Error(`no part '${only}'; there are provider (Careid against oidc-provider, and scaled out) and platform (token exchange, Patient read and search)`)
+  return only
+}
+
+/** --seconds=N (1 to 60, default requestSeconds): the timed window of each of the platform's benchmarks. */
+function selectedSeconds(): number {
+  const arg = process.argv.find((a) => a.startsWith('--seconds='))
+  if (arg === undefined) return requestSeconds
+  const seconds = Number(arg.slice('--seconds='.length))
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 60) throw new Error('--seconds must be a whole number from 1 to 60')
+  return seconds
+}
+
+const legend = [
+  '',
+  'rate: successes per second of wall time; p99 of successful requests (journeys: whole journeys);',
+  'cores: CPU the server used (all its nodes and threads) per second of wall time, out of its one core (two for',
+  'two nodes), which it shares with whatever else runs there; per core-s: successes per CPU-second of the server,',
+  `steadier than rate on a busy machine; RSS: before the benchmark → highest during it (all nodes); gen cores: the`,
+  `load generator's CPU (* above ${generatorBusy}: it may be the limit).`,
+].join('\n')
+
+function printPlatform(platform: PlatformResults): void {
+  console.log(`\nAPI Platform: the Patient API through the gateway against a bare Fastify JSON route (ratios over the bare route), and token exchange\n`)
+  console.log(platform.table)
+  console.log(line(['idle RSS (MB)', 'Careid platform', '', '', '', '', mb(platform.idleRss.careid), '']))
+  console.log(line(['', 'Fastify, no auth', '', '', '', '', mb(platform.idleRss.bare), '']))
+}
+
+function platformJson(platform: PlatformResults): Record<string, unknown> {
+  return { platform: { bare: platform.bare, results: platform.rows, idleRss: platform.idleRss, signatures: platform.signatures, setup: platform.notes } }
+}
+
+/** --only=platform: the API Platform's benchmarks alone. */
+async function platformOnly(): Promise<void> {
+  const started = performance.now()
+  const unit = await measureUnitCosts()
+  try {
+    const platform = await platformBenchmarks({ worker: platformWorker, rounds: selectedRounds(), seconds: selectedSeconds(), cleanups }, unit)
+    console.log(`\nCareid's API Platform — ${new Date().toISOString()}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    printPlatform(platform)
+    console.log(legend)
+    if (platform.failures.length > 0) console.log(`\n! Failures (these rows are not comparable):\n  ${platform.failures.join('\n  ')}`)
+    console.log('\nSet-up:')
+    for (const note of platform.notes) console.log(`  - ${note}`)
+    console.log(`  - Unavoidable work of an exchange, timed on the load generator's core: one RS512 verification (2048-bit) ${unit.rs512VerifyMs.toFixed(3)} ms CPU, one RS256 verification ${unit.rs256VerifyMs.toFixed(3)} ms CPU.`)
+    console.log('\nTargets:')
+    for (const check of platform.checks) console.log(`  [${check.met ? 'met' : 'NOT met'}] ${check.target}: ${check.detail}`)
+    console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)\n`)
+    console.log(JSON.stringify({ at: new Date().toISOString(), node: process.version, loadavg: loadavg(), unitCosts: unit, ...platformJson(platform), targets: platform.checks }, null, 2))
+  } finally {
+    await cleanUp()
+  }
+}
+
 /** Reads --stores=…; the default is every store. */
 function selectedStores(): { embedded: boolean; kinds: ScaledOut[] } {
   const arg = process.argv.find((a) => a.startsWith('--stores='))
@@ -467,12 +511,6 @@ function selectedRounds(): number {
   const rounds = Number(arg.slice('--rounds='.length))
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be a whole number from 1 to 9')
   return rounds
-}
-
-/** The measurement of the round with the median rate (the lower middle one of an even count). */
-function medianRound(taken: Measurement[]): Measurement {
-  const sorted = [...taken].sort((a, b) => a.rate - b.rate)
-  return sorted[Math.floor((sorted.length - 1) / 2)] as Measurement
 }
 
 async function stopAll(servers: ServerProcess<ServerReady>[]): Promise<void> {
@@ -569,8 +607,17 @@ async function compare(): Promise<void> {
       rows.push(row)
     }
     await cleanUp()
+    // The platform's benchmarks, on servers of their own; if they cannot run, the figures above still print.
+    let platformError: string | undefined
+    const platform =
+      selectedOnly() === 'provider'
+        ? undefined
+        : await platformBenchmarks({ worker: platformWorker, rounds, seconds: selectedSeconds(), cleanups }, unit).catch((error: unknown) => {
+            platformError = `API Platform: not measured (${(error as Error).message.slice(0, 300)})`
+            return undefined
+          })
 
-    const checks = [...checkTargets(rows, idle, unit), ...checkScaledOut(rows)]
+    const checks = [...checkTargets(rows, idle, unit), ...checkScaledOut(rows), ...(platform?.checks ?? [])]
     const failures: string[] = []
     for (const r of rows) {
       const measured: [string, Measurement | undefined][] = [['Careid', r.careid], ['oidc-provider', r.oidcProvider], ...kinds.map((k): [string, Measurement | undefined] => [`Careid ${scaledOutLabels[k]}`, r[k]])]
@@ -585,19 +632,13 @@ async function compare(): Promise<void> {
       console.log(`\nCareid on PostgreSQL + Redis vs Careid on its embedded store (ratios over the embedded row)\n`)
       console.log(scaledOutTable(rows, idle, kinds))
     }
-    console.log(
-      [
-        '',
-        'rate: successes per second of wall time; p99 of successful requests (journeys: whole journeys);',
-        'cores: CPU the server used (all its nodes and threads) per second of wall time, out of its one core (two for',
-        'two nodes), which it shares with whatever else runs there; per core-s: successes per CPU-second of the server,',
-        `steadier than rate on a busy machine; RSS: before the benchmark → highest during it (all nodes); gen cores: the`,
-        `load generator's CPU (* above ${generatorBusy}: it may be the limit).`,
-      ].join('\n'),
-    )
+    if (platform !== undefined) printPlatform(platform)
+    console.log(legend)
+    failures.push(...(platform?.failures ?? []), ...(platformError === undefined ? [] : [platformError]))
     if (failures.length > 0) console.log(`\n! Failures (these rows are not comparable):\n  ${failures.join('\n  ')}`)
     console.log('\nSet-up:')
     for (const note of setup) console.log(`  - ${note}`)
+    for (const note of platform?.notes ?? []) console.log(`  - API Platform: ${note}`)
     if (stores.kinds.length > 0 && services === undefined) console.log('  - PostgreSQL + Redis: not measured, as they could not be reached (see above).')
     console.log('\nTargets:')
     for (const check of checks) console.log(`  [${check.met ? 'met' : 'NOT met'}] ${check.target}: ${check.detail}`)
@@ -612,6 +653,7 @@ async function compare(): Promise<void> {
           unitCosts: unit,
           setup,
           results: rows,
+          ...(platform === undefined ? {} : platformJson(platform)),
           targets: checks,
         },
         null,
@@ -636,6 +678,11 @@ async function profile(keys: string[]): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'careid-profile-'))
   try {
     for (const key of keys) {
+      if (key === 'platform') {
+        const dir = join(root, key)
+        for (const text of await profilePlatform({ worker: platformWorker, rounds: 1, seconds: selectedSeconds(), cleanups, profileDir: dir })) console.log(`\n${text}`)
+        continue
+      }
       const bench = benchmarks.find((b) => b.key === key)
       if (bench === undefined) throw new Error(`no benchmark '${key}'; there are ${benchmarks.map((b) => b.key).join(', ')}`)
       const dir = join(root, key)
@@ -667,4 +714,4 @@ if (availableParallelism() < 2) throw new Error('the benchmark needs two cores: 
 pinSelf()
 // --profile: the token and SSO loads; --profile=discovery,password: the ones named.
 const profileArg = process.argv.find((a) => a === '--profile' || a.startsWith('--profile='))
-await (profileArg === undefined ? compare() : profile(profileArg === '--profile' ? ['token', 'sso'] : profileArg.slice('--profile='.length).split(',')))
+await (profileArg !== undefined ? profile(profileArg === '--profile' ? ['token', 'sso'] : profileArg.slice('--profile='.length).split(',')) : selectedOnly() === 'platform' ? platformOnly() : compare())

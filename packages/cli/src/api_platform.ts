@@ -6,7 +6,7 @@
  * `{api base}/oauth2/backchannel_logout`). Its secret is derived from the key-encryption key, so
  * every node given that key knows it and the store holds only its hash, as of any client's secret.
  */
-import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import { apiPlatformRoutes, createCis2Provider, createPlatformTokenRoute, gatewayRoutes, platformBackchannelLogoutUrl, platformCallbackUrl, sampleAal3Api, type Release } from '@careid/apim'
 import { buildServiceServer } from '@careid/http'
@@ -48,7 +48,8 @@ export async function registerApiPlatformClient(ctx: CareidContext): Promise<boo
 
 /** What `/oauth2/_ping` and `/oauth2/_status` say is deployed. */
 function release(): Release {
-  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  // By package name, not by a path relative to this file: the path differs once bundled (dist/, dist/bench/).
+  const { version } = createRequire(import.meta.url)('@careid/cli/package.json') as { version: string }
   return { version, revision: version, releaseId: `careid-${version}`, commitId: 'unknown' }
 }
 

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import fastifyStatic from '@fastify/static'
@@ -23,6 +23,7 @@ import { interactionRoutes } from './routes/interaction.ts'
 import { operationsRoutes } from './routes/operations.ts'
 import { pluginRoutes } from './routes/plugins.ts'
 import { protocolRoutes } from './routes/protocol.ts'
+import { requestLogOptions } from './request_log.ts'
 import { registerSecurityHeaders } from './security_headers.ts'
 import { staticDocumentHandler } from './static_documents.ts'
 
@@ -73,7 +74,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   ]
   const app = Fastify({
     serverFactory: (handler) => createServer(staticDocumentHandler(documents, { https, registry: options.metrics.registry }, handler)),
-    logger: options.logLevel === undefined || options.logLevel === false ? false : loggerOptions(options.logLevel),
+    logger: options.logLevel === undefined || options.logLevel === false ? false : requestLogOptions(options.logLevel),
     trustProxy: options.trustProxy ?? false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
@@ -134,15 +135,4 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(pluginRoutes, { routes: options.pluginRoutes ?? [], base })
   await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics, metricsToken: options.metricsToken })
   return app
-}
-
-/** Requests are logged by method and path only: queries carry codes, states and hints. */
-function loggerOptions(level: string) {
-  return {
-    level,
-    serializers: {
-      req: (req: FastifyRequest) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  }
 }

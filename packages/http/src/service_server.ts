@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import formbody from '@fastify/formbody'
 import type { ServiceRequest, ServiceResponse, ServiceRoute } from '@careid/ports'
 import { notFoundJson, sendJsonError, toOAuthError } from './render_error.ts'
+import { requestLogOptions } from './request_log.ts'
 import { registerSecurityHeaders } from './security_headers.ts'
 
 export interface ServiceServerOptions {
@@ -66,7 +67,7 @@ export async function buildServiceServer(options: ServiceServerOptions): Promise
   const prefix = base.pathname.replace(/\/$/, '')
   const bodyLimit = options.bodyLimit ?? 64 * 1024
   const app = Fastify({
-    logger: options.logLevel === undefined || options.logLevel === false ? false : loggerOptions(options.logLevel),
+    logger: options.logLevel === undefined || options.logLevel === false ? false : requestLogOptions(options.logLevel),
     trustProxy: options.trustProxy ?? false,
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
@@ -97,15 +98,4 @@ export async function buildServiceServer(options: ServiceServerOptions): Promise
     })
   }
   return app
-}
-
-/** Requests are logged by method and path only: queries carry codes and states, headers tokens. */
-function loggerOptions(level: string) {
-  return {
-    level,
-    serializers: {
-      req: (req: FastifyRequest) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  }
 }
