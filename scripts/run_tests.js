@@ -109,6 +109,8 @@ export const files = [
   'test/e2e/api_platform_combined.test.ts',
   'test/e2e/api_platform_nodes.test.ts',
   'test/e2e/api_platform_scaled.test.ts',
+  'test/e2e/api_platform_patterns.test.ts',
+  'test/e2e/native_app_separate_pattern.test.ts',
   'test/build.test.ts',
   'test/architecture.test.ts',
   'test/run_tests.test.ts',

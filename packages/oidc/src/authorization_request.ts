@@ -55,6 +55,30 @@ const maxLength = 2048
 /** RFC 7636 4.1: code_challenge is BASE64URL(SHA256(verifier)): 43 characters. */
 const s256Challenge = /^[A-Za-z0-9_-]{43}$/
 
+/** A loopback IP redirect URI (RFC 8252 7.3): `http://127.0.0.1` or `http://[::1]`, its port, and the rest. */
+const loopbackIpRedirect = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?].*)?$/
+
+/** A loopback IP redirect URI without its port; undefined for any other URI, or a port no socket has. */
+function withoutLoopbackPort(uri: string): string | undefined {
+  const match = loopbackIpRedirect.exec(uri)
+  if (match === null || Number(match[2] ?? 0) > 65_535) return undefined
+  return `http://${match[1]}${match[3] ?? ''}`
+}
+
+/**
+ * Whether `given` is one of the client's redirect URIs, compared exactly, but for the port of a
+ * loopback IP redirect URI: RFC 8252 7.3, "The authorization server MUST allow any port to be
+ * specified at the time of the request for loopback IP redirect URIs, to accommodate clients that
+ * obtain an available ephemeral port from the operating system at the time of the request." The
+ * rest of such a URI (path and query) is still compared exactly; `localhost` is not a loopback IP
+ * literal (RFC 8252 8.3), so its port counts.
+ */
+function isRegisteredRedirect(registered: readonly string[], given: string): boolean {
+  if (registered.includes(given)) return true
+  const portless = withoutLoopbackPort(given)
+  return portless !== undefined && registered.some((uri) => withoutLoopbackPort(uri) === portless)
+}
+
 export async function resolveRedirect(params: Params, clients: ClientRegistry): Promise<TrustedRedirect> {
   if (params.repeated('client_id')) throw new InvalidClientId("'client_id' parameter must not be provided more than once")
   if (params.repeated('redirect_uri')) throw new InvalidRedirectUri("'redirect_uri' parameter must not be provided more than once")
@@ -70,8 +94,8 @@ export async function resolveRedirect(params: Params, clients: ClientRegistry): 
     if (only === undefined) throw new InvalidRedirectUri("missing required parameter 'redirect_uri'")
     redirectUri = only
   } else {
-    // Exact string comparison: no normalisation, so an added or changed query is refused.
-    if (!client.redirect_uris.includes(given)) throw new InvalidRedirectUri('redirect_uri is not registered for this client')
+    // Exact string comparison (but a loopback IP port): no normalisation, so an added or changed query is refused.
+    if (!isRegisteredRedirect(client.redirect_uris, given)) throw new InvalidRedirectUri('redirect_uri is not registered for this client')
     redirectUri = given
   }
   const state = params.repeated('state') ? undefined : params.get('state')

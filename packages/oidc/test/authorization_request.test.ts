@@ -50,10 +50,14 @@ function client(id: string, redirectUris: string[], changes: Partial<ClientRecor
 const oneUri = client('111111111111.apps.national', ['https://rp.example/cb'])
 const withQueryUri = client('222222222222.apps.national', ['https://rp.example/cb?tenant=a', 'https://rp.example/other'])
 const publicClient = client('333333333333.apps.national', ['http://127.0.0.1:8400/cb'], { token_endpoint_auth_method: 'none', client_secret_hash: undefined })
+const nativeClient = client('444444444444.apps.national', ['http://127.0.0.1/callback', 'http://[::1]/callback?app=1', 'http://localhost:3000/cb'], {
+  token_endpoint_auth_method: 'none',
+  client_secret_hash: undefined,
+})
 
 const registry: ClientRegistry = {
   async get(id) {
-    return [oneUri, withQueryUri, publicClient].find((c) => c.client_id === id)
+    return [oneUri, withQueryUri, publicClient, nativeClient].find((c) => c.client_id === id)
   },
   invalidate() {},
 }
@@ -95,6 +99,31 @@ describe('resolveRedirect', () => {
       'http://rp.example/cb?tenant=a',
     ]) {
       await assert.rejects(resolve({ client_id: withQueryUri.client_id, redirect_uri: uri }), (e) =>
+        check(e, InvalidRedirectUri, 'invalid_request', false, /redirect_uri is not registered/),
+      )
+    }
+  })
+
+  it('lets a loopback IP redirect URI name any port (RFC 8252 7.3), the rest compared exactly; localhost keeps its port', async () => {
+    for (const uri of ['http://127.0.0.1:50123/callback', 'http://127.0.0.1/callback', 'http://127.0.0.1:1/callback', 'http://[::1]:65535/callback?app=1']) {
+      const trusted = await resolve({ client_id: nativeClient.client_id, redirect_uri: uri })
+      assert.equal(trusted.redirect_uri, uri, 'the URI as given, its port included, is where the answer goes')
+    }
+    // A port registered is no constraint either.
+    assert.equal((await resolve({ client_id: publicClient.client_id, redirect_uri: 'http://127.0.0.1:8401/cb' })).redirect_uri, 'http://127.0.0.1:8401/cb')
+    for (const uri of [
+      'http://127.0.0.1:50123/callback/',
+      'http://127.0.0.1:50123/callback?x=1',
+      'http://127.0.0.1:50123/other',
+      'http://127.0.0.1:65536/callback',
+      'http://127.0.0.1:50123@evil.example/callback',
+      'http://127.0.0.1.evil.example:50123/callback',
+      'https://127.0.0.1:50123/callback',
+      'http://[::1]:50123/callback',
+      'http://localhost:50123/callback',
+      'http://localhost:3001/cb',
+    ]) {
+      await assert.rejects(resolve({ client_id: nativeClient.client_id, redirect_uri: uri }), (e) =>
         check(e, InvalidRedirectUri, 'invalid_request', false, /redirect_uri is not registered/),
       )
     }
