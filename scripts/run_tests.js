@@ -60,6 +60,7 @@ export const files = [
   'packages/agent/test/peer_owner.test.ts',
   'packages/oidc/test/acr.test.ts',
   'packages/oidc/test/params.test.ts',
+  'packages/oidc/test/client_key_sets.test.ts',
   'packages/oidc/test/errors.test.ts',
   'packages/smartcard/test/agent_protocol.test.ts',
   'packages/oidc/test/authorization_request.test.ts',

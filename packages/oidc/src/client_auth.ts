@@ -14,9 +14,9 @@
  *   refuses them.
  * RFC 6749 2.3: "The client MUST NOT use more than one authentication method in each request."
  */
-import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
-import type { JWK, JWTVerifyGetKey } from 'jose'
+import { jwtVerify, type JWTVerifyGetKey } from 'jose'
 import type { ClientRecord, ReplayCache } from '@careid/ports'
+import { createClientKeySets } from './client_key_sets.ts'
 import type { ClientRegistry } from './clients.ts'
 import { safeEqual, sha256 } from './crypto.ts'
 import { InvalidClient, InvalidRequest } from './errors.ts'
@@ -53,18 +53,13 @@ export type ClientAuthenticator = (credentials: ClientCredentials, options?: Cli
 
 /** Builds the authenticator used by every endpoint that takes client credentials. */
 export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthenticator {
-  const remoteSets = new Map<string, JWTVerifyGetKey>()
+  const keySets = createClientKeySets({ cacheMaxAgeMs: 60_000, cooldownMs: 5_000, timeoutMs: 5_000 })
   const ownAudiences = new Set([deps.issuer, ...deps.audiences])
 
   function keysOf(client: ClientRecord): JWTVerifyGetKey {
-    if (client.jwks !== undefined) return createLocalJWKSet({ keys: client.jwks.keys as unknown as JWK[] })
-    if (client.jwks_uri === undefined) throw new InvalidClient('JWT is not valid', { detail: 'client has no keys' })
-    let set = remoteSets.get(client.jwks_uri)
-    if (set === undefined) {
-      set = createRemoteJWKSet(new URL(client.jwks_uri), { cacheMaxAge: 60_000, cooldownDuration: 5_000, timeoutDuration: 5_000 })
-      remoteSets.set(client.jwks_uri, set)
-    }
-    return set
+    const keys = keySets(client)
+    if (keys === undefined) throw new InvalidClient('JWT is not valid', { detail: 'client has no keys' })
+    return keys
   }
 
   async function byAssertion(params: Params): Promise<ClientRecord> {

@@ -19,3 +19,4 @@ export { createTokenEndpoint, type TokenEndpoint, type ClientCertificate, type G
 export { Params } from './params.ts'
 export * from './keys/index.ts'
 export { registerClient, generateClientId, InvalidClientMetadata, registeredUriProblem, type ClientMetadata } from './client_registration.ts'
+export { createClientKeySets, type RegisteredKeys } from './client_key_sets.ts'

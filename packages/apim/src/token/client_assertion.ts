@@ -16,8 +16,8 @@
  *    The platform marks it before the signature is checked; marking it only once the assertion
  *    is proven the application's keeps a forged assertion from using up a real one's `jti`.
  */
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose'
-import type { Params } from '@careid/oidc'
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose'
+import { createClientKeySets, type Params } from '@careid/oidc'
 import type { ApplicationRecord, Store } from '@careid/ports'
 import { PlatformRefusal } from '../platform_errors.ts'
 
@@ -79,20 +79,14 @@ export interface ClientAssertionDeps {
 
 /** Builds the verifier; it keeps each JWKS URL's key set (and its cache) for as long as it lives. */
 export function createClientAssertionVerifier(deps: ClientAssertionDeps): (params: Params) => Promise<ApplicationRecord> {
-  const remoteSets = new Map<string, JWTVerifyGetKey>()
+  const keySets = createClientKeySets({ cacheMaxAgeMs: jwksCacheMaxAgeMs, timeoutMs: 5_000 })
 
   function keysOf(application: ApplicationRecord): JWTVerifyGetKey {
-    if (application.jwks !== undefined) return createLocalJWKSet({ keys: application.jwks.keys as unknown as JWK[] })
-    const uri = application.jwks_uri
-    if (uri === undefined) {
+    const keys = keySets(application)
+    if (keys === undefined) {
       throw new PlatformRefusal('public_key error', 'You need to register a public key to use this authentication method - please contact support to configure', 403)
     }
-    let set = remoteSets.get(uri)
-    if (set === undefined) {
-      set = createRemoteJWKSet(new URL(uri), { cacheMaxAge: jwksCacheMaxAgeMs, timeoutDuration: 5_000 })
-      remoteSets.set(uri, set)
-    }
-    return set
+    return keys
   }
 
   /** The application's key for the assertion's kid, refused in the platform's words. */
