@@ -525,7 +525,7 @@ describe('bad input is refused precisely and changes nothing', () => {
       assert.equal(response.status, 404)
       assert.match(response.headers.get('content-type') ?? '', /^text\/html; charset=utf-8$/)
       assert.equal(response.headers.get('location'), null)
-      assert.equal(response.headers.get('content-security-policy'), "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+      assert.equal(response.headers.get('content-security-policy'), "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
       assert.equal(response.headers.get('x-frame-options'), 'DENY')
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff')
       assert.equal(response.headers.get('referrer-policy'), 'no-referrer')

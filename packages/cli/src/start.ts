@@ -132,6 +132,7 @@ async function serve(
     // With a listener of its own, the main port does not serve /metrics at all.
     metricsToken: settings.metricsPort === undefined ? settings.metricsToken : undefined,
     pluginRoutes: plugins.flatMap((plugin) => plugin.routes ?? []),
+    pluginAssets: plugins.flatMap((plugin) => plugin.assets ?? []),
   })
   if (demo !== undefined) {
     // Loaded only with the demo: a production node (--no-demo) never loads it or its OpenID client.

@@ -2,14 +2,15 @@
  * Security headers on every response. Pages run under a strict CSP: scripts, styles and images
  * from our own origin only, no inline code, no framing. `form-action` must also name the origin a
  * form's redirect chain ends at (the client's redirect URI), as browsers apply it to redirects.
- * `connect-src` names the Identity Agent's local API on the smartcard page only.
+ * `connect-src` names the Identity Agent's local API on the smartcard page only. An installable
+ * web app (the mobile app) needs its manifest and service worker from our own origin.
  */
 import type { FastifyInstance } from 'fastify'
 
 export function contentSecurityPolicy(formTargets: readonly string[], connectTargets: readonly string[] = []): string {
   const actions = ["'self'", ...formTargets].join(' ')
   const connect = ["'self'", ...connectTargets].join(' ')
-  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src ${connect}; form-action ${actions}; frame-ancestors 'none'; base-uri 'none'`
+  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src ${connect}; manifest-src 'self'; worker-src 'self'; form-action ${actions}; frame-ancestors 'none'; base-uri 'none'`
 }
 
 const baseline = contentSecurityPolicy([])

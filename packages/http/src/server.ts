@@ -11,7 +11,7 @@ import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import fastifyStatic from '@fastify/static'
 import type { Provider } from '@careid/oidc'
-import type { PluginRoute, RateCounter } from '@careid/ports'
+import type { PluginAssets, PluginRoute, RateCounter } from '@careid/ports'
 import { assetsDirectories } from '@careid/ui'
 import type { CookiePolicy } from './cookies.ts'
 import { registerCors } from './cors.ts'
@@ -45,6 +45,8 @@ export interface ServerOptions {
   metricsToken?: string | undefined
   /** Plugins' endpoints (the smartcard plugin's agent endpoints), mounted under the issuer; the composition root collects them. */
   pluginRoutes?: readonly PluginRoute[] | undefined
+  /** Plugins' static files (browser scripts, the mobile app), mounted at their prefixes under the issuer's path. */
+  pluginAssets?: readonly PluginAssets[] | undefined
 }
 
 /** The compilers Fastify would build itself, resolved from Fastify's own dependencies: loaded on first use. */
@@ -127,6 +129,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // prefixing them again served the stylesheet and icons at /assets/assets/ and every page unstyled.
   for (const [i, dir] of assetsDirectories().entries()) {
     await app.register(fastifyStatic, { root: dir.root, prefix: dir.prefix, decorateReply: i === 0, index: false, maxAge: '1h' })
+  }
+  for (const assets of options.pluginAssets ?? []) {
+    await app.register(fastifyStatic, { root: assets.root, prefix: base + assets.prefix, decorateReply: false, index: 'index.html', maxAge: '1h' })
   }
   const limiter = createRateLimiter(options.rates, options.rateLimits)
   registerCors(app, { endpoints: options.provider.endpoints, clients: options.provider.clients })

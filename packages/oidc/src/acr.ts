@@ -17,6 +17,10 @@ export const acrValuesSupported = [
   'AAL3_SMARTCARD',
   'AAL2_TOTP',
   'AAL2_NHSMAIL',
+  // Careid's own: passkeys have no published CIS2 value (cis2.md 3.6), so Careid names them as CIS2
+  // names the others, method and level together.
+  'AAL3_PASSKEY',
+  'AAL2_PASSKEY',
 ] as const
 
 export type Acr = (typeof acrValuesSupported)[number]
@@ -24,16 +28,22 @@ export type Acr = (typeof acrValuesSupported)[number]
 /** "If absent, CIS2 behaves as AAL3" (cis2.md 2). */
 export const defaultAcr: Acr = 'AAL3_ANY'
 
-/** The method-specific classes: met only by that amr. */
-const byMethod: Partial<Record<Acr, readonly string[]>> = {
-  AAL1_USERPASS: ['USERPASS'],
-  AAL3_IOS: ['IOS'],
-  AAL3_FIDO2: ['FIDO2'],
-  AAL3_N3_SMARTCARD: ['N3_SMARTCARD'],
-  AAL3_CIS2_SMARTCARD: ['CIS2_SMARTCARD'],
-  AAL3_SMARTCARD: ['N3_SMARTCARD', 'CIS2_SMARTCARD'],
-  AAL2_TOTP: ['TOTP'],
-  AAL2_NHSMAIL: ['NHSMAIL'],
+/**
+ * The method-specific classes: met only by that amr, and at that level at least: `AALn_<METHOD>`
+ * asks for the method at level n (cis2.md 3.6: "match on method and level together, never on the
+ * AMR alone"), so a FIDO2 credential that proves only AAL2 does not meet `AAL3_FIDO2`.
+ */
+const byMethod: Partial<Record<Acr, { amr: readonly string[]; aal: 1 | 2 | 3 }>> = {
+  AAL1_USERPASS: { amr: ['USERPASS'], aal: 1 },
+  AAL3_IOS: { amr: ['IOS'], aal: 3 },
+  AAL3_FIDO2: { amr: ['FIDO2'], aal: 3 },
+  AAL3_N3_SMARTCARD: { amr: ['N3_SMARTCARD'], aal: 3 },
+  AAL3_CIS2_SMARTCARD: { amr: ['CIS2_SMARTCARD'], aal: 3 },
+  AAL3_SMARTCARD: { amr: ['N3_SMARTCARD', 'CIS2_SMARTCARD'], aal: 3 },
+  AAL2_TOTP: { amr: ['TOTP'], aal: 2 },
+  AAL2_NHSMAIL: { amr: ['NHSMAIL'], aal: 2 },
+  AAL3_PASSKEY: { amr: ['PASSKEY'], aal: 3 },
+  AAL2_PASSKEY: { amr: ['PASSKEY'], aal: 2 },
 }
 
 /** The level classes: met by any method at or above the level ("With AAL2 requested, users may use AAL2 or AAL3"). */
@@ -51,7 +61,8 @@ export function isAcr(value: string): value is Acr {
 export function meets(acr: Acr, amr: readonly string[], aal: number): boolean {
   const level = byLevel[acr]
   if (level !== undefined) return aal >= level
-  return amr.some((m) => byMethod[acr]?.includes(m) === true)
+  const method = byMethod[acr]
+  return method !== undefined && aal >= method.aal && amr.some((m) => method.amr.includes(m))
 }
 
 /** The first requested class (in preference order) the sign-in meets, if any. */

@@ -12,7 +12,7 @@
  * setting allows it for this browser, at most once a journey; an answer with nothing to give
  * (`declined`) leads to the pages as if no handoff had happened.
  */
-import type { Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepPageName, StepResult, StepView } from '@careid/ports'
+import type { Aal, Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepPageName, StepResult, StepView } from '@careid/ports'
 import { roleOptions, type Person } from '@careid/domain'
 import type { InteractionRecord, SessionRecord } from '@careid/ports'
 import { meets } from './acr.ts'
@@ -289,8 +289,11 @@ export function createJourney(deps: JourneyDeps) {
       const outcome = await loginView(loaded)
       return result.type === 'failure' && outcome.type === 'show' ? { ...outcome, status: 400, attempt: { method: chosen.method.id, result: result.reason } } : outcome
     }
-    // A method that may end in one of several amr values (a smartcard) must have ended in one the request accepts.
-    if (!loaded.request.acr_values.some((acr) => meets(acr, result.amr, chosen.method.aal))) {
+    // The level this proof reached: never above the method's, lower for a weaker credential (a synced passkey).
+    const aal = Math.min(result.aal ?? chosen.method.aal, chosen.method.aal) as Aal
+    // A method that may end in one of several amr values (a smartcard), or at a lower level than it
+    // can reach (a passkey), must have ended in what the request accepts.
+    if (!loaded.request.acr_values.some((acr) => meets(acr, result.amr, aal))) {
       const restarted = await chosen.start(ctx(loaded))
       await save(loaded, { auth_state: restarted.state, view: notAccepted(restarted.view) })
       const outcome = await loginView(loaded)
@@ -302,7 +305,7 @@ export function createJourney(deps: JourneyDeps) {
     const signIn = {
       sub: result.uid,
       amr: result.amr,
-      aal: chosen.method.aal,
+      aal,
       auth_time: deps.now(),
       selected_roleid: result.selected_roleid,
       binding: result.binding,

@@ -34,6 +34,16 @@ describe('meets', () => {
     assert.equal(meets('AAL2_NHSMAIL', ['TOTP'], 2), false)
   })
 
+  it('a method-specific class needs its level too: a FIDO2 or passkey proof at AAL2 meets no AAL3 class', () => {
+    assert.equal(meets('AAL3_FIDO2', ['FIDO2'], 2), false)
+    assert.equal(meets('AAL3_PASSKEY', ['PASSKEY'], 2), false)
+    assert.equal(meets('AAL3_PASSKEY', ['PASSKEY'], 3), true)
+    assert.equal(meets('AAL2_PASSKEY', ['PASSKEY'], 2), true)
+    assert.equal(meets('AAL2_PASSKEY', ['PASSKEY'], 3), true)
+    assert.equal(meets('AAL2_PASSKEY', ['FIDO2'], 3), false)
+    assert.equal(meets('AAL3_ANY', ['PASSKEY'], 2), false)
+  })
+
   it('AAL3_SMARTCARD is met by either kind of smartcard and nothing else', () => {
     assert.equal(meets('AAL3_SMARTCARD', ['N3_SMARTCARD'], 3), true)
     assert.equal(meets('AAL3_SMARTCARD', ['CIS2_SMARTCARD'], 3), true)

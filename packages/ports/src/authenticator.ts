@@ -25,7 +25,10 @@ export interface AuthenticationMethod {
   amr: string
   /** Other `amr` values it may produce instead (a smartcard: `N3_SMARTCARD` or `CIS2_SMARTCARD`). */
   otherAmr?: readonly string[] | undefined
-  /** The authenticator assurance level it reaches. */
+  /**
+   * The highest authenticator assurance level it reaches: the level the method is offered for
+   * (a sign-in may prove less, see `StepResult`'s `aal`).
+   */
   aal: Aal
   /** The method-specific ACR it satisfies, e.g. `AAL2_TOTP`. */
   acr: string
@@ -47,6 +50,30 @@ export type AuthenticationError =
   | 'card_not_valid'
   | 'card_session_ended'
   | 'method_not_accepted'
+  // WebAuthn (security keys, Windows Hello, passkeys)
+  /** The browser or authenticator gave no answer (cancelled, timed out, no key), or one that does not parse. */
+  | 'webauthn_cancelled'
+  /** No credential registered here answers to what the authenticator sent. */
+  | 'unknown_credential'
+  /** The signature counter went backwards or stood still where it counts: a cloned authenticator. */
+  | 'counter_regression'
+  /** Signed for another origin or relying party id. */
+  | 'wrong_origin'
+  /** The challenge was already answered, or is unknown or expired. */
+  | 'challenge_replayed'
+  /** The authenticator did not verify the user (PIN or biometric) where the level needs it. */
+  | 'user_not_verified'
+  /** Registration: the authenticator's attestation is not one the level needs (or does not verify). */
+  | 'attestation_not_trusted'
+  // The mobile app (AAL3_IOS)
+  /** The number chosen on the device was not the one this page shows. */
+  | 'number_mismatch'
+  /** The request was not approved in time. */
+  | 'request_expired'
+  /** The request was declined on the device, or the device is revoked or not registered. */
+  | 'request_declined'
+  /** Not approved on the device yet (the page was submitted before the approval came). */
+  | 'not_approved_yet'
 
 /**
  * The step pages authenticators show, by page name: the members of the page union. Each
@@ -150,6 +177,12 @@ export type StepResult =
       uid: string
       /** amr values, e.g. ['TOTP']. */
       amr: string[]
+      /**
+       * The level this proof reached, when it may be below the method's own (`method.aal`, the most
+       * it can reach): a synced passkey proves AAL2 through a method that can reach AAL3. Never above
+       * `method.aal`; absent means `method.aal`.
+       */
+      aal?: Aal | undefined
       /** A binding the session hangs on (e.g. a card session); sessions are listed by it. */
       binding?: string | undefined
       /** When the binding ends (a card session's end): the session may not last longer. */

@@ -5,12 +5,17 @@
  * which mounts them, so neither the protocol core nor the HTTP layer imports any plugin.
  */
 import type { Authenticator, AuthenticatorContext } from './authenticator.ts'
+import type { CredentialKind, Enroller, EnrolmentContext } from './enrolment.ts'
 import { OAuthError, type ErrorCode, type ErrorFields } from './errors.ts'
 
 /** A request to a plugin route: its parsed body (JSON or form) and its headers (names lowercase). */
 export interface PluginRequest {
   body: unknown
   header(name: string): string | undefined
+  /** The client's address, as the HTTP layer sees it (for limits per source). */
+  source: string
+  /** Aborted when the client goes away: a route that waits (a long poll) stops waiting. */
+  signal: AbortSignal
 }
 
 /**
@@ -38,11 +43,26 @@ export class PluginRefusal extends OAuthError {
   }
 }
 
+/**
+ * Static files a plugin serves (its browser scripts, an installable web app), mounted at `prefix`
+ * (a URL path ending in `/`, e.g. `/mobile/`; `index.html` answers the bare prefix) from the
+ * directory `root`, under the same strict CSP as every page.
+ */
+export interface PluginAssets {
+  prefix: string
+  root: string
+}
+
 /** What an authenticator plugin contributes. */
 export interface AuthenticatorPlugin {
   /** In the order the method-choice page lists them. */
   authenticators: readonly Authenticator[]
   routes?: readonly PluginRoute[] | undefined
+  /** Ceremonies that register its credentials from the account area (self-service, or with an RA code). */
+  enrollers?: readonly Enroller[] | undefined
+  /** Its credentials as a person sees and removes them on their sign-in methods page. */
+  credentialKinds?: readonly CredentialKind[] | undefined
+  assets?: readonly PluginAssets[] | undefined
 }
 
 /**
@@ -58,5 +78,19 @@ export function bindAuthenticator<Needs>(authenticator: Authenticator<Needs>, ne
     start: (ctx) => authenticator.start(withNeeds(ctx)),
     submit: (ctx, state, input) => authenticator.submit(withNeeds(ctx), state, input),
     ...(handoff === undefined ? {} : { handoff: (ctx: AuthenticatorContext, interactionId: string) => handoff(withNeeds(ctx), interactionId) }),
+  }
+}
+
+/** As `bindAuthenticator`, for an enrolment ceremony. */
+export function bindEnroller<Needs>(enroller: Enroller<Needs>, needs: Needs): Enroller {
+  const withNeeds = (ctx: EnrolmentContext) => ({ ...needs, ...ctx })
+  return {
+    method: enroller.method,
+    label: enroller.label,
+    description: enroller.description,
+    maxAal: enroller.maxAal,
+    pages: enroller.pages,
+    start: (ctx) => enroller.start(withNeeds(ctx)),
+    submit: (ctx, state, input) => enroller.submit(withNeeds(ctx), state, input),
   }
 }

@@ -12,9 +12,11 @@ export interface PluginRouteOptions {
   base: string
 }
 
-function pluginRequest(request: FastifyRequest): PluginRequest {
+function pluginRequest(request: FastifyRequest, signal: AbortSignal): PluginRequest {
   return {
     body: request.body,
+    source: request.ip,
+    signal,
     header(name) {
       const value = request.headers[name.toLowerCase()]
       return typeof value === 'string' ? value : undefined
@@ -26,7 +28,12 @@ export async function pluginRoutes(app: FastifyInstance, options: PluginRouteOpt
   const config = { config: { errorFormat: 'json' as const } }
   for (const route of options.routes) {
     app.post(options.base + route.path, config, async (request, reply) => {
-      const body = await route.handle(pluginRequest(request))
+      const gone = new AbortController()
+      // The client went away before the answer: a waiting route (a long poll) stops waiting.
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) gone.abort()
+      })
+      const body = await route.handle(pluginRequest(request, gone.signal))
       return reply.code(200).header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json').send(JSON.stringify(body))
     })
   }
