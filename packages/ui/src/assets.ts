@@ -2,8 +2,11 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { nhsukDist, uiPackageDir } from './render.ts'
 
-/** @simplewebauthn/browser's browser bundle (a UMD script defining `SimpleWebAuthnBrowser`), found by package name. */
-const simpleWebAuthnBundle = join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser/package.json')), 'dist', 'bundle')
+/**
+ * @simplewebauthn/browser's browser bundle (a UMD script defining `SimpleWebAuthnBrowser`), found
+ * from the package's CommonJS entry (`script/index.js`: its package.json is not exported).
+ */
+const simpleWebAuthnBundle = join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle')
 
 /**
  * The static files the pages link to, for the HTTP layer to serve: `careid.css` (built from
