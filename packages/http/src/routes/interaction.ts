@@ -6,6 +6,7 @@ import { noteRefusal, noteSignIn } from '../metrics.ts'
 import type { PageModel, PageRenderer } from '../pages.ts'
 import type { RateLimiter } from '../rate_limit.ts'
 import { sendErrorPage } from '../render_error.ts'
+import { stepPageOf } from '../step_pages.ts'
 
 export interface InteractionRouteOptions {
   provider: Provider
@@ -37,7 +38,14 @@ function pageOf(view: JourneyView, action: string): PageModel {
         error: view.missing === true ? 'missing_input' : undefined,
       }
     case 'step':
-      return stepPageOf(view, action)
+      return stepPageOf(view.view, {
+        form: { action: `${action}/authenticate`, csrf: view.csrf },
+        client_name: view.client_name,
+        method: view.method,
+        back: view.canGoBack ? `${action}/back` : undefined,
+        alternatives: view.alternatives,
+        retry: action,
+      })
     case 'select_role':
       return {
         page: 'select_role',
@@ -51,43 +59,6 @@ function pageOf(view: JourneyView, action: string): PageModel {
         error: view.missing === true ? 'missing_input' : undefined,
       }
   }
-}
-
-/**
- * The page of an authenticator step: one case per page authenticators declare (`StepPages`), and
- * no default, so a page declared and not rendered here fails to compile rather than falling back
- * to another page.
- */
-function stepPageOf(view: Extract<JourneyView, { kind: 'step' }>, action: string): PageModel {
-  const common = {
-    form: { action: `${action}/authenticate`, csrf: view.csrf },
-    client_name: view.client_name,
-    back: view.canGoBack ? `${action}/back` : undefined,
-  }
-  const step = view.view
-  switch (step.page) {
-    case 'password':
-      return { page: 'password', ...common, method_label: view.method.label, username: step.values?.username, error: step.error, locked_minutes: step.data?.locked_minutes }
-    case 'totp':
-      return { page: 'totp', ...common, error: step.error, locked_minutes: step.data?.locked_minutes }
-    case 'smartcard':
-      return {
-        page: 'smartcard',
-        ...common,
-        challenge: step.data?.challenge ?? '',
-        agent_origin: step.data?.agent_origin ?? '',
-        alternatives: view.alternatives.map((m) => m.label),
-        retry: action,
-        error: step.error,
-      }
-    default:
-      return unrendered(step)
-  }
-}
-
-/** Reached only if a declared step page has no case above, which the type `never` rules out. */
-function unrendered(step: never): never {
-  throw new TypeError(`no page renders the step page ${JSON.stringify(step)}`)
 }
 
 export async function interactionRoutes(app: FastifyInstance, options: InteractionRouteOptions): Promise<void> {

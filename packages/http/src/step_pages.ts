@@ -1,0 +1,51 @@
+/**
+ * The page of an authenticator's step, whoever drives it: the sign-in journey (an `Authenticator`)
+ * or the account area (an `Enroller` registering a credential). One case per page authenticators
+ * declare (`StepPages`), and no default, so a page declared and not rendered here fails to compile
+ * rather than falling back to another page.
+ */
+import type { AuthenticationMethod, StepView } from '@careid/ports'
+import type { PageModel } from './pages.ts'
+
+/** What the page around a step shows, from whoever drives it. */
+export interface StepFrame {
+  /** Where the step's form posts, and its anti-forgery token. */
+  form: { action: string; csrf: string }
+  /** The application signed in to (the account area: the service's own name). */
+  client_name: string
+  /** The method the step belongs to. */
+  method: Pick<AuthenticationMethod, 'id' | 'label'>
+  /** Link back to the choice of method, when there was a choice. */
+  back?: string | undefined
+  /** The other methods the request accepts (a smartcard page offers them when the card fails). */
+  alternatives: readonly Pick<AuthenticationMethod, 'label'>[]
+  /** The step's own page again (a fresh try). */
+  retry: string
+}
+
+export function stepPageOf(step: StepView, frame: StepFrame): PageModel {
+  const common = { form: frame.form, client_name: frame.client_name, back: frame.back }
+  switch (step.page) {
+    case 'password':
+      return { page: 'password', ...common, method_label: frame.method.label, username: step.values?.username, error: step.error, locked_minutes: step.data?.locked_minutes }
+    case 'totp':
+      return { page: 'totp', ...common, error: step.error, locked_minutes: step.data?.locked_minutes }
+    case 'smartcard':
+      return {
+        page: 'smartcard',
+        ...common,
+        challenge: step.data?.challenge ?? '',
+        agent_origin: step.data?.agent_origin ?? '',
+        alternatives: frame.alternatives.map((m) => m.label),
+        retry: frame.retry,
+        error: step.error,
+      }
+    default:
+      return unrendered(step)
+  }
+}
+
+/** Reached only if a declared step page has no case above, which the type `never` rules out. */
+function unrendered(step: never): never {
+  throw new TypeError(`no page renders the step page ${JSON.stringify(step)}`)
+}
