@@ -262,18 +262,15 @@
   }
 
   function poll(device) {
-    deviceCall(device, 'api/requests').then(
+    // The server answers as soon as the requests differ from those on screen (one made, answered
+    // or expired), or after a while with the same.
+    deviceCall(device, 'api/requests', { known: Object.keys(shownRequests) }).then(
       function (answer) {
         problem('')
         render(device, answer.requests)
-        // With requests on screen, look again soon (to drop those answered elsewhere or expired);
-        // without, the next long poll waits on the server.
-        setTimeout(
-          function () {
-            poll(device)
-          },
-          answer.requests.length > 0 ? 3000 : 0,
-        )
+        setTimeout(function () {
+          poll(device)
+        }, 1000)
       },
       function (error) {
         if (isRevoked(error)) return revoked()

@@ -4,7 +4,8 @@
  * - `/mobile/api/register/options` and `/mobile/api/register`: the device opens its registration
  *   link (a one-time token), makes its WebAuthn platform credential (user verification required)
  *   and sends its device key's public half; it is then shown the confirmation code for the RA.
- * - `/mobile/api/device`, `/mobile/api/requests` (a long poll), `/mobile/api/approve`,
+ * - `/mobile/api/device`, `/mobile/api/requests` (a long poll, answered when the device's list of
+ *   requests changes), `/mobile/api/approve`,
  *   `/mobile/api/decline`: calls of a registered device, each a JWS signed with its device key
  *   (`device_calls.ts`).
  * - `/mobile/status`: the sign-in page's script asks whether its request was answered.
@@ -211,13 +212,16 @@ export function mobileRoutes(deps: MobileRouteDeps): PluginRoute[] {
       method: 'POST',
       path: mobilePaths.requests,
       async handle(request) {
-        const { device } = await deviceCall(request, mobilePaths.requests, ['active'])
-        // Waits until a request is there (read from the store: whichever node made it), the wait
-        // is over, or the device went away.
+        const { device, claims } = await deviceCall(request, mobilePaths.requests, ['active'])
+        // The requests the device shows now: the answer waits until the list differs (a request
+        // made, answered or expired; read from the store, whichever node changed it), the wait is
+        // over, or the device went away.
+        const known = new Set(Array.isArray(claims.known) ? claims.known.filter((id): id is string => typeof id === 'string').slice(0, 50) : [])
         const until = Date.now() + waitMs
         for (;;) {
           const listed = await pendingFor(device)
-          if (listed.length > 0 || Date.now() >= until || request.signal.aborted) return { requests: await Promise.all(listed.map((r) => shown(device, r))) }
+          const changed = listed.length !== known.size || listed.some((r) => !known.has(r.id))
+          if (changed || Date.now() >= until || request.signal.aborted) return { requests: await Promise.all(listed.map((r) => shown(device, r))) }
           await pause(Math.min(pollEveryMs, until - Date.now()), request.signal)
           const current = await devices.get(device.id)
           if (current?.status !== 'active') throw new PluginRefusal('invalid_token', 401, callRefusals.device_revoked, { reason: 'device_revoked' })

@@ -91,8 +91,8 @@ async function signIn(username: string): Promise<{ state: Json; view: StepView }
 
 type Shown = { id: string; client_name: string; organisations: string[]; webauthn: { challenge: string } }
 
-async function pending(device: SoftDevice): Promise<Shown[]> {
-  return ((await call(mobilePaths.requests, { jws: await device.call(issuer + mobilePaths.requests) })) as { requests: Shown[] }).requests
+async function pending(device: SoftDevice, known: string[] = []): Promise<Shown[]> {
+  return ((await call(mobilePaths.requests, { jws: await device.call(issuer + mobilePaths.requests, { known }) })) as { requests: Shown[] }).requests
 }
 
 async function approve(device: SoftDevice, request: Shown, number: string): Promise<object> {
@@ -339,6 +339,13 @@ describe('the long poll', () => {
     const shown = await polling
     assert.equal(shown.length, 1)
     assert.ok(Date.now() - started < 2_000, `answered after ${Date.now() - started} ms`)
+    // Shown already: the next poll waits until the request is answered, then answers at once.
+    const id = (shown[0] as Shown).id
+    const next = Date.now()
+    const watching = pending(device, [id])
+    setTimeout(async () => void (await call(mobilePaths.decline, { jws: await device.call(issuer + mobilePaths.decline, { request: id }) })), 300)
+    assert.deepEqual(await watching, [])
+    assert.ok(Date.now() - next >= 300 && Date.now() - next < 1_400, `answered after ${Date.now() - next} ms`)
     const quiet = await activeDevice(ben.uid)
     const idle = new AbortController()
     const waited = Date.now()
