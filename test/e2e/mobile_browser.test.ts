@@ -65,7 +65,7 @@ describe('the mobile app in real browsers: registration, approval, number mismat
   /** Moves the device's clock as the provider's was moved. */
   async function shiftDeviceClock(ms: number): Promise<void> {
     await device.page.evaluate((by) => {
-      const w = window as unknown as { realNow?: () => number }
+      const w = globalThis as unknown as { realNow?: () => number }
       const real = (w.realNow ??= Date.now.bind(Date))
       Date.now = () => real() + by
     }, ms)
