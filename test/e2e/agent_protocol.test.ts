@@ -483,7 +483,7 @@ describe('the sign-in page challenge', () => {
     assert.ok(page)
     const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
     // 60 seconds pass: the challenge kept in the interaction is moved into the past.
-    const id = new URL(page.url).pathname.split('/').at(-1) as string
+    const id = /\/interaction\/([^/]+)/.exec(new URL(page.url).pathname)?.[1] as string
     const record = await careid.context.store.interactions.get(id, Date.now())
     assert.ok(record)
     const state = record.payload.auth_state as { challenge: string; exp: number }
@@ -610,7 +610,7 @@ describe('a sign-in journey left open while its session is locked or ends', () =
     const ended = await postJson(agentUrl(careid, path), {}, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
     assert.deepEqual(await ended.json(), { sessions_ended: 0, sessions_locked: 1 })
 
-    const posted = await postRole(browser, open, lockingRole)
+    const posted = await choosing(browser, await postRole(browser, open, lockingRole), 'smartcard')
     assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
     assert.equal(posted.page?.status, 200)
     assert.match(posted.page?.html ?? '', /Sign in with your smartcard/)
@@ -641,7 +641,7 @@ describe('a sign-in journey left open while its session is locked or ends', () =
     // Past AAL3's 15-minute idle limit; the sign-in journey (30 minutes) is still open.
     clock.ahead = 16 * 60_000
     try {
-      const posted = await postRole(browser, open, pageRole)
+      const posted = await choosing(browser, await postRole(browser, open, pageRole), 'smartcard')
       assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
       assert.equal(posted.page?.status, 200)
       assert.match(posted.page?.html ?? '', /Sign in with your smartcard/)
