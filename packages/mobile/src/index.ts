@@ -6,7 +6,8 @@
  * Authority registers, confirms, lists and revokes devices through `@careid/admin`, which uses the
  * operations exported here.
  */
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import type { Provider } from '@careid/oidc'
 import type { AuditLog, AuthenticatorPlugin, CredentialKind, CredentialStore, Directory, InteractionStore, PersonStore, ReplayCache, UnitOfWork } from '@careid/ports'
 import { mobileAuthenticator } from './authenticator.ts'
@@ -22,8 +23,8 @@ export { verifyDeviceCall, callSkewMs } from './device_calls.ts'
 export { mobileRoutes, mobilePaths, longPollMs } from './routes.ts'
 export { declineWaiting, deviceBinding } from './revocation.ts'
 
-/** Where the app's files are. */
-export const mobileAppRoot = fileURLToPath(new URL('../public/', import.meta.url))
+/** Where the app's files are: found by the package's name, as this module's place differs once compiled into dist/. */
+export const mobileAppRoot = join(dirname(createRequire(import.meta.url).resolve('@careid/mobile/package.json')), 'public')
 
 /** The store parts the plugin uses: devices are credentials, sign-in requests short-lived records. */
 export interface MobileContext {
