@@ -201,4 +201,17 @@ describe('the mobile app in real browsers: registration, approval, number mismat
     assert.equal(await careid.context.store.sessions.getBySid(sid as string), undefined)
     assert.ok((await careid.context.store.audit.recent(10)).some((e) => e.type === 'device.revoked'))
   })
+
+  it('counts each outcome of the sign-ins above', async () => {
+    const counted = (await careid.metrics())
+      .split('\n')
+      .filter((line) => line.startsWith('careid_sign_ins_total{method="mobile"'))
+      .sort()
+    assert.deepEqual(counted, [
+      'careid_sign_ins_total{method="mobile",result="number_mismatch"} 1',
+      'careid_sign_ins_total{method="mobile",result="request_declined"} 1',
+      'careid_sign_ins_total{method="mobile",result="request_expired"} 1',
+      'careid_sign_ins_total{method="mobile",result="success"} 1',
+    ])
+  })
 })

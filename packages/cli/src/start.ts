@@ -52,7 +52,7 @@ function cardContext(store: Store): CardContext {
 
 /** The store parts the mobile app plugin uses. */
 function mobileContext(store: Store): MobileContext {
-  return { people: store.people, credentials: store.credentials, interactions: store.interactions, replay: store.replay, audit: store.audit, transaction: (work) => store.transaction(work) }
+  return { people: store.people, credentials: store.credentials, interactions: store.interactions, replay: store.replay, rates: store.rates, audit: store.audit, transaction: (work) => store.transaction(work) }
 }
 
 export interface StartOptions {

@@ -13,11 +13,18 @@
  * sign-in is bound to the device (`mobile:<device id>`): revoking the device ends it.
  */
 import { parsePerson } from '@careid/domain'
-import { storedStepView, type AuthenticationMethod, type Authenticator, type AuthenticatorContext, type Directory, type Json, type PersonStore, type StepPage, type StepResult, type StepView } from '@careid/ports'
+import { sha256 } from '@careid/oidc'
+import { storedStepView, type AuthenticationMethod, type Authenticator, type AuthenticatorContext, type Directory, type Json, type PersonStore, type RateCounter, type StepPage, type StepResult, type StepView } from '@careid/ports'
 import type { Devices } from './devices.ts'
 import type { Requests, SignInRequest } from './requests.ts'
 
 export const MOBILE_METHOD_ID = 'mobile'
+/**
+ * At most this many sign-in requests a minute reach a worker's devices: anyone can type a username,
+ * and a device flooded with requests wears its worker down. Requests beyond it are made and wait
+ * as any other (the page tells nothing), but no device sees them.
+ */
+export const requestsPerMinute = 5
 
 /** What the username page can say: why the last request came to nothing. */
 type UsernameError = 'missing_input' | 'request_expired' | 'number_mismatch' | 'request_declined' | 'method_not_accepted'
@@ -59,6 +66,8 @@ export interface MobileAuthenticatorOptions {
   devices: Devices
   requests: Requests
   people: Pick<PersonStore, 'getByUsername'>
+  /** Counts the requests put before a worker's devices. */
+  rates: Pick<RateCounter, 'hit'>
   directory: Directory
   label?: string | undefined
   description?: string | undefined
@@ -103,7 +112,9 @@ export function mobileAuthenticator(options: MobileAuthenticatorOptions): Authen
   async function request(ctx: AuthenticatorContext, username: string): Promise<StepResult> {
     const { uid, organisations } = organisationsOf(await options.people.getByUsername(username))
     const created = await options.requests.create({ uid, organisations, client_name: ctx.client?.client_name ?? 'an application', source: ctx.source }, ctx.now)
-    if (uid !== undefined) await options.devices.offer(uid, { id: created.id, exp: created.expires_at }, ctx.now)
+    if (uid !== undefined && (await options.rates.hit(sha256(`mobile-requests:${uid}`), 60_000, ctx.now)) <= requestsPerMinute) {
+      await options.devices.offer(uid, { id: created.id, exp: created.expires_at }, ctx.now)
+    }
     return { type: 'continue', ...waiting(created, username) }
   }
 

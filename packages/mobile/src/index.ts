@@ -9,14 +9,14 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Provider } from '@careid/oidc'
-import type { AuditLog, AuthenticatorPlugin, CredentialKind, CredentialStore, Directory, InteractionStore, PersonStore, ReplayCache, UnitOfWork } from '@careid/ports'
+import type { AuditLog, AuthenticatorPlugin, CredentialKind, CredentialStore, Directory, InteractionStore, PersonStore, RateCounter, ReplayCache, UnitOfWork } from '@careid/ports'
 import { mobileAuthenticator } from './authenticator.ts'
 import { createDevices, DEVICE_KIND } from './devices.ts'
 import { createRequests } from './requests.ts'
 import { declineWaiting, deviceBinding, selfRevokedEntry } from './revocation.ts'
 import { mobileRoutes } from './routes.ts'
 
-export { mobileAuthenticator, MOBILE_METHOD_ID } from './authenticator.ts'
+export { mobileAuthenticator, MOBILE_METHOD_ID, requestsPerMinute } from './authenticator.ts'
 export { createDevices, DEVICE_KIND, registrationTtlMs, confirmationTtlMs, confirmationAttempts, splitRegistrationToken, type Device, type DeviceKey, type Devices, type DeviceStatus } from './devices.ts'
 export { createRequests, publicStatus, requestTtlMs, type Requests, type SignInRequest } from './requests.ts'
 export { verifyDeviceCall, callSkewMs } from './device_calls.ts'
@@ -32,6 +32,7 @@ export interface MobileContext {
   credentials: CredentialStore
   interactions: InteractionStore
   replay: ReplayCache
+  rates: Pick<RateCounter, 'hit'>
   audit: Pick<AuditLog, 'append'>
   /** A device removed by its worker is revoked with its audit entry in one unit of work. */
   transaction<T>(work: (tx: Pick<UnitOfWork, 'credentials' | 'audit'>) => Promise<T>): Promise<T>
@@ -77,7 +78,7 @@ export function mobilePlugin(deps: MobilePluginDeps): AuthenticatorPlugin {
   }
 
   return {
-    authenticators: [mobileAuthenticator({ issuer, devices, requests, people: store.people, directory: deps.directory })],
+    authenticators: [mobileAuthenticator({ issuer, devices, requests, people: store.people, rates: store.rates, directory: deps.directory })],
     routes: mobileRoutes({ issuer, devices, requests, people: store.people, replay: store.replay, now, longPollMs: deps.longPollMs }),
     credentialKinds: [credentialKind],
     assets: [{ prefix: '/mobile/', root: mobileAppRoot }],

@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import { createDirectory, demoWorkforce } from '@careid/domain'
 import { OAuthError, type Authenticator, type Json, type PluginRoute, type Store, type StepView } from '@careid/ports'
 import { openSqliteStore } from '@careid/store/sqlite'
-import { createDevices, createRequests, declineWaiting, mobilePaths, mobilePlugin, requestTtlMs, type MobileContext } from '../src/index.ts'
+import { createDevices, createRequests, declineWaiting, mobilePaths, mobilePlugin, requestsPerMinute, requestTtlMs, type MobileContext } from '../src/index.ts'
 import { softDevice, type SoftDevice } from './support/soft_device.ts'
 
 const issuer = 'http://localhost:4000'
@@ -22,7 +22,7 @@ let authenticator: Authenticator
 const ended: string[] = []
 
 function context(s: Store): MobileContext {
-  return { people: s.people, credentials: s.credentials, interactions: s.interactions, replay: s.replay, audit: s.audit, transaction: (work) => s.transaction(work) }
+  return { people: s.people, credentials: s.credentials, interactions: s.interactions, replay: s.replay, rates: s.rates, audit: s.audit, transaction: (work) => s.transaction(work) }
 }
 
 before(async () => {
@@ -31,8 +31,10 @@ before(async () => {
 })
 after(() => store.close())
 
+let test = 0
 beforeEach(() => {
-  clock = Date.now()
+  // Each test in a window of its own for the per-worker limit on requests.
+  clock = Date.now() + ++test * 10 * 60_000
   ended.length = 0
   const plugin = mobilePlugin({
     provider: {
@@ -273,6 +275,20 @@ describe('sign-in requests', () => {
     const [shown] = await pending(adas)
     assert.deepEqual(await pending(bens), [])
     await refused(approve(bens, shown as Shown, '42'), 404, 'invalid_request', 'unknown_request')
+  })
+
+  it(`put at most ${requestsPerMinute} requests a minute before a worker's devices; the pages beyond look the same`, async () => {
+    const device = await activeDevice()
+    const pages = []
+    for (let i = 0; i <= requestsPerMinute; i++) pages.push(await signIn(ada.username))
+    const shown = await pending(device)
+    assert.equal(shown.length, requestsPerMinute)
+    const last = pages.at(-1) as { view: StepView }
+    assert.ok(!shown.some((r) => r.id === (last.view.data as { request: string }).request), 'the request over the limit reaches no device')
+    assert.deepEqual(Object.keys(last.view.data ?? {}).sort(), Object.keys((pages[0] as { view: StepView }).view.data ?? {}).sort())
+    clock += 60_000
+    await signIn(ada.username)
+    assert.equal((await pending(device, shown.map((r) => r.id))).length, requestsPerMinute + 1, 'a minute later, requests reach it again')
   })
 
   it('treat an unknown username exactly as a known one that nobody approves', async () => {
