@@ -17,6 +17,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import type { BrowserContext, Page } from 'playwright-core'
 import { demoWorkforce } from '@careid/domain'
 import { confirmDevice, listDevices, registerDevice, revokeDevice } from '../../packages/cli/src/commands/devices.ts'
+import { assertAccessible } from '../support/axe.ts'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { launchChromium } from '../support/chromium.ts'
@@ -50,6 +51,7 @@ describe('the mobile app in real browsers: registration, approval, number mismat
     const page = desktop.page
     await page.goto(authorizeUrl(rp, { scope: 'openid profile', state, nonce: `n-${state}`, acr_values: 'AAL3_IOS', login_hint: person?.username, prompt: 'login' }))
     assert.equal(await page.locator('#username').inputValue(), person?.username, 'the username is prefilled from login_hint')
+    if (state === 'ok') await assertAccessible(page, 'the mobile app username page')
     await page.getByRole('button', { name: 'Send request' }).click()
     await page.locator('#mobile-number').waitFor()
     return (await page.locator('#mobile-number').innerText()).trim()
@@ -108,11 +110,13 @@ describe('the mobile app in real browsers: registration, approval, number mismat
     await device.page.locator('#screen-register').waitFor()
     assert.equal(new URL(device.page.url()).hash, '', 'the one-time link leaves the address bar')
     assert.equal(await device.page.locator('#register-worker').innerText(), person.display_name)
+    await assertAccessible(device.page, 'the app: register this device')
     await device.page.locator('#register-name').fill('Ward 7 iPad')
     await device.page.getByRole('button', { name: 'Register this device' }).click()
     await device.page.locator('#screen-confirm').waitFor()
     const code = (await device.page.locator('#confirm-code').innerText()).trim()
     assert.match(code, /^[0-9]{6}$/)
+    await assertAccessible(device.page, 'the app: the confirmation code')
 
     // The link was used: opening it again on another device is refused.
     const again = await desktop.context.newPage()
@@ -142,6 +146,8 @@ describe('the mobile app in real browsers: registration, approval, number mismat
     assert.match(number, /^[1-9][0-9]$/)
     const card = await requestOnDevice()
     assert.match(await card.innerText(), /Sign in to Patient Records/)
+    await assertAccessible(device.page, 'the app: a sign-in request')
+    await assertAccessible(desktop.page, 'the mobile app waiting page')
     await card.locator('input[data-field="number"]').fill(number)
     await card.getByRole('button', { name: 'Approve' }).click()
     await device.page.locator('#ready-outcome-text').getByText('Approved.').waitFor()
