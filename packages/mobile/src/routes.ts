@@ -69,6 +69,15 @@ function isDeviceKey(value: unknown): value is DeviceKey {
   return typeof k === 'object' && k !== null && k.kty === 'EC' && k.crv === 'P-256' && coordinate.test(String(k.x)) && coordinate.test(String(k.y))
 }
 
+/**
+ * A device's own words (its name, its user agent) as Careid keeps and shows them: control
+ * characters removed (they would reach an RA's terminal through `careid devices list`), trimmed,
+ * at most `max` characters.
+ */
+function printable(value: unknown, max: number): string {
+  return typeof value === 'string' ? value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, max) : ''
+}
+
 /** Waits `ms`, or less if `signal` aborts. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -191,8 +200,8 @@ export function mobileRoutes(deps: MobileRouteDeps): PluginRoute[] {
         }
         if (!verified.verified) throw new PluginRefusal('access_denied', 400, "The device's registration could not be verified.")
         const { credential } = verified.registrationInfo
-        const name = typeof input.name === 'string' && input.name.trim() !== '' ? input.name.trim().slice(0, 80) : 'Tablet or phone'
-        const userAgent = (request.header('user-agent') ?? '').slice(0, 300)
+        const name = printable(input.name, 80) || 'Tablet or phone'
+        const userAgent = printable(request.header('user-agent'), 300)
         const key: DeviceKey = { kty: 'EC', crv: 'P-256', x: input.key.x, y: input.key.y }
         const webauthn = { id: credential.id, public_key: Buffer.from(credential.publicKey).toString('base64url'), counter: credential.counter, transports: credential.transports ?? [] }
         const done = await devices.registered(found, { key, webauthn, name, user_agent: userAgent }, now())

@@ -116,7 +116,7 @@ describe('registration links', () => {
     const { options } = (await call(mobilePaths.registerOptions, { token })) as { options: { challenge: string; authenticatorSelection: { userVerification: string; authenticatorAttachment: string } } }
     assert.equal(options.authenticatorSelection.userVerification, 'required')
     assert.equal(options.authenticatorSelection.authenticatorAttachment, 'platform')
-    const registered = (await call(mobilePaths.register, { token, key: device.publicJwk(), attestation: device.attestation(options), name: 'Ward 7 iPad' })) as { device_id: string; code: string }
+    const registered = (await call(mobilePaths.register, { token, key: device.publicJwk(), attestation: device.attestation(options), name: ' Ward 7 iPad\u001b[2J\n' })) as { device_id: string; code: string }
     assert.match(registered.code, /^[0-9]{6}$/)
     assert.equal(registered.device_id, invited.id)
     // The link is used up: neither step takes it again.
@@ -124,7 +124,7 @@ describe('registration links', () => {
     await refused(call(mobilePaths.register, { token, key: device.publicJwk(), attestation: device.attestation(options) }), 400, 'invalid_grant')
     const stored = await createDevices(store.credentials).get(invited.id)
     assert.equal(stored?.status, 'confirming')
-    assert.equal(stored?.name, 'Ward 7 iPad')
+    assert.equal(stored?.name, 'Ward 7 iPad[2J', 'control characters removed')
     assert.equal(stored?.registered_by, ACTOR)
     assert.match(stored?.user_agent ?? '', /iPad/)
     // Nothing secret is stored in the clear: neither the link's secret nor the code.
@@ -132,7 +132,7 @@ describe('registration links', () => {
     assert.ok(!raw.includes(token.split('.')[1] as string) && !raw.includes(`"${registered.code}"`))
     // Until the RA confirms, the device may ask its status and nothing else.
     device.id = registered.device_id
-    assert.deepEqual(await call(mobilePaths.device, { jws: await device.call(issuer + mobilePaths.device) }), { status: 'confirming', name: 'Ward 7 iPad', worker: ben.display_name })
+    assert.deepEqual(await call(mobilePaths.device, { jws: await device.call(issuer + mobilePaths.device) }), { status: 'confirming', name: 'Ward 7 iPad[2J', worker: ben.display_name })
     await refused(call(mobilePaths.requests, { jws: await device.call(issuer + mobilePaths.requests) }), 401, 'invalid_token', 'unknown_device')
     const wrong = registered.code === '000000' ? '000001' : '000000'
     assert.deepEqual(await createDevices(store.credentials).confirm(ben.uid, wrong, ACTOR, clock), { outcome: 'wrong', cancelled: false })
