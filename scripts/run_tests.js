@@ -64,6 +64,7 @@ export const files = [
   'packages/oidc/test/errors.test.ts',
   'packages/smartcard/test/agent_protocol.test.ts',
   'packages/mobile/test/mobile.test.ts',
+  'packages/admin/test/devices.test.ts',
   'packages/oidc/test/authorization_request.test.ts',
   'packages/oidc/test/login_policy.test.ts',
   'packages/oidc/test/authorize.test.ts',
