@@ -66,6 +66,7 @@ export const files = [
   'packages/oidc/test/authorization_request.test.ts',
   'packages/oidc/test/login_policy.test.ts',
   'packages/oidc/test/authorize.test.ts',
+  'packages/oidc/test/account_area.test.ts',
   'packages/oidc/test/client_registration.test.ts',
   'packages/oidc/test/config.test.ts',
   'packages/oidc/test/tokens.test.ts',
