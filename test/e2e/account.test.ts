@@ -27,7 +27,7 @@ before(async () => {
 after(async () => careid?.close())
 
 /** Signs `who` in to the account area from a fresh start, with the app (`code`) or the password alone; the account page at the end. */
-export async function signInToAccount(browser: Browser, start: string, who: { username: string; password: string; code?: () => Promise<string> }): Promise<PageResult> {
+export async function signInToAccount(browser: Browser, start: string, who: { username: string; password: string; code?: () => Promise<string>; method?: 'password' | 'totp' }): Promise<PageResult> {
   let landing = await browser.go(start)
   for (let step = 0; step < 8; step++) {
     const page = landing.page
@@ -35,7 +35,7 @@ export async function signInToAccount(browser: Browser, start: string, who: { us
     if (h1(page).endsWith('Your sign-in methods')) return page
     if (page.html.includes('/method"')) {
       const f = form(page, '/method')
-      landing = await browser.go(f.action, { form: { ...f.fields, method: who.code === undefined ? 'password' : 'totp' } })
+      landing = await browser.go(f.action, { form: { ...f.fields, method: who.method ?? (who.code === undefined ? 'password' : 'totp') } })
     } else if (page.html.includes('name="password"')) {
       const f = form(page, '/authenticate')
       landing = await browser.go(f.action, { form: { ...f.fields, username: who.username, password: who.password } })
@@ -93,22 +93,58 @@ describe('the account area', { concurrency: 1 }, () => {
     assert.ok(forms(page).some((f) => f.action.endsWith('/account/add') && f.fields.method === 'totp'))
   })
 
-  it('a callback replayed, or from another browser, is refused and its code never redeemed twice', async () => {
+  it('takes the callback once, in the browser that started it only', async () => {
     const ada = person('nurse.jones')
     const browser = new Browser(careid.origin)
     await signInToAccount(browser, `${base}/account`, { username: ada.username, password: password(ada), code: () => careid.totp(ada.uid, Date.now() + 30_000) })
-    // A fresh sign-in round from the same session: the callback URL with its code and state.
-    const start = await browser.fetch(`${base}/account/sign-in?level=2`)
-    const authorize = start.headers.get('location') as string
-    const answer = await browser.fetch(authorize)
-    // prompt=login: the journey again.
-    assert.equal(answer.status, 302)
-    assert.match(answer.headers.get('location') as string, /\/interaction\//)
+    // With the session live, the next round answers at once: the callback with a code.
+    assert.equal((await browser.fetch(`${base}/account`)).status, 200, 'signed in: the page itself')
+    const round = await browser.fetch(`${base}/account/sign-in?level=2`)
+    const authorize = round.headers.get('location') as string
+    assert.equal(new URL(authorize).searchParams.get('prompt'), 'login')
+    assert.equal(new URL(authorize).searchParams.get('acr_values'), 'AAL2_ANY')
 
+    // A fresh browser signing in: capture the callback URL on the way.
     const other = new Browser(careid.origin)
-    const forged = await other.fetch(`${base}/account/callback?code=abc&state=${new URL(authorize).searchParams.get('state')}`)
-    assert.equal(forged.status, 400)
-    assert.match(await forged.text(), /started in another browser/)
+    const first = await other.fetch(`${base}/account`)
+    const state = new URL(first.headers.get('location') as string).searchParams.get('state') as string
+    const signedIn = await signInToAccount(other, first.headers.get('location') as string, { username: ada.username, password: password(ada), method: 'password' })
+    assert.equal(signedIn.status, 200)
+    const replay = await other.fetch(`${base}/account/callback?code=anything&state=${state}`)
+    assert.equal(replay.status, 400, 'the state was used')
+    assert.match(await replay.text(), /This sign-in has expired or was started in another browser/)
+
+    // A state started in one browser, answered in another.
+    const third = new Browser(careid.origin)
+    const begun = await browser.fetch(`${base}/account/sign-in?level=2`)
+    const stolen = new URL(begun.headers.get('location') as string).searchParams.get('state') as string
+    const elsewhere = await third.fetch(`${base}/account/callback?code=anything&state=${stolen}`)
+    assert.equal(elsewhere.status, 400)
+    assert.match(await elsewhere.text(), /started in another browser/)
+  })
+
+  it('a password-only sign-in (AAL1) is not offered the authenticator app until it signs in again at AAL2', async () => {
+    const worker = person('locum.okafor')
+    const browser = new Browser(careid.origin)
+    const page = await signInToAccount(browser, `${base}/account`, { username: worker.username, password: password(worker) })
+    assert.match(page.html, /You signed in at authenticator assurance level 1\./)
+    assert.ok(!forms(page).some((f) => f.action.endsWith('/account/add')), 'nothing to add at AAL1')
+    assert.match(page.html, /Sign-in methods that need a stronger sign-in first/)
+    const link = /<a href="([^"]+)">Sign in again at level 2 to add authenticator app<\/a>/.exec(page.html)?.[1]
+    assert.ok(link !== undefined)
+
+    // Posting the add form anyway (its token from this page) is refused, and starts nothing.
+    const csrf = removeForms(page)[0]?.fields.csrf ?? ''
+    const before = await credentialsOf(worker.uid)
+    const refused = await browser.go(`${base}/account/add`, { form: { csrf, method: 'totp' } })
+    assert.equal(refused.page?.status, 403)
+    assert.match(refused.page?.html ?? '', /To add that sign-in method, first sign in again/)
+    assert.deepEqual(await credentialsOf(worker.uid), before)
+
+    // The step-up: the authorization endpoint again, prompt=login, AAL2_ANY; the app signs in.
+    const stepped = await signInToAccount(browser, new URL(link.replaceAll('&amp;', '&'), page.url).href, { username: worker.username, password: password(worker), code: () => careid.totp(worker.uid) })
+    assert.match(stepped.html, /You signed in at authenticator assurance level 2\./)
+    assert.ok(forms(stepped).some((f) => f.action.endsWith('/account/add') && f.fields.method === 'totp'))
   })
 })
 
@@ -160,5 +196,102 @@ describe('adding an authenticator app from a session', { concurrency: 1 }, () =>
     assert.equal(tokens.id.acr, 'AAL2_TOTP')
     assert.deepEqual(tokens.id.amr, ['TOTP'])
     assert.equal(tokens.id.authentication_assurance_level, '2')
+  })
+})
+
+describe('removing sign-in methods', { concurrency: 1 }, () => {
+  it('keeps the password while the app needs it, removes the app with its audit entry, and never the last method', async () => {
+    const worker = person('reception.brown')
+    const browser = new Browser(careid.origin)
+    const page = await signInToAccount(browser, `${base}/account`, { username: worker.username, password: password(worker), code: () => careid.totp(worker.uid) })
+    const [passwordForm, appForm] = [removeForms(page).find((f) => f.fields.kind === 'password'), removeForms(page).find((f) => f.fields.kind === 'totp')]
+    assert.ok(passwordForm && appForm)
+    const before = await credentialsOf(worker.uid)
+
+    const needed = await browser.go(passwordForm.action, { form: passwordForm.fields })
+    assert.equal(needed.page?.status, 400)
+    assert.match(needed.page?.html ?? '', /another of your methods needs it/)
+    assert.deepEqual(await credentialsOf(worker.uid), before)
+
+    const removed = await browser.go(appForm.action, { form: appForm.fields })
+    assert.equal(removed.page?.status, 200)
+    assert.match(removed.page?.html ?? '', /Authenticator app removed/)
+    assert.deepEqual((await credentialsOf(worker.uid)).map((c) => c.kind), ['password'])
+    const [event] = await audit('credential.removed')
+    assert.equal(event?.actor, worker.uid)
+    assert.equal(event?.subject, worker.uid)
+    assert.equal(event?.detail?.kind, 'totp')
+    assert.equal(event?.detail?.credential_id, appForm.fields.id)
+
+    // The password is now the only way in: no Remove button, and a forged post is refused.
+    assert.equal(removeForms(removed.page as PageResult).length, 0)
+    assert.match(removed.page?.html ?? '', /Your only way to sign in/)
+    const last = await browser.go(passwordForm.action, { form: passwordForm.fields })
+    assert.equal(last.page?.status, 400)
+    assert.match(last.page?.html ?? '', /You cannot remove your only way to sign in/)
+    assert.deepEqual((await credentialsOf(worker.uid)).map((c) => c.kind), ['password'])
+    assert.equal((await audit('credential.removed')).length, 1)
+  })
+})
+
+describe('refusals change nothing', { concurrency: 1 }, () => {
+  it('a post without the page\'s anti-forgery token, and bad input, are refused', async () => {
+    const worker = person('dentist.walker')
+    const browser = new Browser(careid.origin)
+    const page = await signInToAccount(browser, `${base}/account`, { username: worker.username, password: password(worker), code: () => careid.totp(worker.uid) })
+    const before = await credentialsOf(worker.uid)
+    const appForm = removeForms(page).find((f) => f.fields.kind === 'totp') as { action: string; fields: Record<string, string> }
+
+    for (const csrf of ['', 'forged']) {
+      const removal = await browser.go(appForm.action, { form: { ...appForm.fields, csrf } })
+      assert.equal(removal.page?.status, 400)
+      assert.match(removal.page?.html ?? '', /This page has expired/)
+      const add = await browser.go(`${base}/account/add`, { form: { csrf, method: 'totp' } })
+      assert.equal(add.page?.status, 400)
+    }
+    const unknownMethod = await browser.go(`${base}/account/add`, { form: { csrf: appForm.fields.csrf as string, method: 'carrier_pigeon' } })
+    assert.equal(unknownMethod.page?.status, 400)
+    assert.match(unknownMethod.page?.html ?? '', /Choose a sign-in method from this page/)
+    const unknownId = await browser.go(appForm.action, { form: { ...appForm.fields, id: 'not-a-credential' } })
+    assert.equal(unknownId.page?.status, 400)
+    // Another person's credential id is no credential of this worker's.
+    const othersApp = (await credentialsOf(person('dr.patel').uid)).find((c) => c.kind === 'totp')
+    const others = await browser.go(appForm.action, { form: { ...appForm.fields, id: othersApp?.id as string } })
+    assert.equal(others.page?.status, 400)
+    assert.ok((await credentialsOf(person('dr.patel').uid)).some((c) => c.id === othersApp?.id))
+    // Without a session, a post signs nobody in and removes nothing.
+    const stranger = await new Browser(careid.origin).go(appForm.action, { form: appForm.fields })
+    assert.equal(stranger.page?.status, 400)
+    assert.deepEqual(await credentialsOf(worker.uid), before)
+  })
+
+  it('a ceremony goes on only in its own browser, and stops when the session ends', async () => {
+    const worker = person('pharm.singh')
+    const browser = new Browser(careid.origin)
+    const page = await signInToAccount(browser, `${base}/account`, { username: worker.username, password: password(worker), code: () => careid.totp(worker.uid) })
+    const add = forms(page).find((f) => f.action.endsWith('/account/add') && f.fields.method === 'totp')
+    assert.ok(add)
+    const setup = (await browser.go(add.action, { form: add.fields })).page as PageResult
+    const step = form(setup, '')
+    const secret = shownSecret(setup)
+    const before = await credentialsOf(worker.uid)
+
+    // Another browser, signed in as someone else, with the ceremony's URL and token.
+    const other = new Browser(careid.origin)
+    const intruder = person('new.starter')
+    await signInToAccount(other, `${base}/account`, { username: intruder.username, password: password(intruder), code: () => careid.totp(intruder.uid) })
+    const seen = await other.go(step.action)
+    assert.equal(seen.page?.status, 400)
+    const posted = await other.go(step.action, { form: { ...step.fields, code: currentTotpCode(secret, Date.now()) } })
+    assert.equal(posted.page?.status, 400)
+    assert.match(posted.page?.html ?? '', /This page has expired/)
+
+    // The worker's session ends (an administrator ends it): the ceremony stops.
+    await careid.provider.sessions.endBySub(worker.uid, 'admin')
+    const ended = await browser.go(step.action, { form: { ...step.fields, code: currentTotpCode(secret, Date.now()) } })
+    assert.equal(ended.page?.status, 400)
+    assert.match(ended.page?.html ?? '', /Your sign-in has ended, so adding a sign-in method has stopped/)
+    assert.deepEqual(await credentialsOf(worker.uid), before)
+    assert.equal((await audit('credential.added')).filter((e) => e.subject === worker.uid).length, 0)
   })
 })

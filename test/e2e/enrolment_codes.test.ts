@@ -15,6 +15,7 @@ import { Browser, form, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { password, person } from '../support/demo_people.ts'
 import { h1, signIn } from '../support/journey.ts'
+import { windowWithRoom } from '../support/rate_windows.ts'
 import { addRp, authorizeUrl, baseUrl, redeem, type TestRp } from '../support/rp.ts'
 
 let careid: TestCareid
@@ -160,5 +161,22 @@ describe('enrolment codes', { concurrency: 1 }, () => {
     assert.equal(missing.page?.status, 400)
     assert.match(missing.page?.html ?? '', /Enter your username and the enrolment code/)
     assert.equal((await careid.context.store.credentials.listByPerson(worker.uid)).filter((c) => c.kind === 'enrolment_code').length, 1, 'the code is still unused')
+  })
+})
+
+describe('the enrolment code form is rate limited per address', () => {
+  it('refuses further posts from an address over the limit, before looking at the code, which stays good', async () => {
+    const worker = person('locum.okafor')
+    await withoutApp(worker.uid)
+    const issued = await issue(worker.username)
+    // Another address than the other tests': a count of its own.
+    const browser = new Browser(careid.origin, { localAddress: '127.0.0.7' })
+    await windowWithRoom(60_000, 10_000)
+    for (let i = 0; i < 20; i++) assert.equal((await postCode(browser, { username: worker.username, code: 'AAAA-BBBB-CCCC-DDDD-EEEE' })).status, 400)
+    const limited = await postCode(browser, { username: worker.username, code: issued.code })
+    assert.equal(limited.status, 429)
+    assert.equal((await careid.context.store.credentials.listByPerson(worker.uid)).filter((c) => c.kind === 'enrolment_code').length, 1, 'the code was not looked at')
+    const elsewhere = await postCode(new Browser(careid.origin, { localAddress: '127.0.0.8' }), { username: worker.username, code: issued.code })
+    assert.equal(elsewhere.status, 200)
   })
 })

@@ -111,7 +111,7 @@ const keys = withData(program.command('keys').description('manage signing keys')
 keys.command('list').description('list signing keys and their states').action(admin((ctx) => listKeys(ctx, out)))
 keys.command('rotate').description('publish a new signing key; it signs after the publication lead time').action(admin((ctx) => rotateKeys(ctx, out)))
 
-const people = withData(program.command('people').description('look at the workforce; unlock a password (Registration Authority)'))
+const people = withData(program.command('people').description('look at the workforce; unlock a password, issue enrolment codes (Registration Authority)'))
 people.command('list').description('list people').action(admin((ctx) => listPeople(ctx, out)))
 people.command('show <uid-or-username>').description('show a person, their roles and authenticator-app code').action(admin((ctx, who: string) => showPerson(ctx, who, out)))
 people
