@@ -104,6 +104,7 @@ export const files = [
   'test/e2e/agent_handoff.test.ts',
   'test/e2e/smartcard_handoff_browser.test.ts',
   'test/e2e/seed_journey_browser.test.ts',
+  'test/e2e/account_browser.test.ts',
   'test/e2e/migrate.test.ts',
   'test/e2e/scaled.test.ts',
   'test/e2e/multinode.test.ts',
