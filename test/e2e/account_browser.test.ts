@@ -68,7 +68,7 @@ describe('the account area in a browser', { ...requires(chromium), concurrency: 
 
     await click('Add Authenticator app', /\/account\/add\/enrol-/)
     assert.equal(await h1(), 'Add a sign-in method Set up your authenticator app')
-    assert.equal(await page.locator('img.careid-qr').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), true, 'the QR code shows')
+    assert.equal(await page.locator('img.careid-qr').evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth > 0), true, 'the QR code shows')
     await assertAccessible(page, 'authenticator app setup')
     const key = await typedKey()
     await page.getByLabel('Code from your authenticator app').fill('000000' === currentTotpCode(key, Date.now()) ? '111111' : '000000')
