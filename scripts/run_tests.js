@@ -55,6 +55,7 @@ export const files = [
   'packages/cards/test/virtual/unlock_secrets.test.ts',
   'packages/authenticators/test/password/authenticator.test.ts',
   'packages/authenticators/test/totp/authenticator.test.ts',
+  'packages/authenticators/test/totp/enroller.test.ts',
   'packages/authenticators/test/enrolment.test.ts',
   'packages/agent/test/agent.test.ts',
   'packages/agent/test/peer_owner.test.ts',
