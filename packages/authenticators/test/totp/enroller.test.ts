@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { EnrolmentContext, EnrolmentGrant, EnrolmentResult } from '@careid/ports'
+import type { EnrolmentContext, EnrolmentGrant, EnrolmentResult, Json } from '@careid/ports'
 import { TOTP_KIND, credentialKinds, currentTotpCode, passwordEnrolment, totpAuthenticator, totpEnroller, totpEnrolment } from '../../src/index.ts'
 import { fakeStore, testSecretBox } from '../support/fake_store.ts'
 
@@ -57,7 +57,7 @@ describe('the authenticator app enroller', () => {
     await fake.people.put(ALICE, 'alice.smith', { uid: ALICE, username: 'alice.smith' })
     const first = await authenticator.submit({ now: T0, ...parts }, { step: 'password' }, { username: 'alice.smith', password: 'a password' })
     assert.equal(first.type, 'continue')
-    const second = await authenticator.submit({ now: T0, ...parts }, (first as { state: never }).state, { code })
+    const second = await authenticator.submit({ now: T0, ...parts }, (first as { state: Json }).state, { code })
     assert.equal(second.type, 'failure')
     assert.equal((second as { reason: string }).reason, 'code_already_used')
   })
