@@ -194,6 +194,8 @@ export interface AccountPage {
   stronger: Array<{ method: string; label: string; description: string; sign_in: string; level: number }>
   /** What the last change was, e.g. "Authenticator app added". */
   notice?: string | undefined
+  /** Ends the session (end session, which asks first). */
+  sign_out: string
   error?: 'last_method' | 'not_removed' | 'missing_input' | 'stronger_sign_in_needed' | undefined
 }
 

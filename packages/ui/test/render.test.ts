@@ -761,6 +761,7 @@ describe('the account page', () => {
     methods: [{ method: 'password_reset', label: 'Another', description: 'Something at AAL1' }],
     stronger: [{ method: 'totp', label: 'Authenticator app', description: 'A 6-digit code', sign_in: '/account/sign-in?level=2', level: 2 }],
     notice: 'Key added',
+    sign_out: '/connect/endSession',
     error: 'last_method',
   }
   const html = renderPage(page)

@@ -56,6 +56,7 @@ function pageOf(view: AccountView, base: string): PageModel {
         methods: view.add.map((m) => ({ method: m.method, label: m.label, description: m.description })),
         stronger: view.stronger.map((m) => ({ method: m.method, label: m.label, description: m.description, level: m.aal, sign_in: `${home}/sign-in?level=${m.aal}` })),
         notice: view.notice === undefined ? undefined : `${view.notice.label} ${view.notice.type}`,
+        sign_out: `${base}/connect/endSession`,
         error: view.error,
       }
     case 'step':
