@@ -162,6 +162,8 @@ describe('adding an authenticator app from a session', { concurrency: 1 }, () =>
     assert.match(setup.page?.html ?? '', /<img class="careid-qr" src="data:image\/png;base64,[A-Za-z0-9+/=]+"/)
     assert.match(setup.page?.html ?? '', /otpauth:\/\/totp\/Careid:/)
     const secret = shownSecret(setup.page as PageResult)
+    const ceremony = await careid.context.store.interactions.get(new URL(setup.page?.url ?? '').pathname.split('/').pop() as string, Date.now())
+    assert.ok(ceremony !== undefined && !JSON.stringify(ceremony.payload).includes(secret), 'the new secret is kept sealed, never in clear')
     // Not stored yet: the old app still works.
     assert.deepEqual((await credentialsOf(grace.uid)).find((c) => c.kind === 'totp')?.id, oldApp?.id)
 

@@ -192,6 +192,7 @@ export function composeProvider(
     store: context.store,
     keys: context.keys,
     directory,
+    secrets: context.secrets,
     authenticators: defaultAuthenticators(credentialContext(context.store, context.secrets)),
     config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, agentHandoff: settings.agentHandoff, ...options.overrides },
     node: `${hostname()}:${process.pid}`,

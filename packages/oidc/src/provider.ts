@@ -4,7 +4,7 @@
  * onto these; the CLI composes this with concrete adapters and registers the authenticators of
  * plugins (the smartcard) on it.
  */
-import type { Authenticator, CredentialKind, Directory, Enroller, EventBus, Store } from '@careid/ports'
+import type { Authenticator, CredentialKind, Directory, Enroller, EventBus, SecretBox, Store } from '@careid/ports'
 import { accountClient } from './account/account_client.ts'
 import { createAccountArea } from './account/account_area.ts'
 import { authorize, type AuthorizeInput } from './authorize.ts'
@@ -35,6 +35,8 @@ export interface ProviderDeps {
   /** The authenticators offered, in the order the choice page lists them; plugins add theirs with `registerAuthenticator`. */
   authenticators: readonly Authenticator[]
   config: ProviderConfig
+  /** Seals what the account area keeps of an enrolment's pages (an authenticator app's new secret). */
+  secrets: SecretBox
   /** This node's name (outbox claims). */
   node: string
   now?: () => number
@@ -91,7 +93,7 @@ export function createProvider(deps: ProviderDeps) {
   const enrollers: Enroller[] = []
   const credentialKinds: CredentialKind[] = []
   const tokenParams = (params: RawParams) => tokenEndpoint.handle({ params })
-  const account = createAccountArea({ store, sessions, config, now, enrollers, credentialKinds, token: tokenParams, verify: (jwt) => keys.verify(jwt) })
+  const account = createAccountArea({ store, sessions, config, now, enrollers, credentialKinds, secrets: deps.secrets, token: tokenParams, verify: (jwt) => keys.verify(jwt) })
   const dispatcher = createLogoutDispatcher({ outbox: store.outbox, signer, config, node: deps.node, now, fetch: deps.fetch, metrics: deps.metrics })
   const grantDeps = { store, config, signer, realm, now }
   const tokenEndpoint = createTokenEndpoint<TokenResponse>({ authenticateClient, grants: [authorizationCodeGrant(grantDeps), refreshTokenGrant(grantDeps)] })

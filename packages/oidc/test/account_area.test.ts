@@ -27,6 +27,14 @@ const testPage: StepPage<'totp'> = {
 }
 
 const issuer = 'https://careid.example.test/oidc'
+/** A box that really hides what it seals (reversed base64 behind a marker), enough to see nothing is kept in clear. */
+const testSecrets = {
+  seal: (plain: string) => `sealed:${Buffer.from(plain).toString('base64').split('').reverse().join('')}`,
+  open: (sealed: string) => {
+    if (!sealed.startsWith('sealed:')) throw new Error('not sealed')
+    return Buffer.from(sealed.slice('sealed:'.length).split('').reverse().join(''), 'base64').toString()
+  },
+}
 const worker = demoWorkforce[0] as (typeof demoWorkforce)[number]
 const KIND = 'test_key'
 
@@ -82,6 +90,7 @@ describe('the account area', () => {
       now: Date.now,
       enrollers: [enroller('two', 2), enroller('three', 3)],
       credentialKinds: [kind],
+      secrets: testSecrets,
       token: async () => {
         throw new Error('no token endpoint in these tests')
       },
@@ -152,6 +161,13 @@ describe('the account area', () => {
     assert.equal(step.kind, 'step')
     const csrf = (step as { csrf: string }).csrf
 
+    // What the ceremony keeps of its page is sealed; a record whose page does not open is no ceremony.
+    const record = await store.interactions.get(id, Date.now())
+    assert.equal(record?.payload.view, undefined)
+    assert.ok(!JSON.stringify(record?.payload).includes('totp'), 'the page is not kept in clear')
+    const copy = `${id}-copy`
+    await store.interactions.put({ id: copy, expires_at: Date.now() + 60_000, payload: { ...record?.payload, sealed_view: 'tampered' } })
+    assert.equal((await account.step(copy, { sessionSecret: secret, browserSecret: 'browser-a', form: {} })).type, 'error_page')
     assert.equal((await account.step(id, { sessionSecret: secret, browserSecret: 'browser-b', form: {} })).type, 'error_page', 'another browser')
     assert.equal((await account.submit(id, { sessionSecret: secret, browserSecret: 'browser-a', form: { csrf: 'forged', answer: 'yes' } })).type, 'error_page', 'a forged token')
     assert.equal((await account.step('not-a-ceremony', { sessionSecret: secret, browserSecret: 'browser-a', form: {} })).type, 'error_page')

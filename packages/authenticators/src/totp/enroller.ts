@@ -5,8 +5,7 @@
  * as used: it cannot sign anyone in afterwards.
  *
  * Until confirmed, the secret is kept in the ceremony's state sealed by the SecretBox, as the
- * stored credential keeps it; the page showing it is kept with the ceremony (short-lived, removed
- * when it ends) so that it can be shown again.
+ * stored credential keeps it (and the account area keeps the page showing it sealed too).
  */
 import QRCode from 'qrcode'
 import {

@@ -18,7 +18,7 @@
  * provider by the composition root, never imported.
  */
 import { createHash } from 'node:crypto'
-import type { Aal, CredentialKind, EnrolledCredential, Enroller, EnrolmentGrant, Json, SessionRecord, StepPage, StepView, Store } from '@careid/ports'
+import type { Aal, CredentialKind, EnrolledCredential, Enroller, EnrolmentGrant, Json, SecretBox, SessionRecord, StepPage, StepView, Store } from '@careid/ports'
 import { asOAuthError, loadPerson } from '../authorize.ts'
 import type { ProviderConfig } from '../config.ts'
 import { randomToken, safeEqual, sha256 } from '../crypto.ts'
@@ -39,6 +39,8 @@ export interface AccountDeps {
   /** Read on every request: enrollers and kinds registered later are offered from then on. */
   enrollers: readonly Enroller[]
   credentialKinds: readonly CredentialKind[]
+  /** Seals what a ceremony keeps of its page (see ceremony.ts). */
+  secrets: SecretBox
   /** The provider's token endpoint, which redeems the account client's codes. */
   token(params: RawParams): Promise<TokenResponse>
   /** Verifies a JWT this provider signed; its claims, or undefined. */
@@ -218,7 +220,7 @@ export function createAccountArea(deps: AccountDeps) {
     const { state, view } = await enroller.start({ now: deps.now(), grant, username: person.username, display_name: person.display_name, source: input.source })
     const id = ceremonyPrefix + randomToken(16)
     const ceremony: CeremonyState = { browser: sha256(browserSecret), csrf: randomToken(16), grant, sid, method: enroller.method, enroller_state: state, view }
-    await deps.store.interactions.put({ id, expires_at: deps.now() + ceremonyTtlMs, payload: encodeCeremony(ceremony) })
+    await deps.store.interactions.put({ id, expires_at: deps.now() + ceremonyTtlMs, payload: encodeCeremony(ceremony, deps.secrets) })
     return { type: 'redirect', location: `${home}/add/${id}`, browserSecret: input.browserSecret === undefined ? browserSecret : undefined }
   }
 
@@ -226,7 +228,7 @@ export function createAccountArea(deps: AccountDeps) {
   async function loadCeremony(id: string, input: AccountInput, post: boolean): Promise<{ ceremony: CeremonyState; enroller: Enroller } | OAuthError> {
     if (!id.startsWith(ceremonyPrefix) || input.browserSecret === undefined) return new AccountPageExpired()
     const record = await deps.store.interactions.get(id, deps.now())
-    const ceremony = record === undefined ? undefined : decodeCeremony(record.payload, pages())
+    const ceremony = record === undefined ? undefined : decodeCeremony(record.payload, pages(), deps.secrets)
     const enroller = enrollerOf(ceremony?.method)
     if (ceremony === undefined || enroller === undefined || !safeEqual(sha256(input.browserSecret), ceremony.browser)) return new AccountPageExpired()
     if (post && !safeEqual(input.form.csrf ?? '', ceremony.csrf)) return new AccountPageExpired()
@@ -363,7 +365,7 @@ export function createAccountArea(deps: AccountDeps) {
         const result = await enroller.submit(ctx, ceremony.enroller_state, input.form)
         if (result.type !== 'registered') {
           const next: CeremonyState = { ...ceremony, enroller_state: result.state, view: result.view }
-          await deps.store.interactions.put({ id, expires_at: deps.now() + ceremonyTtlMs, payload: encodeCeremony(next) })
+          await deps.store.interactions.put({ id, expires_at: deps.now() + ceremonyTtlMs, payload: encodeCeremony(next, deps.secrets) })
           return stepView(id, next, enroller, result.type === 'failure' ? 400 : 200)
         }
         await deps.store.interactions.remove(id)

@@ -3,8 +3,11 @@
  * registers for, under which grant, bound to which browser (and, from a session, to which
  * session), and the enroller's own state and current page. Read back field by field: a record
  * that does not decode is no ceremony to go on with.
+ *
+ * The page is kept sealed (the SecretBox): an enroller's page may show what the credential is
+ * made of (an authenticator app's new secret, to scan), and that is never kept in clear at rest.
  */
-import type { Aal, EnrolmentGrant, Json, StepPage, StepView } from '@careid/ports'
+import type { Aal, EnrolmentGrant, Json, SecretBox, StepPage, StepView } from '@careid/ports'
 import { decoded, isJsonObject, JsonFields, NotDecodable } from '../json_fields.ts'
 import { encodeStepView } from '../journey_state.ts'
 
@@ -30,7 +33,7 @@ export interface CeremonyState {
 const vias: readonly EnrolmentGrant['via'][] = ['session', 'code']
 const levels: readonly Aal[] = [1, 2, 3]
 
-export function encodeCeremony(state: CeremonyState): { [key: string]: Json } {
+export function encodeCeremony(state: CeremonyState, secrets: SecretBox): { [key: string]: Json } {
   return {
     browser: state.browser,
     csrf: state.csrf,
@@ -41,15 +44,15 @@ export function encodeCeremony(state: CeremonyState): { [key: string]: Json } {
     sid: state.sid ?? null,
     method: state.method,
     enroller_state: state.enroller_state,
-    view: encodeStepView(state.view),
+    sealed_view: secrets.seal(JSON.stringify(encodeStepView(state.view))),
   }
 }
 
 /** The ceremony, or undefined if `payload` is not one `encodeCeremony` wrote with a view of one of `pages`. */
-export function decodeCeremony(payload: Json, pages: ReadonlyMap<string, StepPage>): CeremonyState | undefined {
+export function decodeCeremony(payload: Json, pages: ReadonlyMap<string, StepPage>, secrets: SecretBox): CeremonyState | undefined {
   return decoded(() => {
     const f = JsonFields.of(payload)
-    const view = f.json('view')
+    const view = openView(f.string('sealed_view'), secrets)
     const page = isJsonObject(view) && typeof view.page === 'string' ? pages.get(view.page) : undefined
     const decodedView = page !== undefined && isJsonObject(view) ? page.decode(view) : undefined
     if (decodedView === undefined) throw new NotDecodable('$.view')
@@ -63,4 +66,13 @@ export function decodeCeremony(payload: Json, pages: ReadonlyMap<string, StepPag
       view: decodedView,
     }
   })
+}
+
+/** The page as it was sealed; a value that does not open or parse is no page. */
+function openView(sealed: string, secrets: SecretBox): Json {
+  try {
+    return JSON.parse(secrets.open(sealed)) as Json
+  } catch {
+    throw new NotDecodable('$.sealed_view')
+  }
 }
