@@ -19,6 +19,7 @@ export type { IssueTokenCard, IssueVirtualCard, RevokedCard } from './cards.ts'
 export type { RegisteredClient } from './clients.ts'
 export type { DeviceRegistration, RevokedDevice } from './devices.ts'
 export type { AdminDeps } from './deps.ts'
+export type { EnrolmentCode } from './people.ts'
 export { AdminRefusal } from './refusal.ts'
 
 export function createAdminServices(deps: AdminDeps) {

@@ -28,5 +28,5 @@ export async function declineWaiting(requests: Requests, pending: readonly strin
 
 /** The audit entry of a device revoked by its own worker (the RA's is written by the admin service). */
 export function selfRevokedEntry(device: Device, at: number): Parameters<AuditLog['append']>[0] {
-  return { at, type: 'device.revoked', actor: `account:${device.uid}`, subject: device.uid, detail: { device: device.id } }
+  return { at, type: 'device.revoked', actor: device.uid, subject: device.uid, detail: { device: device.id } }
 }

@@ -254,6 +254,22 @@ const variants: Variant[] = [
   { name: 'confirm_sign_out, no application named', page: { page: 'confirm_sign_out', common, form, fields: [] }, h1: 'Do you want to sign out?' },
   { name: 'signed_out', page: { page: 'signed_out', common }, h1: 'You have signed out' },
   {
+    name: 'enrolment_code, invalid',
+    page: { page: 'enrolment_code', common, form, username: 'alex.jones', error: 'invalid_code' },
+    h1: 'Set up a sign-in method with an enrolment code',
+    error: {
+      text: 'The username or enrolment code is not right, or the code has been used or has expired. Check both, or ask your Registration Authority for a new code',
+      field: 'code',
+    },
+  },
+  { name: 'enrolment_done', page: { page: 'enrolment_done', common, method: 'totp', label: 'Authenticator app', username: 'alex.jones' }, h1: 'Authenticator app set up' },
+  {
+    name: 'totp_enrol, invalid code',
+    page: { page: 'totp_enrol', common, form, secret: 'ABCD EFGH', otpauth_url: 'otpauth://totp/Careid:alex.jones?secret=ABCDEFGH', qr: 'data:image/png;base64,AAAA', error: 'invalid_code', back: '/account' },
+    h1: 'Set up your authenticator app',
+    error: { text: 'Enter the 6-digit code your authenticator app shows now for Careid', field: 'code' },
+  },
+  {
     name: 'demo_home',
     page: {
       page: 'demo_home',
@@ -724,5 +740,50 @@ describe('assetsDirectories', () => {
         assert.ok(dir && existsSync(join(dir.root, href.slice(dir.prefix.length))), href)
       }
     }
+  })
+})
+
+// The account page posts to two actions (remove, add), each form with the page's token, and its
+// errors are about the page's list rather than one field: checked here rather than as a variant.
+describe('the account page', () => {
+  const page: Page = {
+    page: 'account',
+    common,
+    person_name: 'Alex <Jones>',
+    username: 'alex.jones',
+    aal: 1,
+    remove: { action: '/account/remove', csrf: 'csrf-Zx9_token' },
+    add: { action: '/account/add', csrf: 'csrf-Zx9_token' },
+    credentials: [
+      { kind: 'password', id: 'c1', label: 'Password', added: '6 December 2026', details: '', removable: false },
+      { kind: 'test_key', id: 'c"2', label: 'Key', added: '6 December 2026', details: 'aaguid: x', removable: true },
+    ],
+    methods: [{ method: 'password_reset', label: 'Another', description: 'Something at AAL1' }],
+    stronger: [{ method: 'totp', label: 'Authenticator app', description: 'A 6-digit code', sign_in: '/account/sign-in?level=2', level: 2 }],
+    notice: 'Key added',
+    sign_out: '/connect/endSession',
+    error: 'last_method',
+  }
+  const html = renderPage(page)
+
+  it('gives every credential that may go its own Remove form with the token, and says which is the last', () => {
+    const removals = forms(html).filter((f) => f.attributes.action === '/account/remove')
+    assert.equal(removals.length, 1)
+    assert.deepEqual(removals[0]?.inputs.map((i) => [i.name, i.value]), [['csrf', 'csrf-Zx9_token'], ['kind', 'test_key'], ['id', 'c"2']])
+    assert.ok(text(html).includes('Your only way to sign in'))
+  })
+
+  it('offers the methods it may add, each a form with the token, and a stronger sign-in for the others', () => {
+    const adds = forms(html).filter((f) => f.attributes.action === '/account/add')
+    assert.deepEqual(adds.map((f) => f.inputs.map((i) => [i.name, i.value])), [[['csrf', 'csrf-Zx9_token'], ['method', 'password_reset']]])
+    assert.ok(tags(html, 'a').some((a) => a.href === '/account/sign-in?level=2'))
+  })
+
+  it('escapes what it shows, says what changed, and names the problem in the summary', () => {
+    assert.ok(html.includes('Alex &lt;Jones&gt;'))
+    assert.ok(text(html).includes('Key added'))
+    assert.ok(title(html).startsWith('Error: '))
+    assert.ok(text(html).includes('You cannot remove your only way to sign in.'))
+    assert.doesNotMatch(html, /<script|style=/)
   })
 })

@@ -37,6 +37,7 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
       ...(settings.demo ? [`  Try it:      ${settings.baseUrl}/demo/   (the demo clinical app)`] : []),
       `  Issuer:      ${issuer}`,
       `  Discovery:   ${issuer}/.well-known/openid-configuration`,
+      `  Sign-in methods: ${issuer}/account   (with an enrolment code: ${issuer}/account/enrol)`,
       `  Health:      ${settings.baseUrl}/health   Metrics: ${metrics}`,
       ...(running.api === undefined ? [] : [`  API Platform: ${running.api.baseUrl}/oauth2   (its own origin; health ${running.api.baseUrl}/oauth2/_ping)`]),
       '',
