@@ -53,7 +53,7 @@ const layers: Record<string, Layer> = {
   http: { careid: ['ports', 'domain', 'oidc', 'ui'], npm: ['fastify', '@fastify/cookie', '@fastify/formbody', '@fastify/static', 'prom-client'], builtins: true },
   // The Registration Authority's services: each change with its audit entry, over the plugins'
   // and the core's own operations; used by the CLI now and by the web tools later.
-  admin: { careid: ['ports', 'domain', 'oidc', 'authenticators', 'cards', 'smartcard', 'apim'], npm: [], builtins: true },
+  admin: { careid: ['ports', 'domain', 'oidc', 'authenticators', 'cards', 'smartcard', 'apim', 'mobile'], npm: [], builtins: true },
   cli: { careid: '*', npm: '*', builtins: true },
 }
 

@@ -3,7 +3,7 @@
  * PKCS#11 token (SoftHSM2, as OpenSC would present a real card): the card is issued and put in the
  * reader, the Identity Agent runs (`careid agent start`), the worker types the passcode and chooses
  * a role at the agent, then opens an application in a real browser (headless Chromium) and goes
- * through the CIS2 journey without being asked for anything: the ID token says N3_SMARTCARD with
+ * through the CIS2 journey choosing the smartcard, asked for nothing else: the ID token says N3_SMARTCARD with
  * the role chosen at the agent. Removing the card (`careid agent eject`; the token deleted) ends
  * the sign-in: the application's back-channel logout endpoint receives a valid logout token and a
  * prompt=none request gets login_required.
@@ -160,6 +160,9 @@ for (const kind of [virtualCard, pkcs11Card]) {
         if (response.url().includes('/interaction/')) csp.push(response.headers()['content-security-policy'] ?? '')
       })
       await page.goto(authorizeUrl(rp, { scope: 'openid profile', state: 'st-1', nonce: 'n-1', acr_values: 'AAL3_ANY' }))
+      // AAL3_ANY offers every AAL3 method: the worker chooses the smartcard.
+      await page.getByLabel('Smartcard').check()
+      await page.getByRole('button', { name: 'Continue' }).click()
       await page.waitForURL((u) => u.href.startsWith(rp.redirect_uri), { timeout: 30_000 })
       assert.deepEqual(problems, [], 'no CSP violation or script error on the way')
       assert.ok(csp.some((c) => c.includes(`connect-src 'self' http://127.0.0.1:`)), `the smartcard page allowed the agent: ${csp.join(' | ')}`)

@@ -1,5 +1,5 @@
 /** Drives Careid's sign-in pages the way a person would, for end-to-end tests. */
-import { type Browser, form, type PageResult } from './browser.ts'
+import { type Browser, form, type Landing, type PageResult } from './browser.ts'
 
 export interface SignInOptions {
   username: string
@@ -51,4 +51,15 @@ export async function signIn(browser: Browser, url: string, options: SignInOptio
     }
   }
   throw new Error('the sign-in did not finish')
+}
+
+/**
+ * Where `landing` leads once `method` is chosen, when it is the choice of method (more than one
+ * method meets the request: AAL3_ANY offers every AAL3 method); any other landing as it is.
+ */
+export async function choosing(browser: Browser, landing: Landing, method: string): Promise<Landing> {
+  const page = landing.page
+  if (page === undefined || !page.html.includes('/method"')) return landing
+  const f = form(page, '/method')
+  return browser.go(f.action, { form: { ...f.fields, method } })
 }

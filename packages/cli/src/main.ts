@@ -131,6 +131,25 @@ sessions
   .description("end every sign-in of a person: their applications are logged out and their tokens stop working")
   .action(admin(async (ctx, uid: string) => (await import('./commands/sessions.ts')).endSessions(ctx, uid, out)))
 
+const deviceCommands = () => import('./commands/devices.ts')
+const devices = withData(program.command('devices').description('tablets and phones for the mobile app: register, confirm, list, revoke (Registration Authority)'))
+devices
+  .command('register <uid-or-username>')
+  .description('start registering a tablet or phone for a person: prints a one-time link and its QR code, valid 15 minutes')
+  .action(admin(async (ctx, who: string) => (await deviceCommands()).registerDevice(ctx, who, out)))
+devices
+  .command('confirm <uid-or-username> <code>')
+  .description('activate the device showing this code, with the worker present')
+  .action(admin(async (ctx, who: string, code: string) => (await deviceCommands()).confirmDevice(ctx, who, code, out)))
+devices
+  .command('list [uid-or-username]')
+  .description("list registered devices (one person's, or everyone's)")
+  .action(admin(async (ctx, who: string | undefined) => (await deviceCommands()).listDevices(ctx, who, out)))
+devices
+  .command('revoke <device-id>')
+  .description('revoke a device: it approves nothing more, and the sign-ins it approved end')
+  .action(admin(async (ctx, id: string) => (await deviceCommands()).revokeDevice(ctx, id, out)))
+
 const agent = program.command('agent').description('the Identity Agent: smartcard sign-in on this computer')
 const agentDirOption = ['--agent-dir <dir>', 'where the agent keeps its reader and its socket (env CAREID_AGENT_DIR, default .careid-agent)'] as const
 agent

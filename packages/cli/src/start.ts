@@ -15,6 +15,7 @@ import { createProvider, defaultConfig, type Provider, type ProviderConfig, type
 import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store } from '@careid/ports'
 import type { PopulationOptions } from '@careid/pds'
 import { smartcardPlugin } from '@careid/smartcard'
+import { mobilePlugin, type MobileContext } from '@careid/mobile'
 import type { FastifyInstance } from 'fastify'
 import { serveApiPlatform, type RunningApiPlatform } from './api_platform.ts'
 import { openContext, StartupError, type CareidContext } from './context.ts'
@@ -47,6 +48,11 @@ export function credentialContext(store: Store, secrets: SecretBox): CredentialC
 /** The store parts the smartcard plugin uses. */
 function cardContext(store: Store): CardContext {
   return { cards: store.cards, interactions: store.interactions, replay: store.replay, people: store.people, audit: store.audit }
+}
+
+/** The store parts the mobile app plugin uses. */
+function mobileContext(store: Store): MobileContext {
+  return { people: store.people, credentials: store.credentials, interactions: store.interactions, replay: store.replay, rates: store.rates, audit: store.audit, transaction: (work) => store.transaction(work) }
 }
 
 export interface StartOptions {
@@ -209,7 +215,8 @@ export function composeProvider(
     unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
     verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
   })
-  const plugins = [smartcard, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
+  const mobile = mobilePlugin({ provider, store: mobileContext(context.store), directory, now })
+  const plugins = [smartcard, mobile, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
   for (const plugin of plugins) {
     for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
     for (const enroller of plugin.enrollers ?? []) provider.registerEnroller(enroller)

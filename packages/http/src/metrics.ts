@@ -39,7 +39,7 @@ export function createMetrics(): Metrics {
 }
 
 /** The authenticators' ids. */
-const methods = new Set(['password', 'totp', 'smartcard'])
+const methods = new Set(['password', 'totp', 'smartcard', 'mobile'])
 /** `success` and the authenticators' failure reasons (AuthenticationError). */
 const signInResults = new Set([
   'success',
@@ -54,6 +54,10 @@ const signInResults = new Set([
   'card_not_valid',
   'card_session_ended',
   'method_not_accepted',
+  'number_mismatch',
+  'request_expired',
+  'request_declined',
+  'not_approved_yet',
 ])
 /**
  * The wire error codes Careid sends: OAuth 2.0 and OpenID Connect's, then the Identity Agent

@@ -40,6 +40,21 @@ export function stepPageOf(step: StepView, frame: StepFrame): PageModel {
         retry: frame.retry,
         error: step.error,
       }
+    case 'mobile_username':
+      return { page: 'mobile_username', ...common, method_label: frame.method.label, username: step.values?.username, error: step.error }
+    case 'mobile_wait': {
+      const expires = step.data?.expires_at ?? 0
+      return {
+        page: 'mobile_wait',
+        ...common,
+        number: step.data?.number ?? '',
+        request: step.data?.request ?? '',
+        status_url: step.data?.status_url ?? '',
+        expires_at: expires,
+        expires_time: new Date(expires).toISOString().slice(11, 16),
+        error: step.error,
+      }
+    }
     case 'totp_enrol':
       return {
         page: 'totp_enrol',

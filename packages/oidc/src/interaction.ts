@@ -168,7 +168,8 @@ export function createJourney(deps: JourneyDeps) {
   }
 
   function ctx(loaded: Loaded, source?: string) {
-    return { now: deps.now(), loginHint: loaded.request.login_hint, source }
+    const { client_id, client_name } = loaded.request.client
+    return { now: deps.now(), loginHint: loaded.request.login_hint, source, client: { client_id, client_name } }
   }
 
   function show(view: JourneyView, status = 200): JourneyOutcome {

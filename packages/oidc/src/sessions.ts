@@ -27,7 +27,7 @@ export interface SignIn {
   binding_ends_at?: number | undefined
 }
 
-export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed' | 'card_revoked' | 'admin'
+export type SessionEndReason = 'logout' | 'timeout' | 'replaced' | 'card_removed' | 'card_revoked' | 'device_revoked' | 'admin'
 
 /**
  * The replay-cache key marking a session as ended. A code issued in the session may be redeemed

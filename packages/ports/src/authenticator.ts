@@ -206,6 +206,8 @@ export interface AuthenticatorContext {
   loginHint?: string | undefined
   /** The client's address, as the HTTP layer sees it: guesses are limited per source. */
   source?: string | undefined
+  /** The application the person signs in to (a method that asks elsewhere, on a device, names it there). */
+  client?: { client_id: string; client_name: string } | undefined
 }
 
 /**

@@ -81,6 +81,42 @@ export interface SmartcardPage {
 }
 
 /**
+ * The mobile app's first step: the username whose registered tablet or phone is asked to approve
+ * (prefilled from login_hint), and why the last request came to nothing, if it did.
+ */
+export interface MobileUsernamePage {
+  page: 'mobile_username'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  method_label: string
+  username?: string | undefined
+  error?: 'missing_input' | 'request_expired' | 'number_mismatch' | 'request_declined' | 'method_not_accepted' | undefined
+  back?: string | undefined
+}
+
+/**
+ * The number to enter on the device, while the page waits for the device's approval: its script
+ * (served from 'self') polls `status_url` for `request` and posts the form once approved; without
+ * script, the "Continue" button posts it.
+ */
+export interface MobileWaitPage {
+  page: 'mobile_wait'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  /** The two-digit number to match. */
+  number: string
+  request: string
+  status_url: string
+  /** When the request expires (ms since the epoch), and the same as a time of day (UTC, HH:MM). */
+  expires_at: number
+  expires_time: string
+  error?: 'not_approved_yet' | undefined
+  back?: string | undefined
+}
+
+/**
  * One entry of the role picker: the shape of `@careid/domain`'s `RoleOption`, restated because the
  * ui layer imports no careid package (it renders plain data). The HTTP layer passes the domain's
  * role options to this page as they are, so the compiler holds the two shapes together there.
@@ -242,6 +278,8 @@ export type Page =
   | PasswordPage
   | TotpPage
   | SmartcardPage
+  | MobileUsernamePage
+  | MobileWaitPage
   | SelectRolePage
   | ErrorPage
   | ConfirmSignOutPage

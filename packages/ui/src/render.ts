@@ -107,6 +107,8 @@ const templates: { [K in Page['page']]: string } = {
   password: 'password.njk',
   totp: 'totp.njk',
   smartcard: 'smartcard.njk',
+  mobile_username: 'mobile_username.njk',
+  mobile_wait: 'mobile_wait.njk',
   select_role: 'select_role.njk',
   error: 'error.njk',
   confirm_sign_out: 'confirm_sign_out.njk',
