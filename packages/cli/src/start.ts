@@ -5,6 +5,7 @@
  * accepting and finishes requests in flight while background work stops and the outbox claims are
  * released, then the store's connections close.
  */
+import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { hostname } from 'node:os'
 import { defaultAuthenticators } from '@careid/authenticators'
@@ -12,9 +13,10 @@ import { createDirectory } from '@careid/domain'
 import { buildServer, createMetrics, createMetricsServer, createPageRenderer } from '@careid/http'
 import type { CardAuthority } from '@careid/cards'
 import { createProvider, defaultConfig, type Provider, type ProviderConfig } from '@careid/oidc'
-import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store } from '@careid/ports'
+import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store, WebAuthnContext } from '@careid/ports'
 import type { PopulationOptions } from '@careid/pds'
 import { smartcardPlugin } from '@careid/smartcard'
+import { loadMdsBlob, MetadataError, webAuthnPlugin, type MdsBlob } from '@careid/webauthn'
 import type { FastifyInstance } from 'fastify'
 import { serveApiPlatform, type RunningApiPlatform } from './api_platform.ts'
 import { openContext, StartupError, type CareidContext } from './context.ts'
@@ -47,6 +49,28 @@ export function credentialContext(store: Store, secrets: SecretBox): CredentialC
 /** The store parts the smartcard plugin uses. */
 function cardContext(store: Store): CardContext {
   return { cards: store.cards, interactions: store.interactions, replay: store.replay, people: store.people, audit: store.audit }
+}
+
+/** The store parts the WebAuthn plugin uses. */
+function webAuthnContext(store: Store): WebAuthnContext {
+  return { credentials: store.credentials, replay: store.replay, audit: store.audit }
+}
+
+/** The operator's FIDO metadata blob, verified now: one that does not verify stops the start, saying why. */
+function fidoMetadata(file: string | undefined, now: number): MdsBlob | undefined {
+  if (file === undefined) return undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new StartupError(`--fido-metadata ${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`)
+  }
+  try {
+    return loadMdsBlob(text, now)
+  } catch (error) {
+    if (error instanceof MetadataError) throw new StartupError(`--fido-metadata ${file}: ${error.message}`)
+    throw error
+  }
 }
 
 export interface StartOptions {
@@ -117,7 +141,13 @@ async function serve(
     unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
     verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
   })
-  const plugins = [smartcard, ...extraPlugins.map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
+  const webauthn = webAuthnPlugin({
+    issuer: provider.config.issuer,
+    store: webAuthnContext(context.store),
+    trustTestAuthenticators: settings.trustTestAuthenticators,
+    metadata: fidoMetadata(settings.fidoMetadata, now()),
+  })
+  const plugins = [smartcard, webauthn, ...extraPlugins.map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
   for (const plugin of plugins) for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
   const app = await buildServer({
     provider,

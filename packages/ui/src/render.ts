@@ -103,6 +103,8 @@ const templates: { [K in Page['page']]: string } = {
   password: 'password.njk',
   totp: 'totp.njk',
   smartcard: 'smartcard.njk',
+  webauthn: 'webauthn.njk',
+  webauthn_register: 'webauthn_register.njk',
   select_role: 'select_role.njk',
   error: 'error.njk',
   confirm_sign_out: 'confirm_sign_out.njk',
