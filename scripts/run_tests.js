@@ -94,6 +94,8 @@ export const files = [
   'test/e2e/cli.test.ts',
   'test/e2e/cards_cli.test.ts',
   'test/e2e/people_cli.test.ts',
+  'test/e2e/account.test.ts',
+  'test/e2e/enrolment_codes.test.ts',
   'test/e2e/apps_cli.test.ts',
   'test/e2e/cards_pkcs11.test.ts',
   'test/e2e/browser.test.ts',

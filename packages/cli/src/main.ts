@@ -7,7 +7,7 @@ import { addApp, listApps, removeApp, showApp, type AddAppFlags } from './comman
 import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
 import { listKeys, rotateKeys } from './commands/keys.ts'
 import { migrate } from './commands/migrate.ts'
-import { listPeople, showPerson, unlockPerson } from './commands/people.ts'
+import { enrolPerson, listPeople, showPerson, unlockPerson, type EnrolFlags } from './commands/people.ts'
 import { UsageError } from './commands/usage_error.ts'
 import { resolveSettings, SettingsError, type SettingsInput } from './settings.ts'
 
@@ -121,6 +121,12 @@ people
   .command('unlock <uid-or-username>')
   .description('unlock a password locked after 100 failed attempts in a row, keeping the password')
   .action(admin((ctx, who: string) => unlockPerson(ctx, who, out)))
+people
+  .command('enrol <uid-or-username>')
+  .description('issue a one-time enrolment code for a person to set up a sign-in method at {issuer}/account/enrol')
+  .requiredOption('--method <method-id>', 'the sign-in method it sets up, e.g. totp (authenticator app)')
+  .option('--hours <hours>', 'how long the code lasts, at most and by default 72')
+  .action(admin((ctx, who: string, flags: EnrolFlags) => enrolPerson(ctx, who, flags, out)))
 
 const sessions = withData(program.command('sessions').description('sign-ins (SSO sessions)'))
 sessions

@@ -8,11 +8,11 @@
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { hostname } from 'node:os'
-import { defaultAuthenticators } from '@careid/authenticators'
+import { defaultAuthenticators, defaultEnrolment } from '@careid/authenticators'
 import { createDirectory } from '@careid/domain'
 import { buildServer, createMetrics, createMetricsServer, createPageRenderer } from '@careid/http'
 import type { CardAuthority } from '@careid/cards'
-import { createProvider, defaultConfig, type Provider, type ProviderConfig } from '@careid/oidc'
+import { createProvider, defaultConfig, type Provider, type ProviderConfig, type ProviderDeps } from '@careid/oidc'
 import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store, WebAuthnContext } from '@careid/ports'
 import type { PopulationOptions } from '@careid/pds'
 import { smartcardPlugin } from '@careid/smartcard'
@@ -108,47 +108,8 @@ async function serve(
     await seedDemoPopulation(context.store.patients, demoPopulation)
   }
   const metrics = createMetrics()
-  // The card authority (its key sealed like the signing keys) is opened when a card is first
-  // presented, or made then if no node or `careid cards` has made it yet; every node loads the same
-  // one. Until then its X.509 library is not loaded at all: most nodes' memory never holds it.
-  let cardAuthority: Promise<CardAuthority> | undefined
-  const openAuthority = () =>
-    (cardAuthority ??= import('@careid/cards')
-      .then(({ openCardAuthority }) => openCardAuthority({ cards: context.store.cards, people: context.store.people, secrets: context.secrets as AeadSecretBox }))
-      // A store that failed mid-way is asked again by the next card, not remembered as failed.
-      .catch((error: unknown) => {
-        cardAuthority = undefined
-        throw error
-      }))
-  const directory = createDirectory()
-  const provider = createProvider({
-    store: context.store,
-    keys: context.keys,
-    directory,
-    authenticators: defaultAuthenticators(credentialContext(context.store, context.secrets)),
-    config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, agentHandoff: settings.agentHandoff, ...overrides },
-    node: `${hostname()}:${process.pid}`,
-    now,
-    metrics: metrics.logout,
-    events: context.events,
-  })
-  const smartcard = smartcardPlugin({
-    provider,
-    store: cardContext(context.store),
-    directory,
-    now,
-    verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
-    unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
-    verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
-  })
-  const webauthn = webAuthnPlugin({
-    issuer: provider.config.issuer,
-    store: webAuthnContext(context.store),
-    trustTestAuthenticators: settings.trustTestAuthenticators,
-    metadata: fidoMetadata(settings.fidoMetadata, now()),
-  })
-  const plugins = [smartcard, webauthn, ...extraPlugins.map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
-  for (const plugin of plugins) for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
+  const { provider, plugins } = composeProvider(settings, context, { overrides, now, extraPlugins, metrics: metrics.logout })
+  await provider.registerAccountClient()
   const app = await buildServer({
     provider,
     metrics,
@@ -225,6 +186,65 @@ async function serve(
       await context.close().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'store not closed cleanly'))
     })())
   return { app, context, demo, provider, api, stop }
+}
+
+/**
+ * The provider with every plugin's authenticators, enrollers and credential kinds registered on it:
+ * what `careid start` serves, and what commands ask about what is offered (the methods an RA may
+ * issue an enrolment code for). Plugins are wired here, in the order the method choice lists them.
+ */
+export function composeProvider(
+  settings: Settings,
+  context: CareidContext,
+  options: { overrides?: Partial<ProviderConfig>; now: () => number; extraPlugins?: readonly CareidPlugin[]; metrics?: ProviderDeps['metrics'] },
+): { provider: Provider; plugins: AuthenticatorPlugin[] } {
+  const now = options.now
+  // The card authority (its key sealed like the signing keys) is opened when a card is first
+  // presented, or made then if no node or `careid cards` has made it yet; every node loads the same
+  // one. Until then its X.509 library is not loaded at all: most nodes' memory never holds it.
+  let cardAuthority: Promise<CardAuthority> | undefined
+  const openAuthority = () =>
+    (cardAuthority ??= import('@careid/cards')
+      .then(({ openCardAuthority }) => openCardAuthority({ cards: context.store.cards, people: context.store.people, secrets: context.secrets as AeadSecretBox }))
+      // A store that failed mid-way is asked again by the next card, not remembered as failed.
+      .catch((error: unknown) => {
+        cardAuthority = undefined
+        throw error
+      }))
+  const directory = createDirectory()
+  const provider = createProvider({
+    store: context.store,
+    keys: context.keys,
+    directory,
+    authenticators: defaultAuthenticators(credentialContext(context.store, context.secrets)),
+    config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, agentHandoff: settings.agentHandoff, ...options.overrides },
+    node: `${hostname()}:${process.pid}`,
+    now: options.now,
+    metrics: options.metrics,
+    events: context.events,
+  })
+  const smartcard = smartcardPlugin({
+    provider,
+    store: cardContext(context.store),
+    directory,
+    now,
+    verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
+    unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
+    verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
+  })
+  const webauthn = webAuthnPlugin({
+    issuer: provider.config.issuer,
+    store: webAuthnContext(context.store),
+    trustTestAuthenticators: settings.trustTestAuthenticators,
+    metadata: fidoMetadata(settings.fidoMetadata, now()),
+  })
+  const plugins = [smartcard, webauthn, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
+  for (const plugin of plugins) {
+    for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
+    for (const enroller of plugin.enrollers ?? []) provider.registerEnroller(enroller)
+    for (const kind of plugin.credentialKinds ?? []) provider.registerCredentialKind(kind)
+  }
+  return { provider, plugins }
 }
 
 export interface RunningApiNode {

@@ -62,6 +62,16 @@ export function stepPageOf(step: StepView, frame: StepFrame): PageModel {
         retry: frame.retry,
         error: step.error,
       }
+    case 'totp_enrol':
+      return {
+        page: 'totp_enrol',
+        form: frame.form,
+        back: frame.back,
+        secret: step.data?.secret ?? '',
+        otpauth_url: step.data?.otpauth_url ?? '',
+        qr: step.data?.qr ?? '',
+        error: step.error,
+      }
     default:
       return unrendered(step)
   }

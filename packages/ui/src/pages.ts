@@ -213,7 +213,67 @@ export interface DemoSignedInPage {
   change_role: string
 }
 
+/**
+ * "Your sign-in methods": the worker's credentials of every kind, each with a Remove button (its
+ * own form), the methods they can add now, and those that need a stronger sign-in first.
+ */
+export interface AccountPage {
+  page: 'account'
+  common: CommonModel
+  person_name: string
+  username: string
+  /** The session's authenticator assurance level. */
+  aal: number
+  /** Posted with `kind` and `id` to remove one credential. */
+  remove: FormModel
+  /** Posted with `method` to start adding one. */
+  add: FormModel
+  credentials: Array<{ kind: string; id: string; label: string; added: string; details: string; removable: boolean }>
+  methods: Array<{ method: string; label: string; description: string }>
+  /** Above the session's level: a link that signs in again more strongly. */
+  stronger: Array<{ method: string; label: string; description: string; sign_in: string; level: number }>
+  /** What the last change was, e.g. "Authenticator app added". */
+  notice?: string | undefined
+  error?: 'last_method' | 'not_removed' | 'missing_input' | 'stronger_sign_in_needed' | undefined
+}
+
+/** The Registration Authority's enrolment code, with the worker's username. */
+export interface EnrolmentCodePage {
+  page: 'enrolment_code'
+  common: CommonModel
+  form: FormModel
+  username?: string | undefined
+  error?: 'invalid_code' | 'missing_input' | undefined
+}
+
+/** A method registered with an enrolment code: how to sign in with it. */
+export interface EnrolmentDonePage {
+  page: 'enrolment_done'
+  common: CommonModel
+  method: string
+  label: string
+  username: string
+}
+
+/** Adding an authenticator app: its secret as a QR code and as text, and a code to confirm. */
+export interface TotpEnrolPage {
+  page: 'totp_enrol'
+  common: CommonModel
+  form: FormModel
+  /** The base32 secret, for typing in by hand, in groups of four. */
+  secret: string
+  otpauth_url: string
+  /** The QR code of `otpauth_url`, as a data: URI image. */
+  qr: string
+  error?: 'invalid_code' | 'missing_input' | 'method_not_accepted' | undefined
+  back?: string | undefined
+}
+
 export type Page =
+  | AccountPage
+  | EnrolmentCodePage
+  | EnrolmentDonePage
+  | TotpEnrolPage
   | DemoHomePage
   | DemoSignedInPage
   | ChooseAuthenticatorPage
