@@ -48,7 +48,7 @@ async function signInCount(careid: TestCareid, method: string, result: string): 
 
 /** The credential the tab's authenticator holds, as WebAuthn.getCredentials exports it. */
 async function exported(tab: WebAuthnTab, authenticatorId: string): Promise<{ [key: string]: unknown; signCount: number }> {
-  const { credentials } = (await tab.cdp.send('WebAuthn.getCredentials', { authenticatorId })) as { credentials: Array<{ [key: string]: unknown; signCount: number }> }
+  const { credentials } = (await tab.cdp.send('WebAuthn.getCredentials', { authenticatorId })) as unknown as { credentials: Array<{ [key: string]: unknown; signCount: number }> }
   assert.equal(credentials.length, 1)
   return credentials[0] as { [key: string]: unknown; signCount: number }
 }
@@ -183,13 +183,12 @@ describe('WebAuthn refusals in a real browser', { ...requires(chromium), concurr
     const laxKey = await lax.add({ ...virtualAuthenticators.securityKey, hasUserVerification: false, isUserVerified: false })
     await lax.cdp.send('WebAuthn.addCredential', { authenticatorId: laxKey, credential: { ...credential, signCount: credential.signCount + 10 } as never })
     const id = [...Buffer.from(String(credential['credentialId']), 'base64')]
-    await lax.page.addInitScript((rawId: number[]) => {
-      const get = navigator.credentials.get.bind(navigator.credentials)
-      navigator.credentials.get = (options?: CredentialRequestOptions) => {
-        const publicKey = { ...options?.publicKey, userVerification: 'discouraged', allowCredentials: [{ type: 'public-key', id: new Uint8Array(rawId) }] }
-        return get({ ...options, publicKey } as CredentialRequestOptions)
-      }
-    }, id)
+    await lax.page.addInitScript({
+      content: `(() => {
+        const get = navigator.credentials.get.bind(navigator.credentials)
+        navigator.credentials.get = (options) => get({ ...options, publicKey: { ...options.publicKey, userVerification: 'discouraged', allowCredentials: [{ type: 'public-key', id: new Uint8Array(${JSON.stringify(id)}) }] } })
+      })()`,
+    })
     const before = await signInCount(careid, 'security_key', 'user_not_verified')
     await startSignIn(lax, rp, 'AAL3_FIDO2', 'security_key', 'no-uv')
     assert.match(await refusedWith(lax, 'Sign in to Test app Sign in with your security key'), /Your security key did not check it was you\. Use its PIN, fingerprint or face, then try again/)
