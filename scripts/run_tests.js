@@ -114,6 +114,7 @@ export const files = [
   'test/e2e/rate_limits.test.ts',
   'test/e2e/metrics.test.ts',
   'test/e2e/authenticator_plugin.test.ts',
+  'test/e2e/webauthn_metadata.test.ts',
   'test/e2e/grant_registry.test.ts',
   'test/e2e/api_platform_combined.test.ts',
   'test/e2e/api_platform_nodes.test.ts',
