@@ -70,4 +70,39 @@ describe('WebAuthn registration and sign-in in a real browser', { ...requires(ch
       await tab.close()
     })
   }
+
+  it('a worker signed in with a security key (AAL3) adds a passkey themselves on "Your sign-in methods", then lists and removes it', async () => {
+    const worker = person('midwife.taylor')
+    const tab = await webAuthnTab(context)
+    const key = await tab.add(virtualAuthenticators.securityKey)
+    await enrolWithCode(tab, careid, admin, base, worker.username, 'security_key', 'Add a security key')
+    const { page } = tab
+    await page.goto(`${base}/account`)
+    await page.check('input[name="method"][value="security_key"]')
+    await Promise.all([page.waitForURL(/\/account$/, { timeout: 30_000 }), page.locator('form button').first().click()])
+    assert.match(await heading(page), /Your sign-in methods$/)
+    assert.match((await page.textContent('main')) ?? '', /authenticator assurance level 3/)
+
+    // The passkey lives on another authenticator (a phone's, synced): the key is put away.
+    await tab.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: key })
+    await tab.add(virtualAuthenticators.syncedPasskey)
+    await Promise.all([page.waitForEvent('framenavigated'), page.locator('form:has(input[name="method"][value="passkey"]) button').click()])
+    assert.equal(await heading(page), 'Add a passkey')
+    await Promise.all([page.waitForEvent('framenavigated'), page.click('#webauthn-start')])
+    await page.waitForLoadState()
+    const listed = (await page.locator('table').textContent())?.replace(/\s+/g, ' ') ?? ''
+    assert.match(listed, /Security key .* level: AAL3, authenticator: Chromium's virtual authenticator \(test only: its attestation key is public\), synced: no/)
+    assert.match(listed, /Passkey .* level: AAL2, authenticator: Chromium's virtual authenticator \(test only: its attestation key is public\), synced: yes/)
+    const added = (await careid.context.store.audit.recent(100)).find((e) => e.type === 'credential.added' && e.subject === worker.uid && e.detail?.['via'] === 'session')
+    assert.ok(added !== undefined, 'the addition is audited')
+
+    // Removing it: the person's own, audited.
+    await Promise.all([page.waitForEvent('framenavigated'), page.locator('tr:has-text("Passkey") form button').click()])
+    await page.waitForLoadState()
+    assert.ok((await careid.context.store.audit.recent(100)).some((e) => e.type === 'credential.removed' && e.subject === worker.uid))
+    const after = (await careid.context.store.credentials.listByPerson(worker.uid)).filter((c) => c.kind === 'webauthn').map((c) => c.state['webauthn_kind'])
+    assert.deepEqual(after, ['security_key'])
+    assert.deepEqual(tab.problems, [])
+    await tab.close()
+  })
 })

@@ -12,7 +12,7 @@
  */
 import { SettingsService } from '@simplewebauthn/server'
 import { decodeAttestationObject } from '@simplewebauthn/server/helpers'
-import { chainsToAnchor, type AttestationTrust } from './trust.ts'
+import { chainsToAnchor, type AttestationTrust, type AuthenticatorModel } from './trust.ts'
 
 export interface AttestationFacts {
   fmt: string
@@ -38,13 +38,21 @@ export function attestationFacts(attestationObject: string, aaguid: string, back
 }
 
 export function decideLevel(facts: AttestationFacts, trust: AttestationTrust, now: number): LevelDecision {
-  if (facts.backupEligible) return { level: 2, why: 'backup eligible' }
-  if (facts.fmt === 'none' || facts.x5c.length === 0) return { level: 2, why: `no attestation certificate (${facts.fmt})` }
+  const attested = attestedModel(facts, trust, now)
+  if (typeof attested === 'string') return { level: 2, why: facts.backupEligible ? 'backup eligible' : attested }
+  // A known model, but its key may leave the device.
+  if (facts.backupEligible) return { level: 2, model: attested.description, why: 'backup eligible' }
+  return { level: 3, model: attested.description }
+}
+
+/** The model the attestation chains to, or why none. */
+function attestedModel(facts: AttestationFacts, trust: AttestationTrust, now: number): AuthenticatorModel | string {
+  if (facts.fmt === 'none' || facts.x5c.length === 0) return `no attestation certificate (${facts.fmt})`
   const model = trust.get(facts.aaguid)
-  if (model === undefined) return { level: 2, why: 'no metadata for this AAGUID' }
-  if (model.compromised) return { level: 2, why: 'metadata reports this model compromised' }
-  if (!chainsToAnchor(facts.x5c, model.anchors, now)) return { level: 2, why: "attestation does not chain to the model's roots" }
-  return { level: 3, model: model.description }
+  if (model === undefined) return 'no metadata for this AAGUID'
+  if (model.compromised) return 'metadata reports this model compromised'
+  if (!chainsToAnchor(facts.x5c, model.anchors, now)) return "attestation does not chain to the model's roots"
+  return model
 }
 
 /**

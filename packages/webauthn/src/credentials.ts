@@ -75,9 +75,9 @@ function listed(record: CredentialRecord, state: WebAuthnCredentialState): Enrol
   const detail: { [key: string]: string | number | boolean } = {
     level: `AAL${state.level}`,
     authenticator: state.model ?? 'Not attested',
-    synced: state.backup_eligible,
+    synced: state.backup_eligible ? 'yes' : 'no',
   }
-  if (state.last_used_at !== undefined) detail['last_used_at'] = state.last_used_at
+  if (state.last_used_at !== undefined) detail['last used'] = `${new Date(state.last_used_at).toISOString().slice(0, 16).replace('T', ' ')} UTC`
   return { id: record.id, kind: state.webauthn_kind, created_at: record.created_at, detail }
 }
 

@@ -95,7 +95,7 @@ export function webAuthnEnroller(kind: WebAuthnKind, rp: RelyingParty, trust: ()
       return {
         type: 'registered',
         aal: decision.level,
-        credential: { id: credentialId, kind, created_at: ctx.now, detail: { level: `AAL${decision.level}`, authenticator: decision.model ?? 'Not attested', synced: state.backup_eligible } },
+        credential: { id: credentialId, kind, created_at: ctx.now, detail: { level: `AAL${decision.level}`, authenticator: decision.model ?? 'Not attested', synced: state.backup_eligible ? 'yes' : 'no' } },
       }
     },
   }

@@ -25,7 +25,7 @@ describe("the test authenticators' metadata", () => {
   it("anchors Chromium's virtual authenticators' attestation: AAL3 when trusted", () => {
     const trust = new Map(testAuthenticatorModels().map((m) => [m.aaguid, m]))
     assert.deepEqual(decideLevel(facts, trust, now), { level: 3, model: "Chromium's virtual authenticator (test only: its attestation key is public)" })
-    assert.deepEqual(decideLevel({ ...facts, backupEligible: true }, trust, now), { level: 2, why: 'backup eligible' })
+    assert.deepEqual(decideLevel({ ...facts, backupEligible: true }, trust, now), { level: 2, model: "Chromium's virtual authenticator (test only: its attestation key is public)", why: 'backup eligible' })
   })
 
   it('gives AAL2 only when they are not trusted', () => {
