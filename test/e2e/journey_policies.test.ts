@@ -278,7 +278,7 @@ describe('the sign-in journey', () => {
       const browser = new Browser(careid.origin)
       const choice = shown(await browser.go(url(rp, { scope: 'openid', acr_values: requested })))
       assert.equal(choice.status, 200)
-      assert.deepEqual(radioValues(choice, 'method'), ['password', 'totp', 'smartcard'])
+      assert.deepEqual(radioValues(choice, 'method'), ['password', 'totp', 'smartcard', 'security_key', 'windows_hello', 'passkey'])
       const byPassword = await signIn(browser, url(rp, { scope: 'openid', acr_values: requested }), { username: taylor.username, password: password(taylor), method: 'password' })
       const t1 = await redeem(rp, byPassword.location)
       assert.equal(t1.id.acr, 'AAL1_USERPASS')
@@ -323,7 +323,7 @@ describe('the sign-in journey', () => {
         assert.match(page.html, /<input class="nhsuk-radios__input" id="method"[^>]*value="password"/)
         assert.match(page.html, /<div class="nhsuk-form-group nhsuk-form-group--error">\s*<fieldset class="nhsuk-fieldset" aria-describedby="method-error">/)
         assert.match(page.html, /<span class="nhsuk-error-message" id="method-error">\s*<span class="nhsuk-u-visually-hidden">Error: <\/span>Select how you want to sign in\s*<\/span>/)
-        assert.deepEqual(radioValues(page, 'method'), ['password', 'totp', 'smartcard'])
+        assert.deepEqual(radioValues(page, 'method'), ['password', 'totp', 'smartcard', 'security_key', 'windows_hello', 'passkey'])
       }
       // The journey is still usable afterwards.
       const passwordPage = shown(await post(browser, choice, '/method', { method: 'password' }))
@@ -336,7 +336,19 @@ describe('the sign-in journey', () => {
       ['AAL3_ANY', 'AAL3_ANY'],
       ['no acr_values (CIS2 behaves as AAL3)', undefined],
     ] as const) {
-      it(`${name}: only a smartcard is strong enough, so Careid goes straight to the smartcard page`, async () => {
+      it(`${name}: only the AAL3 methods are offered (smartcard, security key, Windows Hello, passkey)`, async () => {
+        const page = shown(await new Browser(careid.origin).go(url(rp, { scope: 'openid', acr_values: acr })))
+        assert.equal(page.status, 200)
+        assert.deepEqual(radioValues(page, 'method'), ['smartcard', 'security_key', 'windows_hello', 'passkey'])
+        assert.ok(!isPasswordForm(page))
+      })
+    }
+
+    for (const [name, acr] of [
+      ['AAL3_SMARTCARD', 'AAL3_SMARTCARD'],
+      ['AAL3_N3_SMARTCARD', 'AAL3_N3_SMARTCARD'],
+    ] as const) {
+      it(`${name}: only a smartcard meets it, so Careid goes straight to the smartcard page`, async () => {
         const landing = await new Browser(careid.origin).go(url(rp, { scope: 'openid', acr_values: acr }))
         assert.equal(landing.location, undefined, 'no redirect to the client')
         const page = shown(landing)
@@ -348,7 +360,7 @@ describe('the sign-in journey', () => {
     }
 
     for (const [name, acr] of [
-      ['AAL3_FIDO2', 'AAL3_FIDO2'],
+      ['AAL2_NHSMAIL', 'AAL2_NHSMAIL'],
       ['AAL3_IOS', 'AAL3_IOS'],
     ] as const) {
       it(`${name}: a 403 page saying no available method meets the requirement, no redirect, no way forward`, async () => {

@@ -238,7 +238,7 @@ export function composeProvider(
     trustTestAuthenticators: settings.trustTestAuthenticators,
     metadata: fidoMetadata(settings.fidoMetadata, now()),
   })
-  const plugins = [smartcard, webauthn, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
+  const plugins = [smartcard, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, webauthn, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
   for (const plugin of plugins) {
     for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
     for (const enroller of plugin.enrollers ?? []) provider.registerEnroller(enroller)
