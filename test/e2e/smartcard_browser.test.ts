@@ -160,6 +160,9 @@ for (const kind of [virtualCard, pkcs11Card]) {
         if (response.url().includes('/interaction/')) csp.push(response.headers()['content-security-policy'] ?? '')
       })
       await page.goto(authorizeUrl(rp, { scope: 'openid profile', state: 'st-1', nonce: 'n-1', acr_values: 'AAL3_ANY' }))
+      // AAL3_ANY offers every AAL3 method: the worker chooses the smartcard.
+      await page.check('input[name="method"][value="smartcard"]')
+      await page.locator('form button').first().click()
       await page.waitForURL((u) => u.href.startsWith(rp.redirect_uri), { timeout: 30_000 })
       assert.deepEqual(problems, [], 'no CSP violation or script error on the way')
       assert.ok(csp.some((c) => c.includes(`connect-src 'self' http://127.0.0.1:`)), `the smartcard page allowed the agent: ${csp.join(' | ')}`)
