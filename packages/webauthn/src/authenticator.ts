@@ -13,8 +13,11 @@ import { stateJson, webAuthnState, type WebAuthnCredentialState } from './creden
 import { kindProfiles, type WebAuthnKind } from './kinds.ts'
 import { webAuthnPage, type WebAuthnSignInError } from './pages.ts'
 
+/** What a sign-in refuses. */
+type SignInRefusal = Exclude<WebAuthnRefusal, 'attestation_not_trusted'>
+
 /** Refusals worth an audit entry: they point at a cloned key, a phishing page or a replay. */
-const audited: ReadonlySet<WebAuthnRefusal> = new Set(['counter_regression', 'wrong_origin', 'challenge_replayed', 'user_not_verified'])
+const audited: ReadonlySet<SignInRefusal> = new Set(['counter_regression', 'wrong_origin', 'challenge_replayed', 'user_not_verified'])
 
 /** How often a sign-in re-reads its credential when another sign-in with it wrote first. */
 const maxCasAttempts = 5
@@ -29,9 +32,9 @@ export function webAuthnAuthenticator(kind: WebAuthnKind, rp: RelyingParty): Aut
     return { state: { ...state }, view: { page: 'webauthn', error, data: { kind, options: JSON.stringify(options) } } }
   }
 
-  async function refuse(ctx: AuthenticatorContext & WebAuthnContext, reason: WebAuthnRefusal, uid: string | undefined, detail: { [key: string]: Json } = {}): Promise<StepResult> {
+  async function refuse(ctx: AuthenticatorContext & WebAuthnContext, reason: SignInRefusal, uid: string | undefined, detail: { [key: string]: Json } = {}): Promise<StepResult> {
     if (audited.has(reason)) await auditRefusal(ctx.audit, ctx.now, 'sign_in', method.id, reason, uid, detail)
-    return { type: 'failure', reason, ...(await fresh(ctx.now, reason === 'attestation_not_trusted' ? 'unknown_credential' : reason)) }
+    return { type: 'failure', reason, ...(await fresh(ctx.now, reason)) }
   }
 
   return {

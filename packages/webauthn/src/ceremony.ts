@@ -24,8 +24,11 @@ export function relyingPartyOf(issuer: string, name: string): RelyingParty {
   return { id: url.hostname, origin: url.origin, name }
 }
 
-/** The refusals a ceremony's checks make. */
+/** The refusals of the WebAuthn ceremonies. */
 export type WebAuthnRefusal = Extract<AuthenticationError, 'webauthn_cancelled' | 'unknown_credential' | 'counter_regression' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified' | 'attestation_not_trusted'>
+
+/** The refusals the checks both ceremonies share make (`checkAnswer`). */
+export type AnswerRefusal = Extract<WebAuthnRefusal, 'webauthn_cancelled' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified'>
 
 /** A ceremony in progress: its challenge and when it stops being answerable. */
 export interface CeremonyState {
@@ -45,7 +48,7 @@ export interface CeremonyAnswer<R> {
   authData: ReturnType<typeof parseAuthenticatorData>
 }
 
-export type Checked<R> = { ok: true; answer: CeremonyAnswer<R> } | { ok: false; reason: WebAuthnRefusal; audit?: { [key: string]: Json } | undefined; credentialId?: string | undefined }
+export type Checked<R> = { ok: true; answer: CeremonyAnswer<R> } | { ok: false; reason: AnswerRefusal; audit?: { [key: string]: Json } | undefined; credentialId?: string | undefined }
 
 /** The largest answer taken: a credential id is at most 1023 bytes, an attestation a few kilobytes. */
 const maxAnswerLength = 65_536
@@ -108,7 +111,7 @@ export async function auditRefusal(
   at: number,
   ceremony: 'sign_in' | 'registration',
   method: string,
-  reason: WebAuthnRefusal,
+  reason: WebAuthnRefusal | 'method_not_accepted',
   subject: string | undefined,
   detail: { [key: string]: Json } = {},
 ): Promise<void> {

@@ -18,7 +18,11 @@ import type { AttestationTrust } from './trust.ts'
 
 type RegisterState = { challenge: string; exp: number; user_handle: string }
 
-const audited: ReadonlySet<WebAuthnRefusal> = new Set(['wrong_origin', 'challenge_replayed', 'user_not_verified', 'attestation_not_trusted'])
+/** What a registration refuses: the shared checks', an attestation it cannot place, an authenticator registered already, a level above the grant. */
+type RegistrationRefusal = Exclude<WebAuthnRefusal, 'counter_regression'> | 'method_not_accepted'
+
+/** Refusals worth an audit entry: a phishing page, a replay, no user verification, an unknown authenticator. */
+const audited: ReadonlySet<RegistrationRefusal> = new Set(['wrong_origin', 'challenge_replayed', 'user_not_verified', 'attestation_not_trusted'])
 
 export function webAuthnEnroller(kind: WebAuthnKind, rp: RelyingParty, trust: () => AttestationTrust): Enroller<WebAuthnContext> {
   const profile = kindProfiles[kind]
@@ -47,8 +51,8 @@ export function webAuthnEnroller(kind: WebAuthnKind, rp: RelyingParty, trust: ()
     return { state, view: { page: 'webauthn_register', error, data: { kind, options: JSON.stringify(options), max_aal: ctx.grant.maxAal } } }
   }
 
-  async function refuse(ctx: EnrolmentContext & WebAuthnContext, reason: WebAuthnRegisterError, detail: { [key: string]: Json } = {}): Promise<EnrolmentResult> {
-    if ((audited as ReadonlySet<string>).has(reason)) await auditRefusal(ctx.audit, ctx.now, 'registration', method.id, reason as WebAuthnRefusal, ctx.grant.uid, detail)
+  async function refuse(ctx: EnrolmentContext & WebAuthnContext, reason: RegistrationRefusal, detail: { [key: string]: Json } = {}): Promise<EnrolmentResult> {
+    if (audited.has(reason)) await auditRefusal(ctx.audit, ctx.now, 'registration', method.id, reason, ctx.grant.uid, detail)
     return { type: 'failure', reason, ...(await fresh(ctx, reason)) }
   }
 
@@ -63,7 +67,7 @@ export function webAuthnEnroller(kind: WebAuthnKind, rp: RelyingParty, trust: ()
       if (!isCeremonyState(raw) || typeof raw['user_handle'] !== 'string') return { type: 'continue', ...(await fresh(ctx)) }
       const userHandle = raw['user_handle']
       const checked = await checkAnswer<RegistrationResponseJSON>(input.response, 'webauthn.create', raw, rp, ctx.replay, ctx.now, authDataOfAttestation)
-      if (!checked.ok) return refuse(ctx, checked.reason === 'counter_regression' ? 'webauthn_cancelled' : checked.reason, checked.audit)
+      if (!checked.ok) return refuse(ctx, checked.reason, checked.audit)
       const { response, credentialId, authData } = checked.answer
       let info
       try {
