@@ -81,6 +81,7 @@ export const files = [
   'packages/oidc/test/journey_state.test.ts',
   'packages/oidc/test/code_payload.test.ts',
   'packages/ui/test/render.test.ts',
+  'packages/ui/test/webauthn_pages.test.ts',
   'packages/http/test/service_server.test.ts',
   'test/e2e/openid_client_journey.test.ts',
   'test/e2e/bad_input.test.ts',
