@@ -275,8 +275,9 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     // Careid stands in for the platform's test environments first; a deployment for real says live.
     apiEnvironment: pick('apiEnvironment') ?? 'int',
     apiRateLimit: pick('apiRateLimit') ?? '5',
-    // Test authenticators' attestation keys are public: trusted with the demo, not without it.
-    trustTestAuthenticators: pick('trustTestAuthenticators') ?? pick('demo') ?? true,
+    // Test authenticators' attestation keys are public: trusted with the demo, not without it (a bad
+    // demo setting is reported as itself).
+    trustTestAuthenticators: pick('trustTestAuthenticators') ?? !(pick('demo') === false || pick('demo') === 'false'),
     fidoMetadata: pick('fidoMetadata'),
   })
   if (!parsed.success) {
