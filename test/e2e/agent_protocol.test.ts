@@ -13,6 +13,7 @@ import { openContext } from '../../packages/cli/src/context.ts'
 import { seedDemoWorkforce } from '../../packages/cli/src/seed.ts'
 import { resolveSettings } from '../../packages/cli/src/settings.ts'
 import { Browser, form, type PageResult } from '../support/browser.ts'
+import { choosing } from '../support/journey.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { expectJsonError } from '../support/refusals.ts'
 import { addRp, authorizeUrl, redeem, type TestRp } from '../support/rp.ts'
@@ -255,7 +256,7 @@ describe('the Identity Agent protocol refuses abuse', () => {
   })
 
   async function smartcardPage(browser: Browser): Promise<PageResult> {
-    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', nonce: 'n', acr_values: 'AAL3_ANY' }))
+    const landing = await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', nonce: 'n', acr_values: 'AAL3_ANY' })), 'smartcard')
     assert.ok(landing.page, `expected the smartcard page, got a redirect to ${landing.location}`)
     assert.match(landing.page.html, /Sign in with your smartcard/)
     return landing.page
@@ -366,7 +367,7 @@ describe("removing a card where the organisation's policy is to lock", () => {
       return opened
     }
     async function signInWithTicket(cardSession: string) {
-      const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+      const landing = await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' })), 'smartcard')
       const page = landing.page
       assert.ok(page, `expected the smartcard page, got ${landing.location}`)
       const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
@@ -429,7 +430,7 @@ describe("removing a card where the organisation's policy is to lock", () => {
       return opened
     }
     async function codeWithTicket(cardSession: string, state: string) {
-      const page = (await browser.go(authorizeUrl(rp, { scope: 'openid', state, acr_values: 'AAL3_ANY' }))).page
+      const page = (await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', state, acr_values: 'AAL3_ANY' })), 'smartcard')).page
       assert.ok(page, 'expected the smartcard page')
       const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
       const f = form(page, '/authenticate')
@@ -477,7 +478,7 @@ describe('the sign-in page challenge', () => {
     const agent = await createAgentKey()
     const opened = await openCardSession(careid, card, agent)
     const browser = new Browser(careid.origin)
-    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+    const landing = await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' })), 'smartcard')
     const page = landing.page
     assert.ok(page)
     const value = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
@@ -571,7 +572,7 @@ describe('a sign-in journey left open while its session is locked or ends', () =
 
   /** The smartcard sign-in page of a new authorization, the ticket posted: where the browser lands. */
   async function signInWithCard(browser: Browser, card: TestCard, agent: Awaited<ReturnType<typeof createAgentKey>>, opened: { card_session: string }) {
-    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+    const landing = await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' })), 'smartcard')
     assert.ok(landing.page, `expected the smartcard page, got ${landing.location}`)
     const f = form(landing.page, '/authenticate')
     return redeem(rp, (await browser.go(f.action, { form: { ...f.fields, ticket: await identityAgentTicket(careid, card, agent, opened.card_session, challengeOf(landing.page)) } })).location)
@@ -609,7 +610,8 @@ describe('a sign-in journey left open while its session is locked or ends', () =
     const ended = await postJson(agentUrl(careid, path), {}, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
     assert.deepEqual(await ended.json(), { sessions_ended: 0, sessions_locked: 1 })
 
-    const posted = await postRole(browser, open, lockingRole)
+    // Back to sign-in: AAL3_ANY offers every AAL3 method, and the worker chooses the smartcard.
+    const posted = await choosing(browser, await postRole(browser, open, lockingRole), 'smartcard')
     assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
     assert.equal(posted.page?.status, 200)
     assert.match(posted.page?.html ?? '', /Sign in with your smartcard/)
@@ -640,7 +642,8 @@ describe('a sign-in journey left open while its session is locked or ends', () =
     // Past AAL3's 15-minute idle limit; the sign-in journey (30 minutes) is still open.
     clock.ahead = 16 * 60_000
     try {
-      const posted = await postRole(browser, open, pageRole)
+      // Back to sign-in: AAL3_ANY offers every AAL3 method, and the worker chooses the smartcard.
+      const posted = await choosing(browser, await postRole(browser, open, pageRole), 'smartcard')
       assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
       assert.equal(posted.page?.status, 200)
       assert.match(posted.page?.html ?? '', /Sign in with your smartcard/)

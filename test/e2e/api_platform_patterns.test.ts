@@ -20,7 +20,7 @@ import type { ApplicationRecord, PatientRecord } from '@careid/ports'
 import { Browser, form } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { password, person } from '../support/demo_people.ts'
-import { signIn } from '../support/journey.ts'
+import { signIn, choosing } from '../support/journey.ts'
 import { windowWithRoom } from '../support/rate_windows.ts'
 import { agentProof, agentUrl, createAgentKey, identityAgentTicket, issueTestCard, openCardSession, postJson } from '../support/smartcard.ts'
 
@@ -111,7 +111,7 @@ async function smartcardJourney(careid: TestCareid, app: TestApp, username: stri
   const chosen = await postJson(agentUrl(careid, path), { person_roleid: role }, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
   assert.equal(chosen.status, 200)
   const browser = new Browser(careid.origin)
-  const landing = await browser.go(authorizeUrl(careid, app, 'AAL3_ANY'))
+  const landing = await choosing(browser, await browser.go(authorizeUrl(careid, app, 'AAL3_ANY')), 'smartcard')
   const page = landing.page
   assert.ok(page, `expected the smartcard page, got a redirect to ${landing.location}`)
   const challenge = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { Browser, form } from '../support/browser.ts'
+import { choosing } from '../support/journey.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { expectJsonError } from '../support/refusals.ts'
 import { addRp, authorizeUrl, redeem, verifyJwt, type TestRp } from '../support/rp.ts'
@@ -62,7 +63,7 @@ describe('a sign-in made with a card session', () => {
 
   /** The browser signs in to `rp` with the card (a ticket made at the provider's time). */
   async function signIn(browser: Browser, holder: CardHolder) {
-    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+    const landing = await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' })), 'smartcard')
     assert.ok(landing.page, `expected the smartcard page, got ${landing.location}`)
     const challenge = /data-challenge="([^"]+)"/.exec(landing.page.html)?.[1] as string
     const ticket = await identityAgentTicket(careid, holder.card, holder.agent, holder.opened.card_session, challenge, { iat: nowS(), exp: nowS() + 60 })
@@ -165,7 +166,7 @@ describe('a sign-in made with a card session', () => {
       { status: 401, error: 'invalid_card_session' },
     )
     const browser = new Browser(careid.origin)
-    const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' }))
+    const landing = await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', state: 's', acr_values: 'AAL3_ANY' })), 'smartcard')
     assert.ok(landing.page)
     const challenge = /data-challenge="([^"]+)"/.exec(landing.page.html)?.[1] as string
     const f = form(landing.page, '/authenticate')
