@@ -17,6 +17,7 @@ import type { BrowserContext } from 'playwright-core'
 import type { AdminServices } from '@careid/admin'
 import type { AuditEvent } from '@careid/ports'
 import { adminServices } from '../../packages/cli/src/commands/admin.ts'
+import { assertAccessible } from '../support/axe.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
 import { launchChromium } from '../support/chromium.ts'
 import { person } from '../support/demo_people.ts'
@@ -95,6 +96,7 @@ describe('WebAuthn refusals in a real browser', { ...requires(chromium), concurr
     await startSignIn(copy, rp, 'AAL3_FIDO2', 'security_key')
     const text = await refusedWith(copy, 'Sign in to Test app Sign in with your security key')
     assert.match(text, /That security key could not be used: it may have been copied\. Contact your Registration Authority \(RA\)/)
+    await assertAccessible(copy.page, 'the security key page with a refusal')
     assert.equal(copy.page.url().startsWith(rp.redirect_uri), false)
     assert.equal(await signInCount(careid, 'security_key', 'counter_regression'), before + 1)
     const [entry] = await audited(careid, 'webauthn.counter_regression')
@@ -222,6 +224,7 @@ describe('WebAuthn with the test authenticators not trusted', { ...requires(chro
     const page = await enrolWithCode(tab, careid, admin, baseUrl(careid), worker.username, 'security_key', 'Add a security key')
     assert.equal(await heading(page), 'Add a security key')
     assert.match(await problem(page), /Careid cannot confirm this security key is a known, certified authenticator, which this way of signing in needs/)
+    await assertAccessible(page, 'the add-a-security-key page with a refusal')
     assert.deepEqual((await careid.context.store.credentials.listByPerson(worker.uid)).filter((c) => c.kind === 'webauthn'), [])
     const [entry] = await audited(careid, 'webauthn.attestation_not_trusted')
     assert.equal(entry?.subject, worker.uid)
