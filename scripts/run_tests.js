@@ -32,6 +32,7 @@ export const files = [
   'packages/pds/test/patient_api_http.test.ts',
   'packages/cli/test/seed.test.ts',
   'packages/cli/test/api_platform_settings.test.ts',
+  'packages/cli/test/webauthn_settings.test.ts',
   'packages/admin/test/admin_services.test.ts',
   'packages/apim/test/application.test.ts',
   'packages/apim/test/catalogue.test.ts',
