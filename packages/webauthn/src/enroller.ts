@@ -77,6 +77,8 @@ export function webAuthnEnroller(kind: WebAuthnKind, rp: RelyingParty, trust: ()
         return refuse(ctx, 'attestation_not_trusted', { why: (error as Error).message.slice(0, 200) })
       }
       if (info === undefined) return refuse(ctx, 'attestation_not_trusted', { why: 'attestation signature' })
+      // The record is found by the id the browser names at sign-in: it must be the one the authenticator attested.
+      if (info.credential.id !== credentialId) return refuse(ctx, 'webauthn_cancelled')
       const facts = attestationFacts(response.response.attestationObject, info.aaguid, authData.flags.be)
       const decision = decideLevel(facts, trust(), ctx.now)
       if (profile.aal3Only && decision.level < 3) return refuse(ctx, 'attestation_not_trusted', { aaguid: facts.aaguid, fmt: facts.fmt, why: decision.why ?? null })

@@ -72,6 +72,18 @@ describe('WebAuthn registration: the level a credential reaches', () => {
     assert.equal(w.store.rows.size, 0)
   })
 
+  it('refuses an answer naming another credential id than the one the authenticator attested', async () => {
+    const w = await world()
+    const result = await w.register('security_key', softKey({ ca: w.ca }), {
+      tamper: (response) => {
+        const r = response as { id: string; rawId: string }
+        r.id = r.rawId = 'c29tZW9uZS1lbHNlcy1jcmVkZW50aWFs'
+      },
+    })
+    assert.equal(result.type === 'failure' && result.reason, 'webauthn_cancelled')
+    assert.equal(w.store.rows.size, 0)
+  })
+
   it('keeps a synced passkey at AAL2 and a device-bound attested one at AAL3', async () => {
     const w = await world()
     const synced = await w.register('passkey', softKey({ attestation: 'none', backupEligible: true, backedUp: true }))
