@@ -1,9 +1,10 @@
 /**
  * Security keys, Windows Hello and passkeys in a real browser (headless Chromium), with its virtual
  * authenticators standing in for the devices (`ctap2` over `usb` for a security key, `internal` for
- * Windows Hello, `internal` with backup eligibility for a synced passkey): a Registration Authority's
- * enrolment code, the registration ceremony on Careid's page, then sign-in to an application, whose
- * ID token says the `acr`, `amr` and `authentication_assurance_level` each kind gives. The test
+ * Windows Hello and a device-bound passkey, `internal` with backup eligibility for a synced passkey):
+ * a Registration Authority's enrolment code, the registration ceremony on Careid's page, then
+ * sign-in to an application, whose ID token says the `acr`, `amr` and
+ * `authentication_assurance_level` each kind gives; and self-service from an AAL3 session. The test
  * authenticators' attestation is trusted here (the demo's default).
  */
 import assert from 'node:assert/strict'
@@ -48,8 +49,10 @@ describe('WebAuthn registration and sign-in in a real browser', { ...requires(ch
     ['security_key', 'Security key', virtualAuthenticators.securityKey, 'nurse.jones', 'AAL3_FIDO2', 'FIDO2', '3'],
     ['windows_hello', 'Windows Hello', virtualAuthenticators.platform, 'pharm.singh', 'AAL3_FIDO2', 'FIDO2', '3'],
     ['passkey', 'Passkey', virtualAuthenticators.syncedPasskey, 'reception.brown', 'AAL2_PASSKEY', 'PASSKEY', '2'],
+    ['passkey', 'Passkey', virtualAuthenticators.platform, 'dentist.walker', 'AAL3_PASSKEY', 'PASSKEY', '3'],
   ] as const) {
-    it(`registers a ${label.toLowerCase()} with an enrolment code and signs in with it: ${acr}, amr ${amr}, AAL${aal}`, async () => {
+    const what = kind === 'passkey' ? (aal === '2' ? 'synced passkey' : 'device-bound, attested passkey') : label.toLowerCase()
+    it(`registers a ${what} with an enrolment code and signs in with it: ${acr}, amr ${amr}, AAL${aal}`, async () => {
       const worker = person(username)
       const tab = await webAuthnTab(context)
       await tab.add(authenticator)
