@@ -24,7 +24,6 @@ import { totpPage } from '@careid/authenticators'
 import { bindAuthenticator, type AeadSecretBox, type Authenticator, type PersonStore, type StepResult } from '@careid/ports'
 import type { CareidPlugin } from '../../packages/cli/src/start.ts'
 import { Browser, form, radioValues, type Landing, type PageResult } from '../support/browser.ts'
-import { choosing } from '../support/journey.ts'
 import { freePort, startTestCareid, type TestCareid } from '../support/careid.ts'
 import { authorizeUrl, redeem, type TestRp } from '../support/rp.ts'
 
@@ -158,7 +157,7 @@ describe('the redirect-only handoff to the Identity Agent', () => {
       const page = shown(await browser.go(back.href))
       assert.equal(page.status, 200)
       assert.match(page.html, /How do you want to sign in\?/)
-      assert.deepEqual(radioValues(page, 'method').sort(), ['mobile', 'smartcard', 'totp'])
+      assert.deepEqual(radioValues(page, 'method').sort(), ['mobile', 'passkey', 'security_key', 'smartcard', 'totp', 'windows_hello'])
       // Once a journey: the choice page again, not another handoff.
       const again = shown(await browser.go(`${s.careid.issuer}/interaction/${interaction}`))
       assert.match(again.html, /How do you want to sign in\?/)
@@ -245,7 +244,8 @@ describe('the redirect-only handoff to the Identity Agent', () => {
 
     it('shows the smartcard page to a browser with no hint; once its ticket worked there, hands that browser off', async () => {
       const browser = new Browser(s.careid.origin)
-      const page = shown(await choosing(browser, await browser.go(authorizeUrl(s.rp, { scope: 'openid', state: 'st', acr_values: 'AAL3_ANY' })), 'smartcard'))
+      // AAL3_SMARTCARD: the smartcard is the one method offered, so its page comes at once.
+      const page = shown(await browser.go(authorizeUrl(s.rp, { scope: 'openid', state: 'st', acr_values: 'AAL3_SMARTCARD' })))
       assert.match(page.html, /Sign in with your smartcard/)
       const challenge = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
       const issued = await fetch(`${s.api.origin}/ticket?noauth=1`, { method: 'POST', headers: { origin: s.careid.origin, 'content-type': 'application/json' }, body: JSON.stringify({ challenge }) })
@@ -277,7 +277,7 @@ describe('the redirect-only handoff to the Identity Agent', () => {
     it('shows the smartcard page even to a browser whose agent ticket worked before', async () => {
       const browser = new Browser(s.careid.origin)
       for (const state of ['st-1', 'st-2']) {
-        const page = shown(await choosing(browser, await browser.go(authorizeUrl(s.rp, { scope: 'openid', state, acr_values: 'AAL3_ANY', prompt: 'login' })), 'smartcard'))
+        const page = shown(await browser.go(authorizeUrl(s.rp, { scope: 'openid', state, acr_values: 'AAL3_SMARTCARD', prompt: 'login' })))
         assert.match(page.html, /Sign in with your smartcard/)
         const challenge = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string
         const issued = await fetch(`${s.api.origin}/ticket?noauth=1`, { method: 'POST', headers: { origin: s.careid.origin, 'content-type': 'application/json' }, body: JSON.stringify({ challenge }) })

@@ -610,6 +610,7 @@ describe('a sign-in journey left open while its session is locked or ends', () =
     const ended = await postJson(agentUrl(careid, path), {}, { authorization: `Bearer ${opened.card_session_secret}`, 'agent-proof': await agentProof(careid, agent, path) })
     assert.deepEqual(await ended.json(), { sessions_ended: 0, sessions_locked: 1 })
 
+    // Back to sign-in: AAL3_ANY offers every AAL3 method, and the worker chooses the smartcard.
     const posted = await choosing(browser, await postRole(browser, open, lockingRole), 'smartcard')
     assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
     assert.equal(posted.page?.status, 200)
@@ -641,6 +642,7 @@ describe('a sign-in journey left open while its session is locked or ends', () =
     // Past AAL3's 15-minute idle limit; the sign-in journey (30 minutes) is still open.
     clock.ahead = 16 * 60_000
     try {
+      // Back to sign-in: AAL3_ANY offers every AAL3 method, and the worker chooses the smartcard.
       const posted = await choosing(browser, await postRole(browser, open, pageRole), 'smartcard')
       assert.equal(posted.location, undefined, 'no redirect to the application, so no code')
       assert.equal(posted.page?.status, 200)

@@ -143,7 +143,7 @@ describe('enrolment codes', { concurrency: 1 }, () => {
     const worker = person('new.starter')
     const before = await careid.context.store.credentials.listByPerson(worker.uid)
     await assert.rejects(admin.people.issueEnrolmentCode(worker.username, 'smartcard', { methods: careid.provider.enrolmentMethods() }, 'cli:test-ra'), {
-      message: 'no enrolment is offered for the method smartcard; codes can be issued for: totp',
+      message: 'no enrolment is offered for the method smartcard; codes can be issued for: totp, security_key, windows_hello, passkey',
     })
     assert.deepEqual(await careid.context.store.credentials.listByPerson(worker.uid), before)
   })

@@ -271,14 +271,14 @@ describe('the sign-in journey', () => {
       assert.equal(tokens.id.authentication_assurance_level, '2')
     })
 
-    it('"AAL2_OR_AAL3_ANY AAL1_USERPASS" offers every method; acr is the first requested class the method met', async () => {
+    it('"AAL2_OR_AAL3_ANY AAL1_USERPASS" offers all three; acr is the first requested class the method met', async () => {
       const requested = 'AAL2_OR_AAL3_ANY AAL1_USERPASS'
       // Password (AAL1) does not meet AAL2_OR_AAL3_ANY, so the second class is the one met.
       const taylor = person('midwife.taylor')
       const browser = new Browser(careid.origin)
       const choice = shown(await browser.go(url(rp, { scope: 'openid', acr_values: requested })))
       assert.equal(choice.status, 200)
-      assert.deepEqual(radioValues(choice, 'method'), ['password', 'totp', 'smartcard', 'mobile'])
+      assert.deepEqual(radioValues(choice, 'method'), ['password', 'totp', 'smartcard', 'security_key', 'windows_hello', 'passkey', 'mobile'])
       const byPassword = await signIn(browser, url(rp, { scope: 'openid', acr_values: requested }), { username: taylor.username, password: password(taylor), method: 'password' })
       const t1 = await redeem(rp, byPassword.location)
       assert.equal(t1.id.acr, 'AAL1_USERPASS')
@@ -323,7 +323,7 @@ describe('the sign-in journey', () => {
         assert.match(page.html, /<input class="nhsuk-radios__input" id="method"[^>]*value="password"/)
         assert.match(page.html, /<div class="nhsuk-form-group nhsuk-form-group--error">\s*<fieldset class="nhsuk-fieldset" aria-describedby="method-error">/)
         assert.match(page.html, /<span class="nhsuk-error-message" id="method-error">\s*<span class="nhsuk-u-visually-hidden">Error: <\/span>Select how you want to sign in\s*<\/span>/)
-        assert.deepEqual(radioValues(page, 'method'), ['password', 'totp', 'smartcard', 'mobile'])
+        assert.deepEqual(radioValues(page, 'method'), ['password', 'totp', 'smartcard', 'security_key', 'windows_hello', 'passkey', 'mobile'])
       }
       // The journey is still usable afterwards.
       const passwordPage = shown(await post(browser, choice, '/method', { method: 'password' }))
@@ -336,18 +336,31 @@ describe('the sign-in journey', () => {
       ['AAL3_ANY', 'AAL3_ANY'],
       ['no acr_values (CIS2 behaves as AAL3)', undefined],
     ] as const) {
-      it(`${name}: only the AAL3 methods are offered, the smartcard and the app on a tablet or phone`, async () => {
-        const landing = await new Browser(careid.origin).go(url(rp, { scope: 'openid', acr_values: acr }))
-        assert.equal(landing.location, undefined, 'no redirect to the client')
-        const page = shown(landing)
+      it(`${name}: only the AAL3 methods are offered (smartcard, security key, Windows Hello, passkey, the app on a tablet or phone)`, async () => {
+        const page = shown(await new Browser(careid.origin).go(url(rp, { scope: 'openid', acr_values: acr })))
         assert.equal(page.status, 200)
-        assert.deepEqual(radioValues(page, 'method'), ['smartcard', 'mobile'])
+        assert.deepEqual(radioValues(page, 'method'), ['smartcard', 'security_key', 'windows_hello', 'passkey', 'mobile'])
         assert.ok(!isPasswordForm(page))
       })
     }
 
     for (const [name, acr] of [
-      ['AAL3_FIDO2', 'AAL3_FIDO2'],
+      ['AAL3_SMARTCARD', 'AAL3_SMARTCARD'],
+      ['AAL3_N3_SMARTCARD', 'AAL3_N3_SMARTCARD'],
+    ] as const) {
+      it(`${name}: only a smartcard meets it, so Careid goes straight to the smartcard page`, async () => {
+        const landing = await new Browser(careid.origin).go(url(rp, { scope: 'openid', acr_values: acr }))
+        assert.equal(landing.location, undefined, 'no redirect to the client')
+        const page = shown(landing)
+        assert.equal(page.status, 200)
+        assert.equal(h1(page).replace(/\s+/g, ' '), 'Sign in to Ward app Sign in with your smartcard')
+        assert.deepEqual(radioValues(page, 'method'), [], 'nothing to choose')
+        assert.ok(!isPasswordForm(page))
+      })
+    }
+
+    for (const [name, acr] of [
+      ['AAL2_NHSMAIL', 'AAL2_NHSMAIL'],
     ] as const) {
       it(`${name}: a 403 page saying no available method meets the requirement, no redirect, no way forward`, async () => {
         const browser = new Browser(careid.origin)

@@ -26,7 +26,7 @@ import * as services from '../../packages/store/test/support/services.ts'
 import { startReceiver, type Receiver } from '../support/backchannel_receiver.ts'
 import { Browser, form, type PageResult } from '../support/browser.ts'
 import { startTestCareid, type TestCareid } from '../support/careid.ts'
-import { signIn } from '../support/journey.ts'
+import { signIn, choosing } from '../support/journey.ts'
 import { expectJsonError } from '../support/refusals.ts'
 import { authorizeUrl, baseUrl, callbackParams, redeem, userinfo, type RedeemedTokens, type TestRp } from '../support/rp.ts'
 import { agentProof, agentUrl, createAgentKey, identityAgentTicket, issueTestCard, openCardSession, postJson } from '../support/smartcard.ts'
@@ -149,7 +149,7 @@ async function smartcardSignIn(dep: Deployment, rp: Rp, username: string) {
   const agent = await createAgentKey()
   const opened = await openCardSession(dep.a, card, agent)
   const browser = new Browser(dep.a.origin)
-  const landing = await browser.go(authorizeUrl(rp, { scope: 'openid', acr_values: 'AAL3_ANY', state: 'st', nonce: 'n' }))
+  const landing = await choosing(browser, await browser.go(authorizeUrl(rp, { scope: 'openid', acr_values: 'AAL3_ANY', state: 'st', nonce: 'n' })), 'smartcard')
   const page = landing.page as PageResult
   assert.ok(page, `expected the smartcard page, got ${landing.location}`)
   const challenge = /data-challenge="([^"]+)"/.exec(page.html)?.[1] as string

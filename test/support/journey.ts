@@ -1,5 +1,5 @@
 /** Drives Careid's sign-in pages the way a person would, for end-to-end tests. */
-import { type Browser, form, type Landing, type PageResult } from './browser.ts'
+import { type Browser, form, type Landing, type PageResult, radioValues } from './browser.ts'
 
 export interface SignInOptions {
   username: string
@@ -54,12 +54,16 @@ export async function signIn(browser: Browser, url: string, options: SignInOptio
 }
 
 /**
- * Where `landing` leads once `method` is chosen, when it is the choice of method (more than one
- * method meets the request: AAL3_ANY offers every AAL3 method); any other landing as it is.
+ * Where the request offers several methods (AAL3_ANY: the smartcard, security keys, Windows Hello,
+ * passkeys), chooses `method` on the choice page and returns the journey's page after it;
+ * `landing` as it was when there is no choice to make.
  */
 export async function choosing(browser: Browser, landing: Landing, method: string): Promise<Landing> {
   const page = landing.page
-  if (page === undefined || !page.html.includes('/method"')) return landing
+  if (page === undefined || !radioValues(page, 'method').includes(method)) return landing
   const f = form(page, '/method')
-  return browser.go(f.action, { form: { ...f.fields, method } })
+  const chosen = await browser.go(f.action, { form: { ...f.fields, method } })
+  // The method's first step is shown in answer to the post; the journey's own address shows it too,
+  // and is the address the step's page is known by (its form posts under it).
+  return chosen.page === undefined ? chosen : browser.go(page.url)
 }

@@ -60,6 +60,9 @@ withData(program.command('start').description('run Careid (on the embedded store
   .option('--api-base-url <url>', 'where the API Platform\'s service is reached, default http://<host>:<api-port> (env CAREID_API_BASE_URL)')
   .option('--api-environment <name>', 'the API Platform environment played: outside live, the test parameters that shorten token lifetimes are honoured (default int; env CAREID_API_ENVIRONMENT)')
   .option('--api-rate-limit <n>', 'each application\'s calls to each API per second before 429 (default 5; env CAREID_API_RATE_LIMIT)')
+  .option('--trust-test-authenticators', "trust Chromium's virtual authenticators' attestation for AAL3 (their key is public; default with the demo only; env CAREID_TRUST_TEST_AUTHENTICATORS)")
+  .option('--no-trust-test-authenticators', 'do not trust the test authenticators, even with the demo')
+  .option('--fido-metadata <file>', 'a FIDO Metadata Service (MDS3) blob file: the hardware authenticators trusted for AAL3, verified at start (env CAREID_FIDO_METADATA)')
   .addOption(new Option('--only <part>', 'serve only the provider or only the API Platform, on the same store (env CAREID_ONLY)').choices(['provider', 'api']))
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))

@@ -5,6 +5,7 @@
  * accepting and finishes requests in flight while background work stops and the outbox claims are
  * released, then the store's connections close.
  */
+import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { hostname } from 'node:os'
 import { defaultAuthenticators, defaultEnrolment } from '@careid/authenticators'
@@ -12,10 +13,11 @@ import { createDirectory } from '@careid/domain'
 import { buildServer, createMetrics, createMetricsServer, createPageRenderer } from '@careid/http'
 import type { CardAuthority } from '@careid/cards'
 import { createProvider, defaultConfig, type Provider, type ProviderConfig, type ProviderDeps } from '@careid/oidc'
-import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store } from '@careid/ports'
+import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store, WebAuthnContext } from '@careid/ports'
 import type { PopulationOptions } from '@careid/pds'
 import { smartcardPlugin } from '@careid/smartcard'
 import { mobilePlugin, type MobileContext } from '@careid/mobile'
+import { loadMdsBlob, MetadataError, webAuthnPlugin, type MdsBlob } from '@careid/webauthn'
 import type { FastifyInstance } from 'fastify'
 import { serveApiPlatform, type RunningApiPlatform } from './api_platform.ts'
 import { openContext, StartupError, type CareidContext } from './context.ts'
@@ -53,6 +55,28 @@ function cardContext(store: Store): CardContext {
 /** The store parts the mobile app plugin uses. */
 function mobileContext(store: Store): MobileContext {
   return { people: store.people, credentials: store.credentials, interactions: store.interactions, replay: store.replay, rates: store.rates, audit: store.audit, transaction: (work) => store.transaction(work) }
+}
+
+/** The store parts the WebAuthn plugin uses. */
+function webAuthnContext(store: Store): WebAuthnContext {
+  return { credentials: store.credentials, replay: store.replay, audit: store.audit }
+}
+
+/** The operator's FIDO metadata blob, verified now: one that does not verify stops the start, saying why. */
+function fidoMetadata(file: string | undefined, now: number): MdsBlob | undefined {
+  if (file === undefined) return undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new StartupError(`--fido-metadata ${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`)
+  }
+  try {
+    return loadMdsBlob(text, now)
+  } catch (error) {
+    if (error instanceof MetadataError) throw new StartupError(`--fido-metadata ${file}: ${error.message}`)
+    throw error
+  }
 }
 
 export interface StartOptions {
@@ -216,7 +240,13 @@ export function composeProvider(
     verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
   })
   const mobile = mobilePlugin({ provider, store: mobileContext(context.store), directory, now })
-  const plugins = [smartcard, mobile, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
+  const webauthn = webAuthnPlugin({
+    issuer: provider.config.issuer,
+    store: webAuthnContext(context.store),
+    trustTestAuthenticators: settings.trustTestAuthenticators,
+    metadata: fidoMetadata(settings.fidoMetadata, now()),
+  })
+  const plugins = [smartcard, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, webauthn, mobile, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
   for (const plugin of plugins) {
     for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
     for (const enroller of plugin.enrollers ?? []) provider.registerEnroller(enroller)

@@ -80,6 +80,46 @@ export interface SmartcardPage {
   back?: string | undefined
 }
 
+/** The kinds of WebAuthn credential: a security key, Windows Hello, a passkey. */
+export type WebAuthnKind = 'security_key' | 'windows_hello' | 'passkey'
+
+/**
+ * Sign in with a security key, Windows Hello or a passkey: the page's script (served from 'self')
+ * runs the browser's WebAuthn get with `options` (PublicKeyCredentialRequestOptionsJSON) and posts
+ * the answer as `response`.
+ */
+export interface WebAuthnPage {
+  page: 'webauthn'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  kind: WebAuthnKind
+  method_label: string
+  /** JSON, given to the script in a data- attribute. */
+  options: string
+  alternatives: string[]
+  retry: string
+  error?: 'webauthn_cancelled' | 'unknown_credential' | 'counter_regression' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified' | 'method_not_accepted' | undefined
+  back?: string | undefined
+}
+
+/** Register a security key, Windows Hello or a passkey (the account area): WebAuthn create with `options`. */
+export interface WebAuthnRegisterPage {
+  page: 'webauthn_register'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  kind: WebAuthnKind
+  method_label: string
+  /** JSON (PublicKeyCredentialCreationOptionsJSON), given to the script in a data- attribute. */
+  options: string
+  /** The highest level this registration may give (its grant's). */
+  max_aal: number
+  retry: string
+  error?: 'webauthn_cancelled' | 'unknown_credential' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified' | 'attestation_not_trusted' | 'method_not_accepted' | undefined
+  back?: string | undefined
+}
+
 /**
  * The mobile app's first step: the username whose registered tablet or phone is asked to approve
  * (prefilled from login_hint), and why the last request came to nothing, if it did.
@@ -280,6 +320,8 @@ export type Page =
   | SmartcardPage
   | MobileUsernamePage
   | MobileWaitPage
+  | WebAuthnPage
+  | WebAuthnRegisterPage
   | SelectRolePage
   | ErrorPage
   | ConfirmSignOutPage

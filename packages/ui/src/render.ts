@@ -109,6 +109,8 @@ const templates: { [K in Page['page']]: string } = {
   smartcard: 'smartcard.njk',
   mobile_username: 'mobile_username.njk',
   mobile_wait: 'mobile_wait.njk',
+  webauthn: 'webauthn.njk',
+  webauthn_register: 'webauthn_register.njk',
   select_role: 'select_role.njk',
   error: 'error.njk',
   confirm_sign_out: 'confirm_sign_out.njk',
