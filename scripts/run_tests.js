@@ -76,6 +76,7 @@ export const files = [
   'packages/oidc/test/keys/key_service.test.ts',
   'packages/oidc/test/journey_state.test.ts',
   'packages/oidc/test/code_payload.test.ts',
+  'packages/oidc/test/journey_remembered_method.test.ts',
   'packages/ui/test/render.test.ts',
   'packages/http/test/service_server.test.ts',
   'test/e2e/openid_client_journey.test.ts',

@@ -1,6 +1,6 @@
 /**
  * The cookies: the SSO session (its secret; the store keeps only a hash), the browser binding for
- * sign-in journeys, and the handoff hint. HttpOnly, SameSite=Lax (a cross-site POST carries
+ * sign-in journeys, the handoff hint and the method last signed in with. HttpOnly, SameSite=Lax (a cross-site POST carries
  * neither, which with the per-journey token stops login CSRF), Secure whenever the issuer is https.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -13,6 +13,11 @@ export const browserCookie = 'careid_browser'
  * "nothing to give". Long-lived, as the program stays installed.
  */
 export const handoffCookie = 'careid_handoff'
+/**
+ * "This browser last signed in with this method": its id, nothing else (no secret, nothing about
+ * the person), so the next sign-in can start with it. Long-lived, as the hint is.
+ */
+export const lastMethodCookie = 'careid_method'
 /** RFC 6265bis caps a cookie's lifetime at 400 days. */
 const handoffHintMaxAgeS = 400 * 24 * 60 * 60
 const methodId = /^[A-Za-z0-9_-]{1,40}$/
@@ -48,4 +53,16 @@ export function readHandoffHints(request: FastifyRequest): string[] {
 export function setHandoffHint(reply: FastifyReply, policy: CookiePolicy, hints: readonly string[], method: string): void {
   const ids = [...new Set([...hints, method])].filter((id) => methodId.test(id)).sort()
   reply.setCookie(handoffCookie, ids.join('.'), { httpOnly: true, sameSite: 'lax', secure: policy.secure, path: policy.path, maxAge: handoffHintMaxAgeS })
+}
+
+/** The method the browser last signed in with, if the cookie names one (anything else is ignored). */
+export function readLastMethod(request: FastifyRequest): string | undefined {
+  const value = readCookie(request, lastMethodCookie)
+  return value !== undefined && methodId.test(value) ? value : undefined
+}
+
+/** Remembers `method` as the one this browser last signed in with. */
+export function setLastMethod(reply: FastifyReply, policy: CookiePolicy, method: string): void {
+  if (!methodId.test(method)) return
+  reply.setCookie(lastMethodCookie, method, { httpOnly: true, sameSite: 'lax', secure: policy.secure, path: policy.path, maxAge: handoffHintMaxAgeS })
 }
