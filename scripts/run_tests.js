@@ -86,6 +86,7 @@ export const files = [
   'test/e2e/cors.test.ts',
   'test/e2e/journey_policies.test.ts',
   'test/e2e/remembered_method.test.ts',
+  'test/e2e/step_up.test.ts',
   'test/e2e/sessions.test.ts',
   'test/e2e/session_end.test.ts',
   'test/e2e/claims.test.ts',
