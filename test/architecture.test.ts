@@ -28,7 +28,7 @@ const layers: Record<string, Layer> = {
   domain: { careid: ['ports'], npm: [], builtins: true },
   oidc: { careid: ['ports', 'domain'], npm: ['jose'], builtins: true },
   // The plugins: they implement ports and may use the core; the core never imports them.
-  authenticators: { careid: ['ports', 'domain', 'oidc'], npm: ['@node-rs/argon2', 'jose', 'otpauth'], builtins: true },
+  authenticators: { careid: ['ports', 'domain', 'oidc'], npm: ['@node-rs/argon2', 'jose', 'otpauth', 'qrcode'], builtins: true },
   // The smartcard authenticator and the provider's side of the Identity Agent protocol, with its routes.
   smartcard: { careid: ['ports', 'domain', 'oidc'], npm: ['jose'], builtins: true },
   cards: { careid: ['ports', 'domain', 'oidc'], npm: ['@peculiar/x509', 'pkcs11js', 'reflect-metadata', 'zod'], builtins: true },

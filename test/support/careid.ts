@@ -37,7 +37,7 @@ export async function startTestCareid(
     issuer?: (origin: string) => string
     config?: Partial<ProviderConfig>
     /** By default /metrics is served on the main port behind a random token, which `metrics()` sends. */
-    settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit' | 'metricsPort' | 'metricsHost' | 'metricsToken' | 'only' | 'apiEnvironment' | 'apiRateLimit'>
+    settings?: Pick<SettingsInput, 'signInRateLimit' | 'tokenRateLimit' | 'metricsPort' | 'metricsHost' | 'metricsToken' | 'only' | 'apiEnvironment' | 'apiRateLimit' | 'trustTestAuthenticators' | 'fidoMetadata'>
     /** A test may prepare the data directory first (e.g. a card authority made in the past). */
     dataDir?: string
     /** The provider's clock, for a test that moves time on instead of waiting. */

@@ -17,6 +17,7 @@ export { auditEntry, canonicalJson, digestOf, type Change } from './audit_entry.
 export type { IssueTokenCard, IssueVirtualCard, RevokedCard } from './cards.ts'
 export type { RegisteredClient } from './clients.ts'
 export type { AdminDeps } from './deps.ts'
+export type { EnrolmentCode } from './people.ts'
 export { AdminRefusal } from './refusal.ts'
 
 export function createAdminServices(deps: AdminDeps) {

@@ -2,7 +2,7 @@
  * The enrolment port for the credentials kept in the store's credential table (password, TOTP):
  * register through the authenticator's own enrolment, list and remove by kind, for one person.
  */
-import type { CredentialContext, CredentialRecord, EnrolledCredential, Enrolment } from '@careid/ports'
+import type { CredentialContext, CredentialKind, CredentialRecord, EnrolledCredential, Enrolment } from '@careid/ports'
 import { enrolPassword } from './password/enrol.ts'
 import { PASSWORD_KIND } from './password/form.ts'
 import { TOTP_KIND } from './totp/authenticator.ts'
@@ -48,4 +48,26 @@ export function totpEnrolment(parts: Pick<CredentialContext, 'credentials' | 'se
     ...byKind(parts, TOTP_KIND),
     register: (uid, input, now) => enrolTotp(parts, parts.secrets, uid, now, input.label ?? uid),
   }
+}
+
+/**
+ * The password and authenticator-app credentials as a person sees and removes them on their sign-in
+ * methods page. The app is the second step after the password, so the password is not removed
+ * while the person holds an app (remove the app first); the account area keeps the last one.
+ */
+export function credentialKinds(parts: Credentials): CredentialKind[] {
+  const passwords = byKind(parts, PASSWORD_KIND)
+  const apps = byKind(parts, TOTP_KIND)
+  return [
+    {
+      kind: PASSWORD_KIND,
+      label: 'Password',
+      list: passwords.list,
+      async remove(uid, id) {
+        if ((await apps.list(uid)).length > 0) return false
+        return passwords.remove(uid, id)
+      },
+    },
+    { kind: TOTP_KIND, label: 'Authenticator app', ...apps },
+  ]
 }

@@ -2,9 +2,11 @@
  * Authenticators: the password and TOTP authenticators, with their enrolment (the enrolment port)
  * and hashing helpers. They work on a person's stored credentials (`CredentialContext`).
  */
-import { bindAuthenticator, type Authenticator, type CredentialContext } from '@careid/ports'
+import { bindAuthenticator, bindEnroller, type Authenticator, type CredentialContext, type CredentialKind, type Enroller } from '@careid/ports'
+import { credentialKinds } from './enrolment.ts'
 import { passwordAuthenticator } from './password/authenticator.ts'
 import { totpAuthenticator } from './totp/authenticator.ts'
+import { totpEnroller } from './totp/enroller.ts'
 
 export type { LockoutPolicy } from './lockout.ts'
 export { DEFAULT_LOCKOUT } from './lockout.ts'
@@ -19,9 +21,15 @@ export { TOTP_KIND, totpAuthenticator, totpPage } from './totp/authenticator.ts'
 export { currentTotpCode } from './totp/code.ts'
 export type { TotpEnrolment } from './totp/enrol.ts'
 export { enrolTotp } from './totp/enrol.ts'
-export { passwordEnrolment, totpEnrolment } from './enrolment.ts'
+export { credentialKinds, passwordEnrolment, totpEnrolment } from './enrolment.ts'
+export { totpEnroller, totpEnrolPage } from './totp/enroller.ts'
 
 /** The authenticators Careid offers out of the box, with default options: password and TOTP, bound to the credential store parts. */
 export function defaultAuthenticators(parts: CredentialContext): Authenticator[] {
   return [bindAuthenticator(passwordAuthenticator(), parts), bindAuthenticator(totpAuthenticator(), parts)]
+}
+
+/** The built-in enrollers (the authenticator app) and credential kinds (password, app), bound to the credential store parts, for the account area. */
+export function defaultEnrolment(parts: CredentialContext): { enrollers: Enroller[]; credentialKinds: CredentialKind[] } {
+  return { enrollers: [bindEnroller(totpEnroller(), parts)], credentialKinds: credentialKinds(parts) }
 }

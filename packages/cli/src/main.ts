@@ -7,7 +7,7 @@ import { addApp, listApps, removeApp, showApp, type AddAppFlags } from './comman
 import { addClient, listClients, removeClient, showClient, type AddClientFlags } from './commands/clients.ts'
 import { listKeys, rotateKeys } from './commands/keys.ts'
 import { migrate } from './commands/migrate.ts'
-import { listPeople, showPerson, unlockPerson } from './commands/people.ts'
+import { enrolPerson, listPeople, showPerson, unlockPerson, type EnrolFlags } from './commands/people.ts'
 import { UsageError } from './commands/usage_error.ts'
 import { resolveSettings, SettingsError, type SettingsInput } from './settings.ts'
 
@@ -60,6 +60,9 @@ withData(program.command('start').description('run Careid (on the embedded store
   .option('--api-base-url <url>', 'where the API Platform\'s service is reached, default http://<host>:<api-port> (env CAREID_API_BASE_URL)')
   .option('--api-environment <name>', 'the API Platform environment played: outside live, the test parameters that shorten token lifetimes are honoured (default int; env CAREID_API_ENVIRONMENT)')
   .option('--api-rate-limit <n>', 'each application\'s calls to each API per second before 429 (default 5; env CAREID_API_RATE_LIMIT)')
+  .option('--trust-test-authenticators', "trust Chromium's virtual authenticators' attestation for AAL3 (their key is public; default with the demo only; env CAREID_TRUST_TEST_AUTHENTICATORS)")
+  .option('--no-trust-test-authenticators', 'do not trust the test authenticators, even with the demo')
+  .option('--fido-metadata <file>', 'a FIDO Metadata Service (MDS3) blob file: the hardware authenticators trusted for AAL3, verified at start (env CAREID_FIDO_METADATA)')
   .addOption(new Option('--only <part>', 'serve only the provider or only the API Platform, on the same store (env CAREID_ONLY)').choices(['provider', 'api']))
   // Loaded on demand: the admin commands need none of the server stack.
   .action(async (flags: SettingsInput) => (await import('./commands/start.ts')).startCommand(flags))
@@ -118,6 +121,12 @@ people
   .command('unlock <uid-or-username>')
   .description('unlock a password locked after 100 failed attempts in a row, keeping the password')
   .action(admin((ctx, who: string) => unlockPerson(ctx, who, out)))
+people
+  .command('enrol <uid-or-username>')
+  .description('issue a one-time enrolment code for a person to set up a sign-in method at {issuer}/account/enrol')
+  .requiredOption('--method <method-id>', 'the sign-in method it sets up, e.g. totp (authenticator app)')
+  .option('--hours <hours>', 'how long the code lasts, at most and by default 72')
+  .action(admin((ctx, who: string, flags: EnrolFlags) => enrolPerson(ctx, who, flags, out)))
 
 const sessions = withData(program.command('sessions').description('sign-ins (SSO sessions)'))
 sessions

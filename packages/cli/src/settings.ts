@@ -64,6 +64,13 @@ export interface Settings {
   apiEnvironment: string
   /** Each application's calls to each API per second, before 429 (the platform's default is 5). */
   apiRateLimit: number
+  /**
+   * Trust the attestation of Chromium's virtual authenticators for AAL3 security keys, Windows
+   * Hello and passkeys. Their key is public: on by default with the demo only, never in production.
+   */
+  trustTestAuthenticators: boolean
+  /** A FIDO Metadata Service (MDS3) blob file, verified and loaded at start: the hardware authenticators trusted for AAL3. */
+  fidoMetadata?: string | undefined
 }
 
 export interface SettingsInput {
@@ -95,6 +102,9 @@ export interface SettingsInput {
   apiStatusKey?: string | undefined
   apiEnvironment?: string | undefined
   apiRateLimit?: string | undefined
+  /** false from --no-trust-test-authenticators; the environment gives a string. */
+  trustTestAuthenticators?: boolean | string | undefined
+  fidoMetadata?: string | undefined
 }
 
 /** A whole number from a flag or variable (a string), between `min` and `max`. */
@@ -142,6 +152,11 @@ const schema = z.object({
   apiStatusKey: optionalString((v) => v.length >= 16, 'must be at least 16 characters'),
   apiEnvironment: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an environment name such as int, internal-dev, sandbox or live (lowercase letters, digits and -)')),
   apiRateLimit: wholeNumber(1, 1_000_000),
+  trustTestAuthenticators: z.pipe(
+    z.transform((v: unknown) => (v === 'true' ? true : v === 'false' ? false : v)),
+    z.boolean({ error: 'must be true or false' }),
+  ),
+  fidoMetadata: z.optional(z.string().check(z.minLength(1, 'must not be empty'))),
 })
 
 const envNames: Record<keyof SettingsInput, string> = {
@@ -167,6 +182,8 @@ const envNames: Record<keyof SettingsInput, string> = {
   apiStatusKey: 'CAREID_API_STATUS_KEY',
   apiEnvironment: 'CAREID_API_ENVIRONMENT',
   apiRateLimit: 'CAREID_API_RATE_LIMIT',
+  trustTestAuthenticators: 'CAREID_TRUST_TEST_AUTHENTICATORS',
+  fidoMetadata: 'CAREID_FIDO_METADATA',
   // The names hosting platforms and tools already use for these.
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
@@ -258,6 +275,9 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     // Careid stands in for the platform's test environments first; a deployment for real says live.
     apiEnvironment: pick('apiEnvironment') ?? 'int',
     apiRateLimit: pick('apiRateLimit') ?? '5',
+    // Test authenticators' attestation keys are public: trusted with the demo, not without it.
+    trustTestAuthenticators: pick('trustTestAuthenticators') ?? pick('demo') ?? true,
+    fidoMetadata: pick('fidoMetadata'),
   })
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -317,5 +337,7 @@ export function resolveSettings(flags: SettingsInput, env: NodeJS.ProcessEnv = p
     apiStatusKey: s.apiStatusKey,
     apiEnvironment: s.apiEnvironment,
     apiRateLimit: s.apiRateLimit,
+    trustTestAuthenticators: s.trustTestAuthenticators,
+    fidoMetadata: s.fidoMetadata === undefined ? undefined : resolve(s.fidoMetadata),
   }
 }

@@ -5,16 +5,18 @@
  * accepting and finishes requests in flight while background work stops and the outbox claims are
  * released, then the store's connections close.
  */
+import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { hostname } from 'node:os'
-import { defaultAuthenticators } from '@careid/authenticators'
+import { defaultAuthenticators, defaultEnrolment } from '@careid/authenticators'
 import { createDirectory } from '@careid/domain'
 import { buildServer, createMetrics, createMetricsServer, createPageRenderer } from '@careid/http'
 import type { CardAuthority } from '@careid/cards'
-import { createProvider, defaultConfig, type Provider, type ProviderConfig } from '@careid/oidc'
-import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store } from '@careid/ports'
+import { createProvider, defaultConfig, type Provider, type ProviderConfig, type ProviderDeps } from '@careid/oidc'
+import type { AeadSecretBox, AuthenticatorPlugin, CardContext, CredentialContext, SecretBox, Store, WebAuthnContext } from '@careid/ports'
 import type { PopulationOptions } from '@careid/pds'
 import { smartcardPlugin } from '@careid/smartcard'
+import { loadMdsBlob, MetadataError, webAuthnPlugin, type MdsBlob } from '@careid/webauthn'
 import type { FastifyInstance } from 'fastify'
 import { serveApiPlatform, type RunningApiPlatform } from './api_platform.ts'
 import { openContext, StartupError, type CareidContext } from './context.ts'
@@ -47,6 +49,28 @@ export function credentialContext(store: Store, secrets: SecretBox): CredentialC
 /** The store parts the smartcard plugin uses. */
 function cardContext(store: Store): CardContext {
   return { cards: store.cards, interactions: store.interactions, replay: store.replay, people: store.people, audit: store.audit }
+}
+
+/** The store parts the WebAuthn plugin uses. */
+function webAuthnContext(store: Store): WebAuthnContext {
+  return { credentials: store.credentials, replay: store.replay, audit: store.audit }
+}
+
+/** The operator's FIDO metadata blob, verified now: one that does not verify stops the start, saying why. */
+function fidoMetadata(file: string | undefined, now: number): MdsBlob | undefined {
+  if (file === undefined) return undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new StartupError(`--fido-metadata ${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`)
+  }
+  try {
+    return loadMdsBlob(text, now)
+  } catch (error) {
+    if (error instanceof MetadataError) throw new StartupError(`--fido-metadata ${file}: ${error.message}`)
+    throw error
+  }
 }
 
 export interface StartOptions {
@@ -84,41 +108,8 @@ async function serve(
     await seedDemoPopulation(context.store.patients, demoPopulation)
   }
   const metrics = createMetrics()
-  // The card authority (its key sealed like the signing keys) is opened when a card is first
-  // presented, or made then if no node or `careid cards` has made it yet; every node loads the same
-  // one. Until then its X.509 library is not loaded at all: most nodes' memory never holds it.
-  let cardAuthority: Promise<CardAuthority> | undefined
-  const openAuthority = () =>
-    (cardAuthority ??= import('@careid/cards')
-      .then(({ openCardAuthority }) => openCardAuthority({ cards: context.store.cards, people: context.store.people, secrets: context.secrets as AeadSecretBox }))
-      // A store that failed mid-way is asked again by the next card, not remembered as failed.
-      .catch((error: unknown) => {
-        cardAuthority = undefined
-        throw error
-      }))
-  const directory = createDirectory()
-  const provider = createProvider({
-    store: context.store,
-    keys: context.keys,
-    directory,
-    authenticators: defaultAuthenticators(credentialContext(context.store, context.secrets)),
-    config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, agentHandoff: settings.agentHandoff, ...overrides },
-    node: `${hostname()}:${process.pid}`,
-    now,
-    metrics: metrics.logout,
-    events: context.events,
-  })
-  const smartcard = smartcardPlugin({
-    provider,
-    store: cardContext(context.store),
-    directory,
-    now,
-    verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
-    unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
-    verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
-  })
-  const plugins = [smartcard, ...extraPlugins.map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
-  for (const plugin of plugins) for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
+  const { provider, plugins } = composeProvider(settings, context, { overrides, now, extraPlugins, metrics: metrics.logout })
+  await provider.registerAccountClient()
   const app = await buildServer({
     provider,
     metrics,
@@ -195,6 +186,65 @@ async function serve(
       await context.close().catch((error: unknown) => app.log.warn({ err_detail: (error as Error).message }, 'store not closed cleanly'))
     })())
   return { app, context, demo, provider, api, stop }
+}
+
+/**
+ * The provider with every plugin's authenticators, enrollers and credential kinds registered on it:
+ * what `careid start` serves, and what commands ask about what is offered (the methods an RA may
+ * issue an enrolment code for). Plugins are wired here, in the order the method choice lists them.
+ */
+export function composeProvider(
+  settings: Settings,
+  context: CareidContext,
+  options: { overrides?: Partial<ProviderConfig>; now: () => number; extraPlugins?: readonly CareidPlugin[]; metrics?: ProviderDeps['metrics'] },
+): { provider: Provider; plugins: AuthenticatorPlugin[] } {
+  const now = options.now
+  // The card authority (its key sealed like the signing keys) is opened when a card is first
+  // presented, or made then if no node or `careid cards` has made it yet; every node loads the same
+  // one. Until then its X.509 library is not loaded at all: most nodes' memory never holds it.
+  let cardAuthority: Promise<CardAuthority> | undefined
+  const openAuthority = () =>
+    (cardAuthority ??= import('@careid/cards')
+      .then(({ openCardAuthority }) => openCardAuthority({ cards: context.store.cards, people: context.store.people, secrets: context.secrets as AeadSecretBox }))
+      // A store that failed mid-way is asked again by the next card, not remembered as failed.
+      .catch((error: unknown) => {
+        cardAuthority = undefined
+        throw error
+      }))
+  const directory = createDirectory()
+  const provider = createProvider({
+    store: context.store,
+    keys: context.keys,
+    directory,
+    authenticators: defaultAuthenticators(credentialContext(context.store, context.secrets)),
+    config: { ...defaultConfig(settings.issuer), agentOrigin: settings.agentOrigin, agentHandoff: settings.agentHandoff, ...options.overrides },
+    node: `${hostname()}:${process.pid}`,
+    now: options.now,
+    metrics: options.metrics,
+    events: context.events,
+  })
+  const smartcard = smartcardPlugin({
+    provider,
+    store: cardContext(context.store),
+    directory,
+    now,
+    verifyCard: async (pem, now) => (await openAuthority()).verifyCardCertificate(pem, now),
+    unlockVirtualCard: async (card, challenge) => (await openAuthority()).passcodeCheck(card, challenge),
+    verifyLockReport: async (card, challenge, signature) => (await openAuthority()).verifyLockReport(card, challenge, signature),
+  })
+  const webauthn = webAuthnPlugin({
+    issuer: provider.config.issuer,
+    store: webAuthnContext(context.store),
+    trustTestAuthenticators: settings.trustTestAuthenticators,
+    metadata: fidoMetadata(settings.fidoMetadata, now()),
+  })
+  const plugins = [smartcard, webauthn, { authenticators: [], ...defaultEnrolment(credentialContext(context.store, context.secrets)) }, ...(options.extraPlugins ?? []).map((plugin) => plugin({ provider, store: context.store, secrets: context.secrets, now }))]
+  for (const plugin of plugins) {
+    for (const authenticator of plugin.authenticators) provider.registerAuthenticator(authenticator)
+    for (const enroller of plugin.enrollers ?? []) provider.registerEnroller(enroller)
+    for (const kind of plugin.credentialKinds ?? []) provider.registerCredentialKind(kind)
+  }
+  return { provider, plugins }
 }
 
 export interface RunningApiNode {

@@ -39,7 +39,7 @@ export function createMetrics(): Metrics {
 }
 
 /** The authenticators' ids. */
-const methods = new Set(['password', 'totp', 'smartcard'])
+const methods = new Set(['password', 'totp', 'smartcard', 'security_key', 'windows_hello', 'passkey'])
 /** `success` and the authenticators' failure reasons (AuthenticationError). */
 const signInResults = new Set([
   'success',
@@ -54,6 +54,13 @@ const signInResults = new Set([
   'card_not_valid',
   'card_session_ended',
   'method_not_accepted',
+  'webauthn_cancelled',
+  'unknown_credential',
+  'counter_regression',
+  'wrong_origin',
+  'challenge_replayed',
+  'user_not_verified',
+  'attestation_not_trusted',
 ])
 /**
  * The wire error codes Careid sends: OAuth 2.0 and OpenID Connect's, then the Identity Agent

@@ -56,6 +56,11 @@ export interface RateLimiter {
    * `username` is the one posted when the journey's current step asks for it, else undefined.
    */
   signIn(request: FastifyRequest, interactionId: string, username: string | undefined): Promise<void>
+  /**
+   * Counts a post of the enrolment code form, per client address alone (the username typed is not
+   * trusted to name a count); throws TooManyRequests over the limit.
+   */
+  enrolmentCode(request: FastifyRequest): Promise<void>
   /** Counts a token request; throws TooManyRequests over the limit. */
   token(request: FastifyRequest, params: RawParams): Promise<void>
 }
@@ -73,6 +78,9 @@ export function createRateLimiter(counter: RateCounter, limits: RateLimits, now:
       const typed = (username ?? '').trim().toLowerCase()
       const who = typed === '' ? ['journey', interactionId] : ['username', typed]
       return count(limits.signIn, rateKey('sign-in', ...who, request.ip), 'wait a minute, then try again')
+    },
+    enrolmentCode(request) {
+      return count(limits.signIn, rateKey('enrolment-code', request.ip), 'wait a minute, then try again')
     },
     token(request, params) {
       const client = claimedClientId(params, request.headers.authorization) ?? ''

@@ -19,6 +19,7 @@ import { registerHttpMetrics, type Metrics } from './metrics.ts'
 import { createRateLimiter, type RateLimits } from './rate_limit.ts'
 import { createPageRenderer } from './pages.ts'
 import { sendErrorPage, sendJsonError, sendNotFound, toOAuthError } from './render_error.ts'
+import { accountRoutes } from './routes/account.ts'
 import { interactionRoutes } from './routes/interaction.ts'
 import { operationsRoutes } from './routes/operations.ts'
 import { pluginRoutes } from './routes/plugins.ts'
@@ -137,6 +138,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerCors(app, { endpoints: options.provider.endpoints, clients: options.provider.clients })
   await app.register(protocolRoutes, { provider: options.provider, base, cookies, render, limiter })
   await app.register(interactionRoutes, { provider: options.provider, base, cookies, render, limiter })
+  await app.register(accountRoutes, { provider: options.provider, base, cookies, render, limiter })
   await app.register(pluginRoutes, { routes: options.pluginRoutes ?? [], base })
   await app.register(operationsRoutes, { ready: options.ready, metrics: options.metrics, metricsToken: options.metricsToken })
   return app

@@ -42,6 +42,38 @@ export function stepPageOf(step: StepView, frame: StepFrame): PageModel {
         retry: frame.retry,
         error: step.error,
       }
+    case 'webauthn':
+      return {
+        page: 'webauthn',
+        ...common,
+        kind: step.data?.kind ?? 'passkey',
+        method_label: frame.method.label,
+        options: step.data?.options ?? '',
+        alternatives: frame.alternatives.map((m) => m.label),
+        retry: frame.retry,
+        error: step.error,
+      }
+    case 'webauthn_register':
+      return {
+        page: 'webauthn_register',
+        ...common,
+        kind: step.data?.kind ?? 'passkey',
+        method_label: frame.method.label,
+        options: step.data?.options ?? '',
+        max_aal: step.data?.max_aal ?? 1,
+        retry: frame.retry,
+        error: step.error,
+      }
+    case 'totp_enrol':
+      return {
+        page: 'totp_enrol',
+        form: frame.form,
+        back: frame.back,
+        secret: step.data?.secret ?? '',
+        otpauth_url: step.data?.otpauth_url ?? '',
+        qr: step.data?.qr ?? '',
+        error: step.error,
+      }
     default:
       return unrendered(step)
   }

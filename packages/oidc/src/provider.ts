@@ -4,7 +4,9 @@
  * onto these; the CLI composes this with concrete adapters and registers the authenticators of
  * plugins (the smartcard) on it.
  */
-import type { Authenticator, Directory, EventBus, Store } from '@careid/ports'
+import type { Authenticator, CredentialKind, Directory, Enroller, EventBus, Store } from '@careid/ports'
+import { accountClient } from './account/account_client.ts'
+import { createAccountArea } from './account/account_area.ts'
 import { authorize, type AuthorizeInput } from './authorize.ts'
 import { createLogoutDispatcher, type LogoutMetrics } from './backchannel_logout.ts'
 import { createClientAuthenticator } from './client_auth.ts'
@@ -85,6 +87,11 @@ export function createProvider(deps: ProviderDeps) {
   // The journey reads this list on every request: an authenticator registered later is offered from then on.
   const authenticators = [...deps.authenticators]
   const journey = createJourney({ ...authorizeDeps, authenticators, directory: deps.directory })
+  // The account area reads these lists on every request, as the journey reads the authenticators.
+  const enrollers: Enroller[] = []
+  const credentialKinds: CredentialKind[] = []
+  const tokenParams = (params: RawParams) => tokenEndpoint.handle({ params })
+  const account = createAccountArea({ store, sessions, config, now, enrollers, credentialKinds, token: tokenParams, verify: (jwt) => keys.verify(jwt) })
   const dispatcher = createLogoutDispatcher({ outbox: store.outbox, signer, config, node: deps.node, now, fetch: deps.fetch, metrics: deps.metrics })
   const grantDeps = { store, config, signer, realm, now }
   const tokenEndpoint = createTokenEndpoint<TokenResponse>({ authenticateClient, grants: [authorizationCodeGrant(grantDeps), refreshTokenGrant(grantDeps)] })
@@ -126,6 +133,29 @@ export function createProvider(deps: ProviderDeps) {
     registerAuthenticator(authenticator: Authenticator): void {
       if (authenticators.some((a) => a.method.id === authenticator.method.id)) throw new Error(`an authenticator with id ${authenticator.method.id} is already registered`)
       authenticators.push(authenticator)
+    },
+    /** "Your sign-in methods" at `{issuer}/account` (account/account_area.ts). */
+    account,
+    /**
+     * Offers a plugin's enrolment ceremony on the account area (bound to its store parts with
+     * `bindEnroller`). A second enroller for the same method is a wiring mistake and throws.
+     */
+    registerEnroller(enroller: Enroller): void {
+      if (enrollers.some((e) => e.method === enroller.method)) throw new Error(`an enroller for ${enroller.method} is already registered`)
+      enrollers.push(enroller)
+    },
+    /** Lists a kind of credential on the account area, where the worker may remove theirs. */
+    registerCredentialKind(kind: CredentialKind): void {
+      if (credentialKinds.some((k) => k.kind === kind.kind)) throw new Error(`a credential kind ${kind.kind} is already registered`)
+      credentialKinds.push(kind)
+    },
+    /** The methods an enroller is registered for (what an RA may issue an enrolment code for). */
+    enrolmentMethods: (): string[] => enrollers.map((e) => e.method),
+    /** Registers (or re-points) the account area's own client; call at every start, before serving. */
+    async registerAccountClient(): Promise<void> {
+      const existing = await store.clients.get(accountClient(issuer, 0).client_id)
+      await store.clients.put(accountClient(issuer, existing?.created_at ?? now()))
+      clients.invalidate(accountClient(issuer, 0).client_id)
     },
     dispatcher,
     discoveryJson: () => discoveryJson,

@@ -251,8 +251,8 @@ describe('the journey state codec', () => {
 
   it('admits only views of declared pages, with their own error codes (checked by the compiler)', () => {
     const views: StepView[] = [
-      // @ts-expect-error: no authenticator declares a page named 'webauthn'
-      { page: 'webauthn' },
+      // @ts-expect-error: no authenticator declares a page named 'carrier_pigeon'
+      { page: 'carrier_pigeon' },
       // @ts-expect-error: 'invalid_ticket' is the smartcard page's error, not the password page's
       { page: 'password', error: 'invalid_ticket' },
       // @ts-expect-error: the TOTP page's data has no challenge

@@ -234,6 +234,17 @@ export interface CardContext {
 }
 
 /**
+ * The store parts the WebAuthn plugin (security keys, Windows Hello, passkeys) may use: its
+ * credentials (the record id is the WebAuthn credential id), one-use marks for its challenges, and
+ * the audit log for the refusals that point at an attack (a cloned key, another origin, a replay).
+ */
+export interface WebAuthnContext {
+  credentials: CredentialStore
+  replay: Pick<ReplayCache, 'markUsed'>
+  audit: Pick<AuditLog, 'append'>
+}
+
+/**
  * An authenticator drives one way of signing in. `Needs` is what it uses beyond the step context
  * (e.g. `CredentialContext`); the composition root binds those parts to it (`bindAuthenticator`),
  * so the journey only ever hands over the step context and never the store.

@@ -86,6 +86,46 @@ export interface SmartcardPage {
   another_way?: string | undefined
 }
 
+/** The kinds of WebAuthn credential: a security key, Windows Hello, a passkey. */
+export type WebAuthnKind = 'security_key' | 'windows_hello' | 'passkey'
+
+/**
+ * Sign in with a security key, Windows Hello or a passkey: the page's script (served from 'self')
+ * runs the browser's WebAuthn get with `options` (PublicKeyCredentialRequestOptionsJSON) and posts
+ * the answer as `response`.
+ */
+export interface WebAuthnPage {
+  page: 'webauthn'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  kind: WebAuthnKind
+  method_label: string
+  /** JSON, given to the script in a data- attribute. */
+  options: string
+  alternatives: string[]
+  retry: string
+  error?: 'webauthn_cancelled' | 'unknown_credential' | 'counter_regression' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified' | 'method_not_accepted' | undefined
+  back?: string | undefined
+}
+
+/** Register a security key, Windows Hello or a passkey (the account area): WebAuthn create with `options`. */
+export interface WebAuthnRegisterPage {
+  page: 'webauthn_register'
+  common: CommonModel
+  form: FormModel
+  client_name: string
+  kind: WebAuthnKind
+  method_label: string
+  /** JSON (PublicKeyCredentialCreationOptionsJSON), given to the script in a data- attribute. */
+  options: string
+  /** The highest level this registration may give (its grant's). */
+  max_aal: number
+  retry: string
+  error?: 'webauthn_cancelled' | 'unknown_credential' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified' | 'attestation_not_trusted' | 'method_not_accepted' | undefined
+  back?: string | undefined
+}
+
 /**
  * One entry of the role picker: the shape of `@careid/domain`'s `RoleOption`, restated because the
  * ui layer imports no careid package (it renders plain data). The HTTP layer passes the domain's
@@ -179,13 +219,75 @@ export interface DemoSignedInPage {
   change_role: string
 }
 
+/**
+ * "Your sign-in methods": the worker's credentials of every kind, each with a Remove button (its
+ * own form), the methods they can add now, and those that need a stronger sign-in first.
+ */
+export interface AccountPage {
+  page: 'account'
+  common: CommonModel
+  person_name: string
+  username: string
+  /** The session's authenticator assurance level. */
+  aal: number
+  /** Posted with `kind` and `id` to remove one credential. */
+  remove: FormModel
+  /** Posted with `method` to start adding one. */
+  add: FormModel
+  credentials: Array<{ kind: string; id: string; label: string; added: string; details: string; removable: boolean }>
+  methods: Array<{ method: string; label: string; description: string }>
+  /** Above the session's level: a link that signs in again more strongly. */
+  stronger: Array<{ method: string; label: string; description: string; sign_in: string; level: number }>
+  /** What the last change was, e.g. "Authenticator app added". */
+  notice?: string | undefined
+  error?: 'last_method' | 'not_removed' | 'missing_input' | 'stronger_sign_in_needed' | undefined
+}
+
+/** The Registration Authority's enrolment code, with the worker's username. */
+export interface EnrolmentCodePage {
+  page: 'enrolment_code'
+  common: CommonModel
+  form: FormModel
+  username?: string | undefined
+  error?: 'invalid_code' | 'missing_input' | undefined
+}
+
+/** A method registered with an enrolment code: how to sign in with it. */
+export interface EnrolmentDonePage {
+  page: 'enrolment_done'
+  common: CommonModel
+  method: string
+  label: string
+  username: string
+}
+
+/** Adding an authenticator app: its secret as a QR code and as text, and a code to confirm. */
+export interface TotpEnrolPage {
+  page: 'totp_enrol'
+  common: CommonModel
+  form: FormModel
+  /** The base32 secret, for typing in by hand, in groups of four. */
+  secret: string
+  otpauth_url: string
+  /** The QR code of `otpauth_url`, as a data: URI image. */
+  qr: string
+  error?: 'invalid_code' | 'missing_input' | 'method_not_accepted' | undefined
+  back?: string | undefined
+}
+
 export type Page =
+  | AccountPage
+  | EnrolmentCodePage
+  | EnrolmentDonePage
+  | TotpEnrolPage
   | DemoHomePage
   | DemoSignedInPage
   | ChooseAuthenticatorPage
   | PasswordPage
   | TotpPage
   | SmartcardPage
+  | WebAuthnPage
+  | WebAuthnRegisterPage
   | SelectRolePage
   | ErrorPage
   | ConfirmSignOutPage

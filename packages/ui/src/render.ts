@@ -99,10 +99,16 @@ env.addFilter('roleItems', (roles: RoleOption[]) =>
 
 // Keyed by the union's tag so a new page kind fails type-checking until it has a template.
 const templates: { [K in Page['page']]: string } = {
+  account: 'account.njk',
+  enrolment_code: 'enrolment_code.njk',
+  enrolment_done: 'enrolment_done.njk',
+  totp_enrol: 'totp_enrol.njk',
   choose_authenticator: 'choose_authenticator.njk',
   password: 'password.njk',
   totp: 'totp.njk',
   smartcard: 'smartcard.njk',
+  webauthn: 'webauthn.njk',
+  webauthn_register: 'webauthn_register.njk',
   select_role: 'select_role.njk',
   error: 'error.njk',
   confirm_sign_out: 'confirm_sign_out.njk',
