@@ -109,6 +109,7 @@ export const files = [
   'test/e2e/agent_handoff.test.ts',
   'test/e2e/smartcard_handoff_browser.test.ts',
   'test/e2e/webauthn_browser.test.ts',
+  'test/e2e/step_up_browser.test.ts',
   'test/e2e/seed_journey_browser.test.ts',
   'test/e2e/migrate.test.ts',
   'test/e2e/scaled.test.ts',

@@ -316,7 +316,7 @@ describe('step-up through the API Platform (RFC 9470)', () => {
 
   /** RFC 9470 section 3: the `acr_values` of a Bearer challenge with `error="insufficient_user_authentication"`. */
   function stepUpAcrValues(challenge: string | null): string {
-    assert.ok(challenge?.startsWith('Bearer ') && challenge.includes('error="insufficient_user_authentication"'), `challenge: ${challenge}`)
+    assert.ok(challenge !== null && challenge.startsWith('Bearer ') && challenge.includes('error="insufficient_user_authentication"'), `challenge: ${challenge}`)
     const acr = /(?:^|[\s,])acr_values="([^"]*)"/.exec(challenge)?.[1]
     assert.ok(acr, `no acr_values in ${challenge}`)
     return acr

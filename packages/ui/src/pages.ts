@@ -107,6 +107,8 @@ export interface WebAuthnPage {
   retry: string
   error?: 'webauthn_cancelled' | 'unknown_credential' | 'counter_regression' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified' | 'method_not_accepted' | undefined
   back?: string | undefined
+  /** Link to the choice of sign-in method, "Use another way", when the page began without a choice (the method last used). */
+  another_way?: string | undefined
 }
 
 /** Register a security key, Windows Hello or a passkey (the account area): WebAuthn create with `options`. */
