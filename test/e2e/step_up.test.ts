@@ -51,8 +51,8 @@ function post(url: string, fields: Record<string, string>): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) })
 }
 
-/** The AAL3 methods the provider offers; the test's AAL3 sign-in uses the smartcard. */
-const aal2Methods = ['password', 'totp']
+/** The methods below AAL3, which a request for AAL3 must not offer. */
+const belowAal3 = ['password', 'totp']
 
 /**
  * From the first page of a journey that must offer AAL3 methods only: checks it does, picks the
@@ -65,7 +65,7 @@ async function smartcardSignIn(careid: TestCareid, browser: Browser, first: Page
   if (page.html.includes('name="method"')) {
     const offered = radioValues(page, 'method')
     assert.ok(offered.includes('smartcard'), `offered ${offered.join(', ')}`)
-    assert.deepEqual(offered.filter((m) => aal2Methods.includes(m)), [], 'no AAL2 method on the choice')
+    assert.deepEqual(offered.filter((m) => belowAal3.includes(m)), [], 'no method below AAL3 on the choice')
     const f = form(page, '/method')
     page = shown(await browser.go(f.action, { form: { ...f.fields, method: 'smartcard' } }))
   }
