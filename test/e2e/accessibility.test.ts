@@ -122,6 +122,12 @@ describe('every page Careid renders passes axe (WCAG 2.2 AA and best practice)',
     assert.ok((await page.locator('main').textContent())?.includes('You signed out.'))
     await assertAccessible(page, 'demo home, signed out')
 
+    // Signing in again on this browser: the authenticator app, the method last used, starts at once, with another way offered.
+    await submit('Sign in', /\/interaction\/[^/]+$/)
+    assert.equal(await h1(), 'Sign in to Demo clinical app Enter your username and password')
+    assert.equal(await page.getByRole('link', { name: 'Use another way to sign in' }).count(), 1)
+    await assertAccessible(page, 'password, the method last used')
+
     // The demo app's home with a problem to show: a sign-in that came back with an error.
     await page.goto(`${careid.origin}/demo/callback?error=access_denied`)
     assert.ok((await page.locator('main').textContent())?.includes('Careid answered: access_denied'))

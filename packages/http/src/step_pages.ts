@@ -17,6 +17,8 @@ export interface StepFrame {
   method: Pick<AuthenticationMethod, 'id' | 'label'>
   /** Link back to the choice of method, when there was a choice. */
   back?: string | undefined
+  /** Link to the choice of method, offered as another way when the step began without one (the method last used). */
+  anotherWay?: string | undefined
   /** The other methods the request accepts (a smartcard page offers them when the card fails). */
   alternatives: readonly Pick<AuthenticationMethod, 'label'>[]
   /** The step's own page again (a fresh try). */
@@ -24,7 +26,7 @@ export interface StepFrame {
 }
 
 export function stepPageOf(step: StepView, frame: StepFrame): PageModel {
-  const common = { form: frame.form, client_name: frame.client_name, back: frame.back }
+  const common = { form: frame.form, client_name: frame.client_name, back: frame.back, another_way: frame.anotherWay }
   switch (step.page) {
     case 'password':
       return { page: 'password', ...common, method_label: frame.method.label, username: step.values?.username, error: step.error, locked_minutes: step.data?.locked_minutes }

@@ -11,6 +11,11 @@
  * the answer signs the person in with a role already chosen). It does so when the `agentHandoff`
  * setting allows it for this browser, at most once a journey; an answer with nothing to give
  * (`declined`) leads to the pages as if no handoff had happened.
+ *
+ * A browser that signed in before is remembered by the method it used (a cookie the HTTP layer
+ * keeps): a journey whose request accepts that method among others starts it at once, as it does a
+ * method that is the only one accepted, and its page offers the choice as another way. It does so
+ * at most once a journey, so going back to the choice stays there.
  */
 import type { Aal, Authenticator, AuthenticationError, AuthenticationMethod, Directory, StepPageName, StepResult, StepView } from '@careid/ports'
 import { roleOptions, type Person } from '@careid/domain'
@@ -21,7 +26,7 @@ import { errorRedirect, type AuthorizationRequest } from './authorization_reques
 import { decideRole, issueCode, SessionNotLive } from './authorization_response.ts'
 import { safeEqual, sha256 } from './crypto.ts'
 import { LoginRequired, OAuthError } from './errors.ts'
-import { decodeJourneyState, encodeJourneyState, encodeStepView, stepPages, type JourneyState } from './journey_state.ts'
+import { decodeJourneyState, encodeJourneyState, encodeStepView, stepPages, type JourneyState, type RememberedStage } from './journey_state.ts'
 import { withClient } from './request_codec.ts'
 
 export interface JourneyDeps extends AuthorizeDeps {
@@ -48,6 +53,8 @@ export type JourneyView =
       canGoBack: boolean
       /** The other methods the request accepts. */
       alternatives: AuthenticationMethod[]
+      /** Started because this browser last signed in with it, not chosen: the page offers another way. */
+      remembered: boolean
     }
   | {
       kind: 'select_role'
@@ -109,6 +116,8 @@ export interface JourneyInput {
   source?: string | undefined
   /** The methods whose handoff party this browser is known to reach (for the `hinted` setting). */
   handoffHints?: readonly string[] | undefined
+  /** The method this browser last signed in with, if it says. */
+  lastMethod?: string | undefined
 }
 
 /** A journey that can't go on: expired, unknown, or from another browser. */
@@ -191,7 +200,28 @@ export function createJourney(deps: JourneyDeps) {
     // A method chosen and no view of its step is a record no version writes: not a journey to go on with.
     if (loaded.state.view === undefined) throw new JourneyExpired()
     const alternatives = options.filter((a) => a !== chosen).map((a) => a.method)
-    return show({ kind: 'step', ...base, method: chosen.method, view: loaded.state.view, canGoBack: options.length > 1, alternatives })
+    const remembered = alternatives.length > 0 && loaded.state.remembered === 'started'
+    return show({ kind: 'step', ...base, method: chosen.method, view: loaded.state.view, canGoBack: options.length > 1, alternatives, remembered })
+  }
+
+  /**
+   * The method this browser last signed in with, started at once when the request accepts it among
+   * others and the journey has not started a remembered method before (nor any method yet);
+   * undefined otherwise, for the choice.
+   */
+  async function startRemembered(loaded: Loaded, input: JourneyInput): Promise<JourneyOutcome | undefined> {
+    const { stage, method, remembered } = loaded.state
+    if (input.lastMethod === undefined || stage !== 'login' || method !== undefined || remembered !== undefined) return undefined
+    const { options } = methods(loaded.request)
+    const last = options.find((a) => a.method.id === input.lastMethod)
+    // A single option starts by itself anyway, and with nothing else to offer there is no other way.
+    if (last === undefined || options.length < 2) return undefined
+    return begin(loaded, last, 'started')
+  }
+
+  /** What the journey keeps of a remembered start once the person leaves it for the choice or another method. */
+  function leftRemembered(state: JourneyState): RememberedStage | undefined {
+    return state.remembered === undefined ? undefined : 'left'
   }
 
   /**
@@ -207,13 +237,13 @@ export function createJourney(deps: JourneyDeps) {
     const target = methods(loaded.request).options.find((a) => a.handoff !== undefined && reachable(a))
     if (target?.handoff === undefined) return undefined
     const { state, location } = await target.handoff(ctx(loaded, input.source), loaded.record.id)
-    await save(loaded, { method: target.method.id, auth_state: state, view: undefined, handoff: 'awaited' })
+    await save(loaded, { method: target.method.id, auth_state: state, view: undefined, handoff: 'awaited', remembered: leftRemembered(loaded.state) })
     return { type: 'redirect', location }
   }
 
-  async function begin(loaded: Loaded, authenticator: Authenticator): Promise<JourneyOutcome> {
+  async function begin(loaded: Loaded, authenticator: Authenticator, remembered?: 'started'): Promise<JourneyOutcome> {
     const { state, view } = await authenticator.start(ctx(loaded))
-    await save(loaded, { method: authenticator.method.id, auth_state: state, view })
+    await save(loaded, { method: authenticator.method.id, auth_state: state, view, remembered: remembered ?? leftRemembered(loaded.state) })
     return loginView(loaded)
   }
 
@@ -242,7 +272,7 @@ export function createJourney(deps: JourneyDeps) {
    * unlocked); the application gets nothing until then.
    */
   async function backToSignIn(loaded: Loaded): Promise<JourneyOutcome> {
-    await save(loaded, { stage: 'login', session: undefined, method: undefined, auth_state: null, view: undefined })
+    await save(loaded, { stage: 'login', session: undefined, method: undefined, auth_state: null, view: undefined, remembered: leftRemembered(loaded.state) })
     return loginView(loaded)
   }
 
@@ -282,7 +312,7 @@ export function createJourney(deps: JourneyDeps) {
   /** Where a step's result leads: its next page, its failure shown again, the method choice (declined), or signed in. */
   async function stepDone(loaded: Loaded, chosen: Authenticator, result: StepResult, input: JourneyInput): Promise<JourneyOutcome> {
     if (result.type === 'declined') {
-      await save(loaded, { method: undefined, auth_state: null, view: undefined })
+      await save(loaded, { method: undefined, auth_state: null, view: undefined, remembered: leftRemembered(loaded.state) })
       return loginView(loaded)
     }
     if (result.type !== 'success') {
@@ -371,7 +401,7 @@ export function createJourney(deps: JourneyDeps) {
           if (person === undefined) throw new LoginRequired('the End-User must sign in')
           return roleView(loaded, person, input.form.query)
         }
-        return (await handOff(loaded, input)) ?? loginView(loaded)
+        return (await handOff(loaded, input)) ?? (await startRemembered(loaded, input)) ?? loginView(loaded)
       })
     },
 
@@ -380,7 +410,7 @@ export function createJourney(deps: JourneyDeps) {
       return guarded(input, true, async (loaded) => {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === input.form.method)
         if (chosen === undefined || loaded.state.stage !== 'login') {
-          await save(loaded, { method: undefined })
+          await save(loaded, { method: undefined, remembered: leftRemembered(loaded.state) })
           // Nothing chosen, or something not offered: the choice again, saying what to do.
           return loginView(loaded, loaded.state.stage === 'login')
         }
@@ -391,7 +421,7 @@ export function createJourney(deps: JourneyDeps) {
     /** GET back: return to the choice of authenticator. */
     back(input: JourneyInput) {
       return guarded(input, false, async (loaded) => {
-        if (loaded.state.stage === 'login') await save(loaded, { method: undefined, auth_state: null, view: undefined })
+        if (loaded.state.stage === 'login') await save(loaded, { method: undefined, auth_state: null, view: undefined, remembered: leftRemembered(loaded.state) })
         return loginView(loaded)
       })
     },

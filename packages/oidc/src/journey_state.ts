@@ -26,6 +26,15 @@ export type HandoffStage = 'awaited' | 'answered'
 
 const handoffStages: readonly HandoffStage[] = ['awaited', 'answered']
 
+/**
+ * A method the journey started by itself because this browser last signed in with it: `started`
+ * while it is the current method, `left` once the person went to the choice (or another method
+ * began), so a journey starts a remembered method at most once.
+ */
+export type RememberedStage = 'started' | 'left'
+
+const rememberedStages: readonly RememberedStage[] = ['started', 'left']
+
 export interface JourneyState {
   request: StoredAuthorizationRequest
   /** SHA-256 of the secret in the cookie of the browser that started the journey. */
@@ -43,6 +52,8 @@ export interface JourneyState {
   view?: StepView | undefined
   /** Whether the journey handed the browser off (to `method`'s party); absent if it never did. */
   handoff?: HandoffStage | undefined
+  /** Whether the journey started `method` because this browser last used it; absent if it never did. */
+  remembered?: RememberedStage | undefined
 }
 
 /** The state of a journey starting now for `request`. */
@@ -62,6 +73,7 @@ export function encodeJourneyState(state: JourneyState): { [key: string]: Json }
     view: state.view === undefined ? null : encodeStepView(state.view),
     // Only when there was a handoff: a journey without one is stored as earlier versions stored it.
     ...(state.handoff === undefined ? {} : { handoff: state.handoff }),
+    ...(state.remembered === undefined ? {} : { remembered: state.remembered }),
   }
 }
 
@@ -83,6 +95,7 @@ export function decodeJourneyState(payload: Json, pages: ReadonlyMap<string, Ste
       auth_state: f.json('auth_state') ?? null,
       view: f.absent('view') ? undefined : decodeStepView(f.json('view'), pages),
       ...(f.absent('handoff') ? {} : { handoff: f.oneOf('handoff', handoffStages) }),
+      ...(f.absent('remembered') ? {} : { remembered: f.oneOf('remembered', rememberedStages) }),
     }
   })
 }

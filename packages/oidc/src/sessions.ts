@@ -203,6 +203,13 @@ export function createSessionService(deps: {
     start,
 
     async signInAgain(current, signIn) {
+      // Someone else signing in (a step-up or prompt=login on a shared workstation) carries nothing
+      // of the first person's session: it ends, its relying parties are told and its tokens revoked,
+      // and the second person gets a session (and sid) of their own. oidc-provider does the same (it
+      // logs the first account out before signing the second in); refusing instead, as Keycloak does
+      // ("already authenticated as different user"), would leave the next worker at a shared computer
+      // unable to sign in without the first one's sign-out. A relying party that names the person it
+      // expects (id_token_hint) gets login_required instead, before anything changes.
       if (current.sub !== signIn.sub) {
         await end(current, 'replaced')
         return start(signIn)

@@ -153,6 +153,9 @@ describe('the journey state codec', () => {
       // Handed off: awaiting the answer (no view), then answered.
       state({ method: 'totp', auth_state: { challenge: 'c' }, handoff: 'awaited' }),
       state({ method: 'totp', auth_state: { step: 'code' }, view: { page: 'totp', error: 'code_already_used' }, handoff: 'answered' }),
+      // Started as the method this browser last used, then left for the choice.
+      state({ method: 'totp', auth_state: { step: 'password' }, view: { page: 'password' }, remembered: 'started' }),
+      state({ remembered: 'left' }),
     ]
     for (const written of states) assert.deepEqual(decodeJourneyState(throughStore(encodeJourneyState(written)), pages), written)
   })
@@ -205,6 +208,11 @@ describe('the journey state codec', () => {
     assert.equal(encodeJourneyState(state({ handoff: 'awaited' })).handoff, 'awaited')
   })
 
+  it('writes a journey that started no remembered method without a remembered field, as earlier versions read it', () => {
+    assert.equal('remembered' in encodeJourneyState(state()), false)
+    assert.equal(encodeJourneyState(state({ remembered: 'left' })).remembered, 'left')
+  })
+
   it('refuses a stored journey with any field missing, of the wrong kind, or a view no configured page shows', () => {
     const good = JSON.parse(previousVersionJourney) as { [key: string]: Json }
     const broken: Array<[string, Json | undefined]> = [
@@ -219,6 +227,8 @@ describe('the journey state codec', () => {
       ['method', ['password']],
       ['handoff', 'sent'],
       ['handoff', true],
+      ['remembered', 'totp'],
+      ['remembered', true],
       ['view', 'password'],
       ['view', { values: { username: 'dr.patel' } }],
       // A page no configured authenticator shows (the smartcard's, with only password and TOTP).

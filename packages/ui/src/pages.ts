@@ -45,6 +45,8 @@ export interface PasswordPage {
   locked_minutes?: number | undefined
   /** Link back to the choice of authenticator, when there was a choice. */
   back?: string | undefined
+  /** Link to the choice of sign-in method, "Use another way", when the page began without a choice (the method last used). */
+  another_way?: string | undefined
 }
 
 /** The 6-digit code from an authenticator app. */
@@ -56,6 +58,8 @@ export interface TotpPage {
   error?: 'invalid_code' | 'code_already_used' | 'locked' | 'missing_input' | undefined
   locked_minutes?: number | undefined
   back?: string | undefined
+  /** Link to the choice of sign-in method, "Use another way", when the page began without a choice (the method last used). */
+  another_way?: string | undefined
 }
 
 /**
@@ -78,6 +82,8 @@ export interface SmartcardPage {
   retry: string
   error?: 'invalid_ticket' | 'challenge_expired' | 'card_not_valid' | 'card_session_ended' | 'method_not_accepted' | 'missing_input' | undefined
   back?: string | undefined
+  /** Link to the choice of sign-in method, "Use another way", when the page began without a choice (the method last used). */
+  another_way?: string | undefined
 }
 
 /** The kinds of WebAuthn credential: a security key, Windows Hello, a passkey. */
@@ -101,6 +107,8 @@ export interface WebAuthnPage {
   retry: string
   error?: 'webauthn_cancelled' | 'unknown_credential' | 'counter_regression' | 'wrong_origin' | 'challenge_replayed' | 'user_not_verified' | 'method_not_accepted' | undefined
   back?: string | undefined
+  /** Link to the choice of sign-in method, "Use another way", when the page began without a choice (the method last used). */
+  another_way?: string | undefined
 }
 
 /** Register a security key, Windows Hello or a passkey (the account area): WebAuthn create with `options`. */

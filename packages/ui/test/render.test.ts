@@ -82,6 +82,11 @@ const variants: Variant[] = [
     h1: 'Enter your username and password',
   },
   {
+    name: 'password, the method last used',
+    page: { page: 'password', common, form, client_name, method_label: 'Authenticator app', back: '/authorize/choose', another_way: '/authorize/choose' },
+    h1: 'Enter your username and password',
+  },
+  {
     name: 'password, invalid credentials',
     page: {
       page: 'password',
@@ -541,6 +546,15 @@ describe('password', () => {
   it('has no back link when there was no choice of authenticator', () => {
     const html = renderPage(variant('password, locked').page)
     assert.ok(!tags(html, 'a').some((a) => a.class === 'nhsuk-back-link'))
+  })
+
+  it('begun as the method last used: a "Use another way to sign in" link to the choice, after the form; none otherwise', () => {
+    const html = renderPage(variant('password, the method last used').page)
+    const links = tags(html, 'a').filter((a) => a.id === 'another-way')
+    assert.deepEqual(links.map((a) => [a.href, a.class]), [['/authorize/choose', 'nhsuk-link']])
+    assert.ok(text(html).includes('Use another way to sign in'))
+    assert.ok(html.indexOf('id="another-way"') > html.indexOf('</form>'))
+    assert.ok(!renderPage(variant('password').page).includes('Use another way'))
   })
 })
 

@@ -1,7 +1,7 @@
 /** The sign-in journey's pages: maps the journey's views onto page models and its outcomes onto HTTP. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { JourneyOutcome, JourneyView, Provider } from '@careid/oidc'
-import { browserCookie, readCookie, readHandoffHints, sessionCookie, setHandoffHint, setSessionCookie, type CookiePolicy } from '../cookies.ts'
+import { browserCookie, readCookie, readHandoffHints, readLastMethod, sessionCookie, setHandoffHint, setLastMethod, setSessionCookie, type CookiePolicy } from '../cookies.ts'
 import { noteRefusal, noteSignIn } from '../metrics.ts'
 import type { PageModel, PageRenderer } from '../pages.ts'
 import type { RateLimiter } from '../rate_limit.ts'
@@ -43,6 +43,7 @@ function pageOf(view: JourneyView, action: string): PageModel {
         client_name: view.client_name,
         method: view.method,
         back: view.canGoBack ? `${action}/back` : undefined,
+        anotherWay: view.remembered ? `${action}/back` : undefined,
         alternatives: view.alternatives,
         retry: action,
       })
@@ -71,6 +72,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     if (outcome.attempt !== undefined) noteSignIn(request, outcome.attempt)
     if (outcome.session !== undefined) setSessionCookie(res, cookies, outcome.session.secret, outcome.session.maxAgeMs)
     if (outcome.handoffReady !== undefined) setHandoffHint(res, cookies, readHandoffHints(request), outcome.handoffReady)
+    if (outcome.attempt?.result === 'success') setLastMethod(res, cookies, outcome.attempt.method)
     if (outcome.type === 'redirect') {
       if (outcome.error !== undefined) noteRefusal(request, outcome.error)
       return res.redirect(outcome.location, request.method === 'POST' ? 303 : 302)
@@ -89,6 +91,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       form,
       source: request.ip,
       handoffHints: readHandoffHints(request),
+      lastMethod: readLastMethod(request),
     }
   }
 
