@@ -10,6 +10,7 @@ import type { PageModel, PageRenderer } from '../pages.ts'
 import type { RateLimiter } from '../rate_limit.ts'
 import { sendErrorPage } from '../render_error.ts'
 import { stepPageOf } from '../step_pages.ts'
+import { fields, type Form } from '../form_fields.ts'
 
 export interface AccountRouteOptions {
   provider: Provider
@@ -19,15 +20,6 @@ export interface AccountRouteOptions {
   limiter: RateLimiter
 }
 
-type Form = Record<string, string>
-
-/** Form fields as single strings: a repeated field is dropped rather than guessed at. */
-function fields(raw: unknown): Form {
-  const out: Form = {}
-  if (raw === null || typeof raw !== 'object') return out
-  for (const [key, value] of Object.entries(raw)) if (typeof value === 'string') out[key] = value
-  return out
-}
 
 /** "6 December 2026", in the UK's time. */
 const day = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'Europe/London' })
