@@ -21,12 +21,13 @@ interface DemoSession {
 
 const cookieName = 'careid_demo'
 const acrChoices = [
-  { value: 'AAL2_OR_AAL3_ANY', label: 'AAL2 or AAL3: any authenticator at AAL2 or above (authenticator app, smartcard, security key, Windows Hello, passkey)' },
+  { value: 'AAL2_OR_AAL3_ANY', label: 'AAL2 or AAL3: any authenticator at AAL2 or above (authenticator app, smartcard, security key, Windows Hello, passkey, mobile app)' },
   { value: 'AAL2_TOTP', label: 'AAL2_TOTP: the authenticator app' },
   { value: 'AAL1_USERPASS', label: 'AAL1_USERPASS: username and password' },
-  { value: 'AAL3_ANY', label: 'AAL3_ANY: the CIS2 default (smartcard, security key, Windows Hello or an attested passkey)' },
+  { value: 'AAL3_ANY', label: 'AAL3_ANY: the CIS2 default (smartcard, security key, Windows Hello, an attested passkey or the mobile app)' },
   { value: 'AAL3_FIDO2', label: 'AAL3_FIDO2: a security key or Windows Hello' },
   { value: 'AAL2_PASSKEY', label: 'AAL2_PASSKEY: a passkey, synced ones included' },
+  { value: 'AAL3_IOS', label: 'AAL3_IOS: the mobile app on a registered tablet or phone' },
 ]
 const scopeChoices = [
   { value: 'profile', label: 'profile', checked: true },

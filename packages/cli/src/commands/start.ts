@@ -27,6 +27,10 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
         '',
         'Sign in with a password (AAL1_USERPASS) or add the authenticator app step (AAL2_TOTP):',
         '  npx careid people show <username>   prints the TOTP secret and the current 6-digit code.',
+        'Add a security key, Windows Hello or a passkey (AAL3_FIDO2, AAL3_PASSKEY) with a one-time code:',
+        '  npx careid people enrol <username> --method security_key|windows_hello|passkey',
+        'Register a tablet or phone for the mobile app (AAL3_IOS):',
+        '  npx careid devices register <username>   prints a link and QR code to open on the device.',
       ]
     : []
   process.stdout.write(
@@ -38,6 +42,7 @@ export async function startCommand(flags: SettingsInput): Promise<void> {
       `  Issuer:      ${issuer}`,
       `  Discovery:   ${issuer}/.well-known/openid-configuration`,
       `  Sign-in methods: ${issuer}/account   (with an enrolment code: ${issuer}/account/enrol)`,
+      `  Mobile app:  ${issuer}/mobile/`,
       `  Health:      ${settings.baseUrl}/health   Metrics: ${metrics}`,
       ...(running.api === undefined ? [] : [`  API Platform: ${running.api.baseUrl}/oauth2   (its own origin; health ${running.api.baseUrl}/oauth2/_ping)`]),
       '',
