@@ -26,7 +26,7 @@ import { errorRedirect, type AuthorizationRequest } from './authorization_reques
 import { decideRole, issueCode, SessionNotLive } from './authorization_response.ts'
 import { safeEqual, sha256 } from './crypto.ts'
 import { LoginRequired, OAuthError } from './errors.ts'
-import { decodeJourneyState, encodeJourneyState, encodeStepView, stepPages, type JourneyState, type RememberedStage } from './journey_state.ts'
+import { decodeJourneyState, encodeJourneyState, encodeStepView, stepPages, type JourneyState } from './journey_state.ts'
 import { withClient } from './request_codec.ts'
 
 export interface JourneyDeps extends AuthorizeDeps {
@@ -164,6 +164,9 @@ export function createJourney(deps: JourneyDeps) {
   }
 
   async function save(loaded: Loaded, changes: Partial<JourneyState>) {
+    // A remembered start lasts while its method is the one at hand: any change of method (back to
+    // the choice, another method, a handoff, a decline) leaves it, so it is never started again.
+    if ('method' in changes && changes.remembered === undefined && loaded.state.remembered === 'started') changes = { ...changes, remembered: 'left' }
     Object.assign(loaded.state, changes)
     await deps.store.interactions.put({ ...loaded.record, payload: encodeJourneyState(loaded.state) })
   }
@@ -219,10 +222,6 @@ export function createJourney(deps: JourneyDeps) {
     return begin(loaded, last, 'started')
   }
 
-  /** What the journey keeps of a remembered start once the person leaves it for the choice or another method. */
-  function leftRemembered(state: JourneyState): RememberedStage | undefined {
-    return state.remembered === undefined ? undefined : 'left'
-  }
 
   /**
    * The first step as a redirect to the program that proves the person, when the setting allows it
@@ -237,13 +236,13 @@ export function createJourney(deps: JourneyDeps) {
     const target = methods(loaded.request).options.find((a) => a.handoff !== undefined && reachable(a))
     if (target?.handoff === undefined) return undefined
     const { state, location } = await target.handoff(ctx(loaded, input.source), loaded.record.id)
-    await save(loaded, { method: target.method.id, auth_state: state, view: undefined, handoff: 'awaited', remembered: leftRemembered(loaded.state) })
+    await save(loaded, { method: target.method.id, auth_state: state, view: undefined, handoff: 'awaited' })
     return { type: 'redirect', location }
   }
 
   async function begin(loaded: Loaded, authenticator: Authenticator, remembered?: 'started'): Promise<JourneyOutcome> {
     const { state, view } = await authenticator.start(ctx(loaded))
-    await save(loaded, { method: authenticator.method.id, auth_state: state, view, remembered: remembered ?? leftRemembered(loaded.state) })
+    await save(loaded, { method: authenticator.method.id, auth_state: state, view, ...(remembered === undefined ? {} : { remembered }) })
     return loginView(loaded)
   }
 
@@ -272,7 +271,7 @@ export function createJourney(deps: JourneyDeps) {
    * unlocked); the application gets nothing until then.
    */
   async function backToSignIn(loaded: Loaded): Promise<JourneyOutcome> {
-    await save(loaded, { stage: 'login', session: undefined, method: undefined, auth_state: null, view: undefined, remembered: leftRemembered(loaded.state) })
+    await save(loaded, { stage: 'login', session: undefined, method: undefined, auth_state: null, view: undefined })
     return loginView(loaded)
   }
 
@@ -312,7 +311,7 @@ export function createJourney(deps: JourneyDeps) {
   /** Where a step's result leads: its next page, its failure shown again, the method choice (declined), or signed in. */
   async function stepDone(loaded: Loaded, chosen: Authenticator, result: StepResult, input: JourneyInput): Promise<JourneyOutcome> {
     if (result.type === 'declined') {
-      await save(loaded, { method: undefined, auth_state: null, view: undefined, remembered: leftRemembered(loaded.state) })
+      await save(loaded, { method: undefined, auth_state: null, view: undefined })
       return loginView(loaded)
     }
     if (result.type !== 'success') {
@@ -410,7 +409,7 @@ export function createJourney(deps: JourneyDeps) {
       return guarded(input, true, async (loaded) => {
         const chosen = methods(loaded.request).options.find((a) => a.method.id === input.form.method)
         if (chosen === undefined || loaded.state.stage !== 'login') {
-          await save(loaded, { method: undefined, remembered: leftRemembered(loaded.state) })
+          await save(loaded, { method: undefined })
           // Nothing chosen, or something not offered: the choice again, saying what to do.
           return loginView(loaded, loaded.state.stage === 'login')
         }
@@ -421,7 +420,7 @@ export function createJourney(deps: JourneyDeps) {
     /** GET back: return to the choice of authenticator. */
     back(input: JourneyInput) {
       return guarded(input, false, async (loaded) => {
-        if (loaded.state.stage === 'login') await save(loaded, { method: undefined, auth_state: null, view: undefined, remembered: leftRemembered(loaded.state) })
+        if (loaded.state.stage === 'login') await save(loaded, { method: undefined, auth_state: null, view: undefined })
         return loginView(loaded)
       })
     },

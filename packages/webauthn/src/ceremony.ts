@@ -5,6 +5,7 @@
  * an attack are audited by the caller.
  */
 import { createHash } from 'node:crypto'
+import { sha256 } from '@careid/oidc'
 import type { AuditLog, AuthenticationError, Json, ReplayCache } from '@careid/ports'
 import { decodeClientDataJSON, parseAuthenticatorData } from '@simplewebauthn/server/helpers'
 
@@ -87,7 +88,7 @@ export async function checkAnswer<R extends { id: string; response: { clientData
   // base64url encoding of pkOptions.challenge." An answer to another challenge is a replay.
   if (clientData.challenge !== state.challenge) return { ok: false, reason: 'challenge_replayed', credentialId, audit: { why: 'another challenge' } }
   if (state.exp <= now) return { ok: false, reason: 'challenge_replayed', credentialId, audit: { why: 'expired' } }
-  if (!(await replay.markUsed(`webauthn-challenge:${digest(state.challenge)}`, state.exp + challengeTtlMs, now))) {
+  if (!(await replay.markUsed(`webauthn-challenge:${sha256(state.challenge)}`, state.exp + challengeTtlMs, now))) {
     return { ok: false, reason: 'challenge_replayed', credentialId, audit: { why: 'already answered' } }
   }
   // 7.2 step 13: "Verify that the value of C.origin is an origin expected by the Relying Party."
@@ -99,10 +100,6 @@ export async function checkAnswer<R extends { id: string; response: { clientData
   // 7.2 steps 16-17: user present, and "If user verification is required ... verify that the UV bit of the flags in authData is set."
   if (!authData.flags.up || !authData.flags.uv) return { ok: false, reason: 'user_not_verified', credentialId, audit: { up: authData.flags.up, uv: authData.flags.uv } }
   return { ok: true, answer: { response, credentialId, authData } }
-}
-
-export function digest(value: string): string {
-  return createHash('sha256').update(value).digest('base64url')
 }
 
 /** Audits a refusal that points at an attack (the caller decides which). */

@@ -17,7 +17,6 @@
  * The core knows the enrolment port only: enrollers and credential kinds are registered on the
  * provider by the composition root, never imported.
  */
-import { createHash } from 'node:crypto'
 import type { Aal, CredentialKind, EnrolledCredential, Enroller, EnrolmentGrant, Json, SecretBox, SessionRecord, StepPage, StepView, Store } from '@careid/ports'
 import { asOAuthError, loadPerson } from '../authorize.ts'
 import type { ProviderConfig } from '../config.ts'
@@ -166,7 +165,7 @@ export function createAccountArea(deps: AccountDeps) {
       scope: 'openid',
       state,
       nonce,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge: sha256(verifier),
       code_challenge_method: 'S256',
       acr_values: level === undefined ? acrForAnyLevel : acrForLevel[level],
     }
